@@ -1,0 +1,29 @@
+namespace AutoKl
+
+open System
+
+/// Gradients as F# functions: `grad f x`, `valueAndGrad f x`, `vjp f x v`, `hvp f x v`.
+/// They accept ordinary F# function values (which do not convert to Func at a call site).
+[<AutoOpen>]
+module Differentiation =
+    /// The gradient of a scalar-valued function at x.
+    let grad (f: Tensor -> Tensor) (x: Tensor) : Tensor = Autograd.Grad(Func<Tensor, Tensor>(f), x)
+
+    /// The value of a scalar-valued function at x and its gradient there.
+    let valueAndGrad (f: Tensor -> Tensor) (x: Tensor) : Tensor * Tensor =
+        Autograd.ValueAndGrad(Func<Tensor, Tensor>(f), x)
+
+    /// Gradients of a scalar-valued function of several tensors.
+    let gradN (f: Tensor[] -> Tensor) (xs: Tensor[]) : Tensor[] = Autograd.Grad(Func<Tensor[], Tensor>(f), xs)
+
+    /// The value of f at x and the vector-Jacobian product of the cotangent v with it.
+    let vjp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor * Tensor =
+        Autograd.Vjp(Func<Tensor, Tensor>(f), x, v)
+
+    /// The Hessian of a scalar-valued function at x times the direction v.
+    let hvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor = Autograd.Hvp(Func<Tensor, Tensor>(f), x, v)
+
+    /// Runs the function without recording operations on the tape.
+    let noGrad (f: unit -> 'a) : 'a =
+        use _ = Autograd.NoGrad()
+        f ()

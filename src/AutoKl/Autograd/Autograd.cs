@@ -1,0 +1,121 @@
+namespace AutoKl;
+
+/// <summary>
+/// Gradients as functions: the gradient of a scalar function at a point, value and gradient
+/// together, vector-Jacobian and Hessian-vector products, and the no-gradient scope.
+/// These never touch <see cref="Tensor.Grad"/>. They nest: a gradient computed while an outer
+/// computation records can itself be differentiated.
+/// </summary>
+public static class Autograd
+{
+    /// <summary>True unless inside a <see cref="NoGrad"/> scope on this thread.</summary>
+    public static bool IsGradEnabled => GradMode.Enabled;
+
+    /// <summary>
+    /// Stops recording until the returned scope is disposed (C#: <c>using (Autograd.NoGrad())</c>,
+    /// F#: <c>use _ = Autograd.NoGrad()</c>).
+    /// </summary>
+    public static IDisposable NoGrad() => GradMode.Set(false);
+
+    /// <summary>Turns recording back on inside a <see cref="NoGrad"/> scope until disposed.</summary>
+    public static IDisposable EnableGrad() => GradMode.Set(true);
+
+    /// <summary>
+    /// Gradients of the scalar <paramref name="output"/> with respect to each of
+    /// <paramref name="inputs"/> (PyTorch's <c>torch.autograd.grad</c>). An input the output does
+    /// not depend on gets zeros.
+    /// </summary>
+    /// <param name="output">A one-element tensor.</param>
+    /// <param name="inputs">Tensors that require gradients and took part in computing <paramref name="output"/>.</param>
+    /// <param name="createGraph">Record the backward pass so the result can be differentiated again.</param>
+    public static Tensor[] Gradients(Tensor output, IReadOnlyList<Tensor> inputs, bool createGraph = false)
+        => Gradients(output, inputs, ScalarSeed("grad", output), createGraph);
+
+    /// <summary>
+    /// Vector-Jacobian products: d(sum(output * cotangent))/d(input) for each input.
+    /// </summary>
+    public static Tensor[] Gradients(Tensor output, IReadOnlyList<Tensor> inputs, Tensor cotangent, bool createGraph = false)
+    {
+        CheckRoot("grad", output, cotangent);
+        foreach (var x in inputs)
+            if (!x.RequiresGrad)
+                throw new AutoKlException("grad", $"an input of shape {Shapes.Format(x.ShapeRef)} does not require gradients, so none can be computed for it");
+        var grads = Backprop.Run(output, cotangent, createGraph, accumulate: false);
+        return inputs.Select(x => grads.TryGetValue(x, out var g) ? g : Tensor.ZerosLike(x)).ToArray();
+    }
+
+    /// <summary>The gradient of a scalar function at <paramref name="x"/>.</summary>
+    public static Tensor Grad(Func<Tensor, Tensor> f, Tensor x) => ValueAndGrad(f, x).Item2;
+
+    /// <summary>The gradients of a scalar function of several tensors, one per argument.</summary>
+    public static Tensor[] Grad(Func<Tensor[], Tensor> f, params Tensor[] xs) => ValueAndGrad(f, xs).Item2;
+
+    /// <summary>The value of a scalar function at <paramref name="x"/> and its gradient there.</summary>
+    public static Tuple<Tensor, Tensor> ValueAndGrad(Func<Tensor, Tensor> f, Tensor x)
+    {
+        var (value, grads) = ValueAndGrad((Tensor[] xs) => f(xs[0]), x);
+        return Tuple.Create(value, grads[0]);
+    }
+
+    /// <summary>The value of a scalar function of several tensors and its gradient for each argument.</summary>
+    public static Tuple<Tensor, Tensor[]> ValueAndGrad(Func<Tensor[], Tensor> f, params Tensor[] xs)
+    {
+        var (value, grads) = Vjp(f, xs, cotangent: null, op: "grad");
+        return Tuple.Create(value, grads);
+    }
+
+    /// <summary>
+    /// The value of <paramref name="f"/> at <paramref name="x"/> and the vector-Jacobian
+    /// product of <paramref name="cotangent"/> (shaped like the value) with it.
+    /// </summary>
+    public static Tuple<Tensor, Tensor> Vjp(Func<Tensor, Tensor> f, Tensor x, Tensor cotangent)
+    {
+        var (value, grads) = Vjp((Tensor[] xs) => f(xs[0]), new[] { x }, cotangent, "vjp");
+        return Tuple.Create(value, grads[0]);
+    }
+
+    /// <summary>The Hessian of a scalar function at <paramref name="x"/> times <paramref name="v"/>: the gradient of (grad f . v).</summary>
+    public static Tensor Hvp(Func<Tensor, Tensor> f, Tensor x, Tensor v)
+    {
+        if (!Shapes.Equal(x.ShapeRef, v.ShapeRef))
+            throw new AutoKlException("hvp", $"direction of shape {Shapes.Format(v.ShapeRef)} does not match the point's shape {Shapes.Format(x.ShapeRef)}");
+        return Grad(p => Tensor.Sum(Grad(f, p) * v), x);
+    }
+
+    private static (Tensor Value, Tensor[] Grads) Vjp(Func<Tensor[], Tensor> f, Tensor[] xs, Tensor? cotangent, string op)
+    {
+        foreach (var x in xs) x.RequireFloat(op);
+        // Inside an outer recording, stay connected to it (so grad of grad works) and record the
+        // backward pass; otherwise differentiate fresh leaves and record nothing extra.
+        bool nested = GradMode.Enabled && xs.Any(x => x.RequiresGrad);
+        Tensor[] points;
+        Tensor value;
+        using (GradMode.Set(true))
+        {
+            points = xs.Select(x => x.RequiresGrad && GradMode.Enabled ? Tensor.Identity(x) : x.Detach().RequiresGrad_()).ToArray();
+            value = f(points);
+        }
+        var seed = cotangent ?? ScalarSeed(op, value);
+        CheckRoot(op, value, seed);
+        if (!value.RequiresGrad)
+            return (value, points.Select(Tensor.ZerosLike).ToArray());
+        var grads = Backprop.Run(value, seed, createGraph: nested, accumulate: false);
+        var result = points.Select(p => grads.TryGetValue(p, out var g) ? g : Tensor.ZerosLike(p)).ToArray();
+        return (nested ? value : value.Detach(), result);
+    }
+
+    internal static Tensor ScalarSeed(string op, Tensor output)
+    {
+        if (output.Numel != 1)
+            throw new AutoKlException(op,
+                $"the output has shape {Shapes.Format(output.ShapeRef)}; a gradient without a cotangent needs a one-element output (pass a cotangent of the output's shape for a vector-Jacobian product)");
+        return Tensor.OnesLike(output);
+    }
+
+    internal static void CheckRoot(string op, Tensor output, Tensor cotangent)
+    {
+        output.RequireFloat(op);
+        if (!Shapes.Equal(output.ShapeRef, cotangent.ShapeRef))
+            throw new AutoKlException(op, $"cotangent of shape {Shapes.Format(cotangent.ShapeRef)} does not match the output's shape {Shapes.Format(output.ShapeRef)}");
+    }
+}

@@ -1,0 +1,158 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace AutoKl.Kernels;
+
+/// <summary>
+/// A two-input elementwise kernel. The scalar forms serve rows where one side is broadcast
+/// along the innermost dimension, so broadcasting never materialises a stretched copy.
+/// </summary>
+internal interface IBinaryKernel
+{
+    void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>;
+    void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>;
+    void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+internal readonly struct AddK : IBinaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(a, b, y);
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(a, b, y);
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Add(b, a, y);
+}
+
+internal readonly struct SubK : IBinaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(a, b, y);
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(a, b, y);
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Subtract(a, b, y);
+}
+
+internal readonly struct MulK : IBinaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(a, b, y);
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(a, b, y);
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Multiply(b, a, y);
+}
+
+internal readonly struct DivK : IBinaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(a, b, y);
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(a, b, y);
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Divide(a, b, y);
+}
+
+internal readonly struct PowK : IBinaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(a, b, y);
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(a, b, y);
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(a, b, y);
+}
+
+/// <summary>Elementwise maximum; NaN propagates, as in torch.maximum.</summary>
+internal readonly struct MaxK : IBinaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(a, b, y);
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(a, b, y);
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Max(b, a, y);
+}
+
+/// <summary>Elementwise minimum; NaN propagates, as in torch.minimum.</summary>
+internal readonly struct MinK : IBinaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(a, b, y);
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(a, b, y);
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(b, a, y);
+}
+
+/// <summary>x * log(y), defined as 0 where x == 0 (even for y == 0), as scipy/PyTorch xlogy.</summary>
+internal readonly struct XlogyK : IBinaryKernel
+{
+    private static T F<T>(T a, T b) where T : unmanaged, IFloatingPointIeee754<T> => a == T.Zero && !T.IsNaN(b) ? T.Zero : a * T.Log(b);
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = F(a[i], b[i]); }
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = F(a[i], b); }
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = F(a, b[i]); }
+}
+
+/// <summary>Comparison kernels: 1 where the relation holds, else 0, in the inputs' dtype.</summary>
+internal enum Relation { Lt, Le, Gt, Ge, Eq, Ne }
+
+internal readonly struct CompareK(Relation relation) : IBinaryKernel
+{
+    private bool Holds<T>(T a, T b) where T : unmanaged, IFloatingPointIeee754<T> => relation switch
+    {
+        Relation.Lt => a < b,
+        Relation.Le => a <= b,
+        Relation.Gt => a > b,
+        Relation.Ge => a >= b,
+        Relation.Eq => a == b,
+        _ => a != b,
+    };
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = Holds(a[i], b[i]) ? T.One : T.Zero; }
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = Holds(a[i], b) ? T.One : T.Zero; }
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = Holds(a, b[i]) ? T.One : T.Zero; }
+}
+
+/// <summary>Runs a binary kernel over two contiguous arrays broadcast to a common shape.</summary>
+internal static class Broadcast
+{
+    public static void Run<T, K>(T[] a, int[] shapeA, T[] b, int[] shapeB, T[] y, int[] shape, K kernel)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
+    {
+        if (y.Length == 0) return;
+        if (a.Length == y.Length && b.Length == y.Length) { kernel.Run<T>(a, b, y); return; }
+        if (b.Length == 1 && a.Length == y.Length) { kernel.Run<T>(a, b[0], y); return; }
+        if (a.Length == 1 && b.Length == y.Length) { kernel.Run<T>(a[0], b, y); return; }
+
+        var (dims, strides) = Coalesce(shape, Shapes.BroadcastStrides(shapeA, shape), Shapes.BroadcastStrides(shapeB, shape));
+        var sa = strides[0];
+        var sb = strides[1];
+        int r = dims.Length, n = dims[r - 1];
+        int lastA = sa[r - 1], lastB = sb[r - 1];
+        var index = new int[r];
+        int offA = 0, offB = 0;
+        for (int start = 0; start < y.Length; start += n)
+        {
+            var row = y.AsSpan(start, n);
+            if (lastA != 0 && lastB != 0) kernel.Run<T>(a.AsSpan(offA, n), b.AsSpan(offB, n), row);
+            else if (lastA != 0) kernel.Run(a.AsSpan(offA, n), b[offB], row);
+            else if (lastB != 0) kernel.Run(a[offA], b.AsSpan(offB, n), row);
+            else { kernel.Run<T>(a.AsSpan(offA, 1), b.AsSpan(offB, 1), row[..1]); row.Fill(row[0]); }
+            for (int d = r - 2; d >= 0; d--)
+            {
+                offA += sa[d]; offB += sb[d];
+                if (++index[d] < dims[d]) break;
+                offA -= sa[d] * dims[d]; offB -= sb[d] * dims[d]; index[d] = 0;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Drops size-1 dimensions and merges neighbours that are contiguous in every operand, so
+    /// the innermost loop runs over rows as long as possible.
+    /// </summary>
+    public static (int[] Dims, int[][] Strides) Coalesce(int[] shape, params int[][] strides)
+    {
+        var dims = new List<int>();
+        var st = strides.Select(_ => new List<int>()).ToArray();
+        for (int d = 0; d < shape.Length; d++)
+        {
+            if (shape[d] == 1) continue;
+            bool merge = dims.Count > 0;
+            for (int k = 0; k < strides.Length && merge; k++)
+                merge = st[k][^1] == strides[k][d] * shape[d];
+            if (merge)
+            {
+                dims[^1] *= shape[d];
+                for (int k = 0; k < strides.Length; k++) st[k][^1] = strides[k][d];
+            }
+            else
+            {
+                dims.Add(shape[d]);
+                for (int k = 0; k < strides.Length; k++) st[k].Add(strides[k][d]);
+            }
+        }
+        if (dims.Count == 0) { dims.Add(1); foreach (var s in st) s.Add(1); }
+        return (dims.ToArray(), st.Select(s => s.ToArray()).ToArray());
+    }
+}

@@ -1,0 +1,97 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace AutoKl.Kernels;
+
+/// <summary>A one-input elementwise kernel, for float and double alike.</summary>
+internal interface IUnaryKernel
+{
+    void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>;
+}
+
+internal readonly struct NegK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Negate(x, y); }
+internal readonly struct ExpK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Exp(x, y); }
+internal readonly struct LogK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Log(x, y); }
+internal readonly struct Log1pK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.LogP1(x, y); }
+internal readonly struct Expm1K : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.ExpM1(x, y); }
+internal readonly struct SqrtK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sqrt(x, y); }
+internal readonly struct AbsK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Abs(x, y); }
+internal readonly struct SigmoidK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sigmoid(x, y); }
+internal readonly struct TanhK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Tanh(x, y); }
+internal readonly struct SinK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Sin(x, y); }
+internal readonly struct CosK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Cos(x, y); }
+internal readonly struct TanK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Tan(x, y); }
+internal readonly struct FloorK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Floor(x, y); }
+internal readonly struct CeilK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Ceiling(x, y); }
+
+/// <summary>Round half to even, as PyTorch's round does.</summary>
+internal readonly struct RoundK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Round(x, y); }
+
+/// <summary>-1, 0 or +1 (NaN stays NaN).</summary>
+internal readonly struct SignK : IUnaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = T.IsNaN(x[i]) ? x[i] : x[i] > T.Zero ? T.One : x[i] < T.Zero ? -T.One : T.Zero;
+    }
+}
+
+/// <summary>Clamps into [Min, Max]; NaN passes through, as in PyTorch.</summary>
+internal readonly struct ClampK(double min, double max) : IUnaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T lo = T.CreateChecked(min), hi = T.CreateChecked(max);
+        for (int i = 0; i < x.Length; i++)
+        {
+            var v = x[i];
+            y[i] = v < lo ? lo : v > hi ? hi : v;
+        }
+    }
+}
+
+/// <summary>log(1 + exp(beta x)) / beta, linear above the threshold (PyTorch's softplus).</summary>
+internal readonly struct SoftplusK(double beta, double threshold) : IUnaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T b = T.CreateChecked(beta), th = T.CreateChecked(threshold);
+        for (int i = 0; i < x.Length; i++)
+        {
+            var bx = b * x[i];
+            // log1p(exp(bx)) = max(bx, 0) + log1p(exp(-|bx|)) never overflows.
+            y[i] = bx > th ? x[i] : (T.Max(bx, T.Zero) + T.LogP1(T.Exp(-T.Abs(bx)))) / b;
+        }
+    }
+}
+
+/// <summary>The error function, from MathNet.Numerics.</summary>
+internal readonly struct ErfK : IUnaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = T.CreateChecked(MathNet.Numerics.SpecialFunctions.Erf(double.CreateChecked(x[i])));
+    }
+}
+
+/// <summary>log-gamma, from MathNet.Numerics.</summary>
+internal readonly struct LgammaK : IUnaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = T.CreateChecked(MathNet.Numerics.SpecialFunctions.GammaLn(double.CreateChecked(x[i])));
+    }
+}
+
+/// <summary>digamma, from MathNet.Numerics.</summary>
+internal readonly struct DigammaK : IUnaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < x.Length; i++)
+            y[i] = T.CreateChecked(MathNet.Numerics.SpecialFunctions.DiGamma(double.CreateChecked(x[i])));
+    }
+}

@@ -1,0 +1,87 @@
+using AutoKl.Kernels;
+
+namespace AutoKl;
+
+// Elementwise functions of one tensor: the forward kernel and the derivative side by side.
+// Choices at kinks follow PyTorch: abs'(0) = 0, relu'(0) = 0, clamp passes the gradient at its bounds.
+public sealed partial class Tensor
+{
+    /// <summary>e^x.</summary>
+    public static Tensor Exp(Tensor x) { var y = Map("exp", x, new ExpK()); return Record(y, "exp", [x], g => [g * y]); }
+
+    /// <summary>Natural logarithm.</summary>
+    public static Tensor Log(Tensor x) { var y = Map("log", x, new LogK()); return Record(y, "log", [x], g => [g / x]); }
+
+    /// <summary>log(1 + x), accurate for small x.</summary>
+    public static Tensor Log1p(Tensor x) { var y = Map("log1p", x, new Log1pK()); return Record(y, "log1p", [x], g => [g / (x + 1.0)]); }
+
+    /// <summary>e^x - 1, accurate for small x.</summary>
+    public static Tensor Expm1(Tensor x) { var y = Map("expm1", x, new Expm1K()); return Record(y, "expm1", [x], g => [g * (y + 1.0)]); }
+
+    /// <summary>Square root.</summary>
+    public static Tensor Sqrt(Tensor x) { var y = Map("sqrt", x, new SqrtK()); return Record(y, "sqrt", [x], g => [g / (2.0 * y)]); }
+
+    /// <summary>|x|; the gradient at 0 is 0.</summary>
+    public static Tensor Abs(Tensor x) { var y = Map("abs", x, new AbsK()); return Record(y, "abs", [x], g => [g * Sign(x)]); }
+
+    /// <summary>1 / (1 + e^-x).</summary>
+    public static Tensor Sigmoid(Tensor x) { var y = Map("sigmoid", x, new SigmoidK()); return Record(y, "sigmoid", [x], g => [g * y * (1.0 - y)]); }
+
+    /// <summary>Hyperbolic tangent.</summary>
+    public static Tensor Tanh(Tensor x) { var y = Map("tanh", x, new TanhK()); return Record(y, "tanh", [x], g => [g * (1.0 - y * y)]); }
+
+    /// <summary>Sine.</summary>
+    public static Tensor Sin(Tensor x) { var y = Map("sin", x, new SinK()); return Record(y, "sin", [x], g => [g * Cos(x)]); }
+
+    /// <summary>Cosine.</summary>
+    public static Tensor Cos(Tensor x) { var y = Map("cos", x, new CosK()); return Record(y, "cos", [x], g => [-g * Sin(x)]); }
+
+    /// <summary>Tangent.</summary>
+    public static Tensor Tan(Tensor x) { var y = Map("tan", x, new TanK()); return Record(y, "tan", [x], g => [g * (1.0 + y * y)]); }
+
+    /// <summary>max(x, 0); the gradient at 0 is 0.</summary>
+    public static Tensor Relu(Tensor x) { var y = Map("relu", x, new ClampK(0, double.PositiveInfinity)); return Record(y, "relu", [x], g => [g * Gt(x, 0.0)]); }
+
+    /// <summary>
+    /// log(1 + e^(beta x)) / beta, computed without overflow, and x itself where beta x exceeds
+    /// <paramref name="threshold"/> (PyTorch's softplus).
+    /// </summary>
+    public static Tensor Softplus(Tensor x, double beta = 1.0, double threshold = 20.0)
+    {
+        if (!(beta > 0)) throw new AutoKlException("softplus", $"beta must be positive, got {beta}");
+        var y = Map("softplus", x, new SoftplusK(beta, threshold));
+        return Record(y, "softplus", [x], g => [g * Where(Gt(x * beta, threshold), x.Const(1), Sigmoid(x * beta))]);
+    }
+
+    /// <summary>Clamps into [min, max]; the gradient passes where min &lt;= x &lt;= max.</summary>
+    public static Tensor Clamp(Tensor x, double min = double.NegativeInfinity, double max = double.PositiveInfinity)
+    {
+        if (min > max) throw new AutoKlException("clamp", $"min {min} is greater than max {max}");
+        var y = Map("clamp", x, new ClampK(min, max));
+        return Record(y, "clamp", [x], g => [g * (Ge(x, min) * Le(x, max))]);
+    }
+
+    /// <summary>The error function; d/dx = 2/sqrt(pi) e^(-x^2).</summary>
+    public static Tensor Erf(Tensor x) { var y = Map("erf", x, new ErfK()); return Record(y, "erf", [x], g => [g * (2.0 / Math.Sqrt(Math.PI)) * Exp(-(x * x))]); }
+
+    /// <summary>log |Gamma(x)|; d/dx = digamma(x) (not itself differentiable further).</summary>
+    public static Tensor Lgamma(Tensor x) { var y = Map("lgamma", x, new LgammaK()); return Record(y, "lgamma", [x], g => [g * Map("digamma", x, new DigammaK())]); }
+
+    /// <summary>Largest integer not greater than x; gradient 0.</summary>
+    public static Tensor Floor(Tensor x) => Record(Map("floor", x, new FloorK()), "floor", [x], g => [ZerosLike(g)]);
+
+    /// <summary>Smallest integer not less than x; gradient 0.</summary>
+    public static Tensor Ceiling(Tensor x) => Record(Map("ceil", x, new CeilK()), "ceil", [x], g => [ZerosLike(g)]);
+
+    /// <summary>Nearest integer, halves to even (as PyTorch); gradient 0.</summary>
+    public static Tensor Round(Tensor x) => Record(Map("round", x, new RoundK()), "round", [x], g => [ZerosLike(g)]);
+
+    /// <summary>-1, 0 or 1 by the sign of x, as a tensor; gradient 0.</summary>
+    public static Tensor Sign(Tensor x) => Record(Map("sign", x, new SignK()), "sign", [x], g => [ZerosLike(g)]);
+
+    /// <summary>x * x.</summary>
+    public static Tensor Square(Tensor x) => x * x;
+
+    /// <summary>1 / x.</summary>
+    public static Tensor Reciprocal(Tensor x) => 1.0 / x;
+}

@@ -1,0 +1,42 @@
+using AutoKl.Kernels;
+
+namespace AutoKl;
+
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Matrix product with PyTorch's rules: 2-D @ 2-D; a 1-D operand is treated as a row (left)
+    /// or column (right) vector and that dimension removed from the result; leading batch
+    /// dimensions broadcast. Gradients: dA = g Bᵀ, dB = Aᵀ g, summed over broadcast batches.
+    /// </summary>
+    public static Tensor MatMul(Tensor a, Tensor b)
+    {
+        (a, b) = Promote("matmul", a, b);
+        if (a.Rank == 0 || b.Rank == 0)
+            throw new AutoKlException("matmul", $"both operands need at least one dimension, got shapes {Shapes.Format(a.ShapeRef)} and {Shapes.Format(b.ShapeRef)}");
+        if (a.Rank == 1 && b.Rank == 1) return Squeeze(Squeeze(MatMul(Unsqueeze(a, 0), Unsqueeze(b, 1)), -1), -1);
+        if (a.Rank == 1) return Squeeze(MatMul(Unsqueeze(a, 0), b), -2);
+        if (b.Rank == 1) return Squeeze(MatMul(a, Unsqueeze(b, 1)), -1);
+
+        int m = a.ShapeRef[^2], k = a.ShapeRef[^1], n = b.ShapeRef[^1];
+        if (b.ShapeRef[^2] != k)
+            throw new AutoKlException("matmul", $"shapes {Shapes.Format(a.ShapeRef)} and {Shapes.Format(b.ShapeRef)} do not chain: {k} columns against {b.ShapeRef[^2]} rows");
+        var batch = Shapes.Broadcast("matmul", a.ShapeRef[..^2], b.ShapeRef[..^2]);
+        var aFull = Expanded(a, [.. batch, m, k]);
+        var bFull = Expanded(b, [.. batch, k, n]);
+        var y = Empty(a.DType, [.. batch, m, n]);
+        int count = Shapes.Numel(batch);
+        for (int i = 0; i < count; i++)
+        {
+            if (a.DType == DType.Float32)
+                MatMulKernel.Run<float>(aFull.Data<float>().AsSpan(i * m * k, m * k), bFull.Data<float>().AsSpan(i * k * n, k * n), y.Data<float>().AsSpan(i * m * n, m * n), m, k, n);
+            else
+                MatMulKernel.Run<double>(aFull.Data<double>().AsSpan(i * m * k, m * k), bFull.Data<double>().AsSpan(i * k * n, k * n), y.Data<double>().AsSpan(i * m * n, m * n), m, k, n);
+        }
+        return Record(y, "matmul", [a, b], g =>
+        [
+            For(a, () => SumTo(MatMul(g, Transpose(b)), a.ShapeRef)),
+            For(b, () => SumTo(MatMul(Transpose(a), g), b.ShapeRef)),
+        ]);
+    }
+}

@@ -1,0 +1,150 @@
+using AutoKl.Kernels;
+
+namespace AutoKl;
+
+// Reductions over all elements or over any set of axes, with keepDim as in PyTorch.
+public sealed partial class Tensor
+{
+    private static Tensor ReduceRaw<K>(string op, Tensor x, int[] axes, bool keepDim, K kernel) where K : struct, IReduceKernel
+    {
+        x.RequireFloat(op);
+        var shape = Shapes.Reduced(x.ShapeRef, axes, keepDim);
+        Array data = x.DType == DType.Float32
+            ? Reduction.Run(x.Data<float>(), x.ShapeRef, axes, kernel)
+            : Reduction.Run(x.Data<double>(), x.ShapeRef, axes, kernel);
+        return new Tensor(data, shape);
+    }
+
+    /// <summary>The gradient of a reduced tensor, reshaped with the reduced axes kept and stretched back to the input's shape.</summary>
+    private static Tensor Unreduce(Tensor g, int[] inputShape, int[] axes) =>
+        g.Reshape(Shapes.Reduced(inputShape, axes, keepDim: true)).Expand(inputShape);
+
+    /// <summary>Sum of all elements (a scalar).</summary>
+    public static Tensor Sum(Tensor x) => Sum(x, Array.Empty<int>());
+
+    /// <summary>Sum over <paramref name="axes"/> (all when empty).</summary>
+    public static Tensor Sum(Tensor x, int[] axes, bool keepDim = false)
+    {
+        var ax = Shapes.NormalizeAxes("sum", axes, x.Rank);
+        var y = ReduceRaw("sum", x, ax, keepDim, new SumR());
+        return Record(y, "sum", [x], g => [Unreduce(g, x.ShapeRef, ax)]);
+    }
+
+    /// <summary>Sum over one axis.</summary>
+    public static Tensor Sum(Tensor x, int axis, bool keepDim = false) => Sum(x, [axis], keepDim);
+
+    /// <summary>Mean of all elements.</summary>
+    public static Tensor Mean(Tensor x) => Mean(x, Array.Empty<int>());
+
+    /// <summary>Mean over <paramref name="axes"/> (all when empty).</summary>
+    public static Tensor Mean(Tensor x, int[] axes, bool keepDim = false)
+    {
+        var ax = Shapes.NormalizeAxes("mean", axes, x.Rank);
+        int count = ax.Aggregate(1, (n, a) => n * x.ShapeRef[a]);
+        return Sum(x, ax, keepDim) / (double)count;
+    }
+
+    /// <summary>Mean over one axis.</summary>
+    public static Tensor Mean(Tensor x, int axis, bool keepDim = false) => Mean(x, [axis], keepDim);
+
+    /// <summary>Largest element (a scalar). The gradient is shared equally among ties (PyTorch's amax).</summary>
+    public static Tensor Max(Tensor x) => Max(x, Array.Empty<int>());
+
+    /// <summary>Largest values over <paramref name="axes"/>; the gradient is shared equally among ties.</summary>
+    public static Tensor Max(Tensor x, int[] axes, bool keepDim = false) => Extremum("max", x, axes, keepDim, new MaxR());
+
+    /// <summary>Largest values along one axis.</summary>
+    public static Tensor Max(Tensor x, int axis, bool keepDim = false) => Max(x, [axis], keepDim);
+
+    /// <summary>Smallest element (a scalar). The gradient is shared equally among ties (PyTorch's amin).</summary>
+    public static Tensor Min(Tensor x) => Min(x, Array.Empty<int>());
+
+    /// <summary>Smallest values over <paramref name="axes"/>; the gradient is shared equally among ties.</summary>
+    public static Tensor Min(Tensor x, int[] axes, bool keepDim = false) => Extremum("min", x, axes, keepDim, new MinR());
+
+    /// <summary>Smallest values along one axis.</summary>
+    public static Tensor Min(Tensor x, int axis, bool keepDim = false) => Min(x, [axis], keepDim);
+
+    private static Tensor Extremum<K>(string op, Tensor x, int[] axes, bool keepDim, K kernel) where K : struct, IReduceKernel
+    {
+        var ax = Shapes.NormalizeAxes(op, axes, x.Rank);
+        if (x.Numel == 0) throw new AutoKlException(op, $"cannot reduce an empty tensor of shape {Shapes.Format(x.ShapeRef)}");
+        var y = ReduceRaw(op, x, ax, keepDim, kernel);
+        return Record(y, op, [x], g =>
+        {
+            var keptShape = Shapes.Reduced(x.ShapeRef, ax, keepDim: true);
+            var winners = Eq(x, y.Detach().Reshape(keptShape));
+            var share = winners / Sum(winners, ax, keepDim: true);
+            return [share * g.Reshape(keptShape)];
+        });
+    }
+
+    /// <summary>
+    /// log(sum(exp(x))) over <paramref name="axes"/>, shifted by the maximum along those axes so
+    /// that rows far from zero (1e4 in float32, 1e300 in float64) neither overflow nor underflow.
+    /// </summary>
+    public static Tensor LogSumExp(Tensor x, int[] axes, bool keepDim = false)
+    {
+        var ax = Shapes.NormalizeAxes("logsumexp", axes, x.Rank);
+        var keptShape = Shapes.Reduced(x.ShapeRef, ax, keepDim: true);
+        Tensor y;
+        using (Autograd.NoGrad())
+        {
+            var shift = Max(x, ax, keepDim: true);
+            // A row that is all -inf (or has +inf) would give inf - inf: shift it by 0 instead.
+            shift = Where(IsFinite(shift), shift, shift.Const(0));
+            y = Log(Sum(Exp(x - shift), ax, keepDim: true)) + shift;
+            if (!keepDim) y = y.Reshape(Shapes.Reduced(x.ShapeRef, ax, keepDim: false));
+        }
+        return Record(y, "logsumexp", [x], g => [g.Reshape(keptShape) * Exp(x - y.Reshape(keptShape))]);
+    }
+
+    /// <summary>logsumexp along one axis.</summary>
+    public static Tensor LogSumExp(Tensor x, int axis, bool keepDim = false) => LogSumExp(x, [axis], keepDim);
+
+    /// <summary>logsumexp of all elements.</summary>
+    public static Tensor LogSumExp(Tensor x) => LogSumExp(x, Array.Empty<int>());
+
+    /// <summary>Variance over <paramref name="axes"/> with Bessel's <paramref name="correction"/> (1: unbiased, as torch.var).</summary>
+    public static Tensor Var(Tensor x, int[] axes, int correction = 1, bool keepDim = false)
+    {
+        var ax = Shapes.NormalizeAxes("var", axes, x.Rank);
+        int count = ax.Aggregate(1, (n, a) => n * x.ShapeRef[a]);
+        var centred = x - Mean(x, ax, keepDim: true);
+        return Sum(centred * centred, ax, keepDim) / (double)Math.Max(count - correction, 0);
+    }
+
+    /// <summary>Standard deviation over <paramref name="axes"/> (sqrt of <see cref="Var"/>).</summary>
+    public static Tensor Std(Tensor x, int[] axes, int correction = 1, bool keepDim = false) => Sqrt(Var(x, axes, correction, keepDim));
+
+    /// <summary>Index of the largest value along <paramref name="axis"/> (first among ties), as int64.</summary>
+    public static Tensor ArgMax(Tensor x, int axis, bool keepDim = false) => ArgExtremum("argmax", x, axis, keepDim, +1);
+
+    /// <summary>Index of the smallest value along <paramref name="axis"/> (first among ties), as int64.</summary>
+    public static Tensor ArgMin(Tensor x, int axis, bool keepDim = false) => ArgExtremum("argmin", x, axis, keepDim, -1);
+
+    private static Tensor ArgExtremum(string op, Tensor x, int axis, bool keepDim, int direction)
+    {
+        x.RequireFloat(op);
+        int a = Shapes.NormalizeAxis(op, axis, x.Rank);
+        if (x.Rank == 0) return new Tensor(new long[1], Shapes.Scalar);
+        int outer = 1, n = x.ShapeRef[a], inner = 1;
+        if (n == 0) throw new AutoKlException(op, $"axis {axis} of shape {Shapes.Format(x.ShapeRef)} is empty");
+        for (int d = 0; d < a; d++) outer *= x.ShapeRef[d];
+        for (int d = a + 1; d < x.Rank; d++) inner *= x.ShapeRef[d];
+        var result = new long[outer * inner];
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                int best = 0;
+                double bestValue = x.GetFlat(o * n * inner + i);
+                for (int k = 1; k < n; k++)
+                {
+                    double v = x.GetFlat((o * n + k) * inner + i);
+                    if (direction * (v - bestValue) > 0 || (double.IsNaN(v) && !double.IsNaN(bestValue))) { best = k; bestValue = v; }
+                }
+                result[o * inner + i] = best;
+            }
+        return new Tensor(result, Shapes.Reduced(x.ShapeRef, [a], keepDim));
+    }
+}

@@ -1,0 +1,222 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace AutoKl;
+
+/// <summary>
+/// An n-dimensional array of float32, float64 or int64 values, stored contiguously in row-major
+/// order, that can record the operations applied to it so that gradients flow back to it.
+/// Tensors are immutable from the public API except through explicit in-place methods used by
+/// optimizers under <see cref="Autograd.NoGrad"/>.
+/// </summary>
+public sealed partial class Tensor
+{
+    /// <summary>float[], double[] or long[] with exactly <see cref="Numel"/> elements.</summary>
+    internal readonly Array Storage;
+    private readonly int[] _shape;
+    private bool _requiresGrad;
+    private bool _retainsGrad;
+    private Tensor? _grad;
+
+    /// <summary>The operation that produced this tensor, when it was recorded on the tape.</summary>
+    internal Node? GradFn;
+
+    internal Tensor(Array storage, int[] shape)
+    {
+        Storage = storage;
+        _shape = shape;
+        DType = storage switch
+        {
+            float[] => DType.Float32,
+            double[] => DType.Float64,
+            long[] => DType.Int64,
+            _ => throw new ArgumentException($"unsupported storage {storage.GetType()}"),
+        };
+        if (storage.Length != Shapes.Numel(shape))
+            throw new AutoKlException("tensor", $"{storage.Length} values do not fill shape {Shapes.Format(shape)} ({Shapes.Numel(shape)} elements)");
+    }
+
+    /// <summary>The element type.</summary>
+    public DType DType { get; }
+
+    /// <summary>The size of each dimension (a copy); empty for a scalar.</summary>
+    public int[] Shape => (int[])_shape.Clone();
+
+    /// <summary>The shape without copying, for the library's own use.</summary>
+    internal int[] ShapeRef => _shape;
+
+    /// <summary>Number of dimensions; 0 for a scalar.</summary>
+    public int Rank => _shape.Length;
+
+    /// <summary>Number of elements.</summary>
+    public int Numel => Storage.Length;
+
+    /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
+    public int Size(int axis) => _shape[Shapes.NormalizeAxis("size", axis, Rank)];
+
+    /// <summary>
+    /// Whether gradients are computed for this tensor. Settable on leaves only (tensors not
+    /// produced by a recorded operation), as in PyTorch.
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            if (!IsLeaf)
+                throw new AutoKlException("requires_grad",
+                    $"only leaf tensors can change RequiresGrad; this one was produced by '{GradFn!.Op}'. Use Detach() to get a leaf.");
+            if (value && !DType.IsFloatingPoint())
+                throw new AutoKlException("requires_grad", $"only floating-point tensors can require gradients, not {DType.Name()}");
+            _requiresGrad = value;
+        }
+    }
+
+    /// <summary>Sets <see cref="RequiresGrad"/> and returns this tensor, for chaining.</summary>
+    public Tensor RequiresGrad_(bool requiresGrad = true)
+    {
+        RequiresGrad = requiresGrad;
+        return this;
+    }
+
+    /// <summary>True when the tensor was not produced by a recorded operation (user-created, or detached).</summary>
+    public bool IsLeaf => GradFn is null;
+
+    /// <summary>Name of the recorded operation that produced this tensor, or the empty string for a leaf.</summary>
+    public string GradFnName => GradFn?.Op ?? "";
+
+    /// <summary>True when <see cref="Grad"/> holds a gradient.</summary>
+    public bool HasGrad => _grad is not null;
+
+    /// <summary>
+    /// The gradient accumulated by <see cref="Backward(bool)"/>: for leaves that require gradients,
+    /// and for non-leaves after <see cref="RetainGrad"/>. Reading it before any backward pass
+    /// (or after <see cref="ZeroGrad"/>) is an error; check <see cref="HasGrad"/> first.
+    /// </summary>
+    public Tensor Grad
+    {
+        get => _grad ?? throw new AutoKlException("grad",
+            $"this {Shapes.Format(_shape)} tensor has no gradient: " +
+            (RequiresGrad ? "backward has not reached it since it was created or last zeroed"
+                          : "it does not require gradients (set RequiresGrad = true before computing)"));
+        set
+        {
+            if (!Shapes.Equal(value._shape, _shape))
+                throw new AutoKlException("grad", $"gradient of shape {Shapes.Format(value._shape)} does not match tensor shape {Shapes.Format(_shape)}");
+            _grad = value;
+        }
+    }
+
+    /// <summary>Clears the accumulated gradient (PyTorch's <c>zero_grad(set_to_none=True)</c>).</summary>
+    public void ZeroGrad() => _grad = null;
+
+    /// <summary>Keeps the gradient of this non-leaf tensor in <see cref="Grad"/> during backward.</summary>
+    public Tensor RetainGrad()
+    {
+        if (!RequiresGrad)
+            throw new AutoKlException("retain_grad", "cannot retain the gradient of a tensor that does not require gradients");
+        _retainsGrad = true;
+        return this;
+    }
+
+    internal bool RetainsGrad => _retainsGrad;
+
+    internal void AccumulateGrad(Tensor g) => _grad = _grad is null ? g : _grad + g;
+
+    /// <summary>A new leaf that shares this tensor's values and records nothing.</summary>
+    public Tensor Detach() => new(Storage, _shape);
+
+    // ---- raw access for kernels -------------------------------------------------------------
+
+    internal T[] Data<T>() => (T[])Storage;
+    internal Span<T> Span<T>() => ((T[])Storage).AsSpan();
+
+    /// <summary>The values as a new double array (converting from float32 or int64).</summary>
+    public double[] ToDoubleArray() => Storage switch
+    {
+        double[] d => (double[])d.Clone(),
+        float[] f => Array.ConvertAll(f, v => (double)v),
+        long[] l => Array.ConvertAll(l, v => (double)v),
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>The values as a new float array (converting from float64 or int64).</summary>
+    public float[] ToSingleArray() => Storage switch
+    {
+        float[] f => (float[])f.Clone(),
+        double[] d => Array.ConvertAll(d, v => (float)v),
+        long[] l => Array.ConvertAll(l, v => (float)v),
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>The values as a new long array (floating values are truncated toward zero).</summary>
+    public long[] ToInt64Array() => Storage switch
+    {
+        long[] l => (long[])l.Clone(),
+        float[] f => Array.ConvertAll(f, v => (long)v),
+        double[] d => Array.ConvertAll(d, v => (long)v),
+        _ => throw new InvalidOperationException(),
+    };
+
+    /// <summary>The single value of a one-element tensor, as a double.</summary>
+    public double ToScalar()
+    {
+        if (Numel != 1)
+            throw new AutoKlException("item", $"only a one-element tensor converts to a number; this one has shape {Shapes.Format(_shape)}");
+        return GetFlat(0);
+    }
+
+    /// <summary>The element at the given index (one index per dimension), as a double.</summary>
+    public double ItemAt(params int[] index)
+    {
+        if (index.Length != Rank)
+            throw new AutoKlException("item", $"{index.Length} indices given for a tensor of rank {Rank} (shape {Shapes.Format(_shape)})");
+        int flat = 0;
+        for (int i = 0; i < index.Length; i++)
+        {
+            int k = index[i] < 0 ? index[i] + _shape[i] : index[i];
+            if (k < 0 || k >= _shape[i])
+                throw new AutoKlException("item", $"index {index[i]} is out of range for dimension {i} of size {_shape[i]} (shape {Shapes.Format(_shape)})");
+            flat = flat * _shape[i] + k;
+        }
+        return GetFlat(flat);
+    }
+
+    internal double GetFlat(int i) => Storage switch
+    {
+        double[] d => d[i],
+        float[] f => f[i],
+        long[] l => l[i],
+        _ => throw new InvalidOperationException(),
+    };
+
+    internal static Array NewStorage(DType dtype, int n) => dtype switch
+    {
+        DType.Float32 => new float[n],
+        DType.Float64 => new double[n],
+        _ => new long[n],
+    };
+
+    internal static Tensor Empty(DType dtype, int[] shape) => new(NewStorage(dtype, Shapes.Numel(shape)), shape);
+
+    internal void RequireFloat(string op)
+    {
+        if (DType == DType.Int64)
+            throw new AutoKlException(op, $"needs a floating-point tensor, got int64 of shape {Shapes.Format(_shape)} (convert with ToType(DType.Float32) or ToType(DType.Float64))");
+    }
+
+    /// <summary>True when the two tensors have the same shape and their values are within
+    /// <c>atol + rtol * |other|</c> elementwise (NaNs equal only when <paramref name="equalNan"/>).</summary>
+    public bool AllClose(Tensor other, double rtol = 1e-5, double atol = 1e-8, bool equalNan = false)
+    {
+        if (!Shapes.Equal(_shape, other._shape)) return false;
+        for (int i = 0; i < Numel; i++)
+        {
+            double a = GetFlat(i), b = other.GetFlat(i);
+            if (double.IsNaN(a) || double.IsNaN(b)) { if (!(equalNan && double.IsNaN(a) && double.IsNaN(b))) return false; continue; }
+            if (a == b) continue;
+            if (Math.Abs(a - b) > atol + rtol * Math.Abs(b)) return false;
+        }
+        return true;
+    }
+}
