@@ -5,8 +5,9 @@ using BenchmarkDotNet.Running;
 namespace AutoKl.Benchmarks;
 
 /// <summary>
-/// BenchmarkDotNet's switcher (all its options: --filter, --job short, --list flat, ...), or with
-/// --timing a plain Stopwatch run that bench/compare.sh sets beside bench/pytorch_bench.py.
+/// BenchmarkDotNet's switcher (all its options: --filter, --job short, --list flat, ...); with
+/// --timing a plain Stopwatch run that bench/compare.sh sets beside bench/pytorch_bench.py; with
+/// --profile a per-op breakdown of the log_softmax + KL workload.
 /// </summary>
 public static class Program
 {
@@ -16,6 +17,11 @@ public static class Program
         {
             int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
             Timing.Run(rounds);
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "--profile")
+        {
+            Profile.Run();
             return 0;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
