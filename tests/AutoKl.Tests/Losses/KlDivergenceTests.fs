@@ -31,7 +31,7 @@ let private shapeOf (rows: PositiveInt) (cols: PositiveInt) = [| 1 + rows.Get % 
 let ``kl_div gradients match finite differences in every reduction and log_target`` (seed: int) (rows: PositiveInt) (cols: PositiveInt) =
     let shape = shapeOf rows cols
     let logQ = Tensor.LogSoftmax(Tensor.RandN(shape, Generator(seed), DType.Float64), -1)
-    let p = probs (seed + 1) shape
+    let p = gentleProbs (seed + 1) shape
     for reduction in [ Reduction.None; Reduction.Sum; Reduction.Mean; Reduction.BatchMean ] do
         GradCheck.check (fun xs -> Losses.KlDiv(xs.[0], xs.[1], reduction)) [| logQ; p |]
         GradCheck.check (fun xs -> Losses.KlDiv(xs.[0], xs.[1], reduction, logTarget = true)) [| logQ; Tensor.Log p |]
@@ -86,9 +86,10 @@ let ``Gluon mean form times the number of categories is the PyTorch sum form per
     let gluonSum = Losses.GluonKlDivLoss(logQ, p, averaging = MXNetAveraging.Sum)
     let torchPerSample = Losses.KlDiv(logQ, p, Reduction.None) |> Tensor.sumDim 1
     Check.shapeIs "one loss per sample" [| shape.[0] |] gluonMean
-    // MXNet's log(label + 1e-12) differs from log(label) by at most 1e-12 / label.
-    Check.tensorClose "mean * C" 1e-9 1e-12 torchPerSample (gluonMean * float shape.[1])
-    Check.tensorClose "sum" 1e-9 1e-12 torchPerSample gluonSum
+    // MXNet's label * log(label + 1e-12) differs from label * log(label) by at most 1e-12 per term.
+    let slack = 1.01e-12 * float shape.[1]
+    Check.tensorClose "mean * C" 1e-12 slack torchPerSample (gluonMean * float shape.[1])
+    Check.tensorClose "sum" 1e-12 slack torchPerSample gluonSum
 
 [<Test>]
 let ``Gluon from_logits false applies log_softmax along the axis, and weights multiply`` () =
@@ -108,7 +109,7 @@ let ``Gluon from_logits false applies log_softmax along the axis, and weights mu
 [<Property(MaxTest = 15)>]
 let ``Gluon KLDivLoss gradients match finite differences in each option`` (seed: int) =
     let logQ = Tensor.LogSoftmax(Tensor.RandN([| 3; 4 |], Generator(seed), DType.Float64), -1)
-    let p = probs (seed + 1) [| 3; 4 |]
+    let p = gentleProbs (seed + 1) [| 3; 4 |]
     let sw = uniform (seed + 2) 0.5 2.0 [| 3; 1 |]
     for averaging in [ MXNetAveraging.Mean; MXNetAveraging.Sum ] do
         for fromLogits in [ true; false ] do

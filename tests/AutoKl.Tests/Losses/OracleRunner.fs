@@ -88,3 +88,7 @@ let uniform (seed: int) (lo: float) (hi: float) (shape: int[]) = Tensor.Rand(sha
 
 /// Random probability rows (positive, summing to 1 along the last axis).
 let probs (seed: int) (shape: int[]) = Tensor.Softmax(Tensor.RandN(shape, Generator(seed), DType.Float64), -1)
+
+/// Probability rows bounded away from 0 (softmax of small scores), for finite-difference checks
+/// of functions with log(target): a unit random direction then stays well inside the domain.
+let gentleProbs (seed: int) (shape: int[]) = Tensor.Softmax(Tensor.RandN(shape, Generator(seed), DType.Float64) * 0.3, -1)
