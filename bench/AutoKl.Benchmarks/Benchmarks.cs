@@ -22,10 +22,22 @@ public class GaussianFitStep
 [MemoryDiagnoser]
 public class LogSoftmaxKlBatch
 {
+    /// <summary>AutoKl's argument checks (Validation): on by default; PyTorch has none.</summary>
+    [Params(true, false)]
+    public bool Checks { get; set; }
+
     private LogSoftmaxKl _work = null!;
+    private IDisposable? _checksOff;
 
     [GlobalSetup]
-    public void Setup() => _work = new LogSoftmaxKl(256, 4096, DType.Float32);
+    public void Setup()
+    {
+        _work = new LogSoftmaxKl(256, 4096, DType.Float32);
+        if (!Checks) _checksOff = Validation.Disabled();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _checksOff?.Dispose();
 
     [Benchmark(Description = "log_softmax + kl_div batchmean, fwd+bwd [256,4096] f32")]
     public double ForwardBackward() => _work.ForwardBackward();

@@ -1,3 +1,5 @@
+using AutoKl.Distributions;
+
 namespace AutoKl.Benchmarks;
 
 /// <summary>
@@ -10,7 +12,6 @@ namespace AutoKl.Benchmarks;
 public sealed class GaussianFit
 {
     private const double Lr = 1e-3, Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8;
-    private static readonly double LogSqrt2Pi = 0.5 * Math.Log(2 * Math.PI);
 
     private readonly Tensor _x;
     private readonly Tensor _p;
@@ -21,7 +22,7 @@ public sealed class GaussianFit
     public GaussianFit(DType dtype, double mu0 = 0.0, double sigma0 = 1.0)
     {
         _x = Tensor.Linspace(-15, 15, 1000, dtype);
-        _p = NormalDensity(_x, -5, 1) + NormalDensity(_x, 10, 1);
+        _p = Tensor.Exp(new Normal(-5, 1, dtype).LogProb(_x)) + Tensor.Exp(new Normal(10, 1, dtype).LogProb(_x));
         _mu = Tensor.Scalar(mu0, dtype).RequiresGrad_();
         _sigma = Tensor.Scalar(sigma0, dtype).RequiresGrad_();
         _mMu = Tensor.Scalar(0, dtype); _vMu = Tensor.Scalar(0, dtype);
@@ -31,19 +32,8 @@ public sealed class GaussianFit
     public double Mu => _mu.ToScalar();
     public double Sigma => _sigma.ToScalar();
 
-    private static Tensor NormalDensity(Tensor x, double mean, double sd)
-    {
-        var z = (x - mean) / sd;
-        return Tensor.Exp(-0.5 * z * z - Math.Log(sd) - LogSqrt2Pi);
-    }
-
     /// <summary>kl_div(log q(x), p, reduction='mean') with log q the Normal log-density.</summary>
-    public Tensor Loss()
-    {
-        var z = (_x - _mu) / _sigma;
-        var logQ = -0.5 * z * z - Tensor.Log(_sigma) - LogSqrt2Pi;
-        return Tensor.Mean(Tensor.Xlogy(_p, _p) - _p * logQ);
-    }
+    public Tensor Loss() => Losses.KlDiv(new Normal(_mu, _sigma).LogProb(_x), _p, Reduction.Mean);
 
     /// <summary>zero_grad, loss, backward, Adam step; returns the loss before the update.</summary>
     public double Step()
@@ -89,12 +79,10 @@ public sealed class LogSoftmaxKl
 {
     private readonly Tensor _logits;
     private readonly Tensor _target;
-    private readonly int _batch;
 
     public LogSoftmaxKl(int batch = 256, int classes = 4096, DType dtype = DType.Float32, int seed = 0)
     {
         var gen = new Generator(seed);
-        _batch = batch;
         _logits = Tensor.RandN([batch, classes], gen, dtype).RequiresGrad_();
         _target = Tensor.Softmax(Tensor.RandN([batch, classes], gen, dtype), 1);
     }
@@ -102,11 +90,7 @@ public sealed class LogSoftmaxKl
     public Tensor Logits => _logits;
 
     /// <summary>kl_div(log_softmax(logits), target, 'batchmean'): sum(target * (log target - input)) / batch.</summary>
-    public Tensor Loss()
-    {
-        var logQ = Tensor.LogSoftmax(_logits, 1);
-        return Tensor.Sum(Tensor.Xlogy(_target, _target) - _target * logQ) / (double)_batch;
-    }
+    public Tensor Loss() => Losses.KlDiv(Tensor.LogSoftmax(_logits, 1), _target, Reduction.BatchMean);
 
     /// <summary>Forward and backward; returns the loss.</summary>
     public double ForwardBackward()
