@@ -57,7 +57,7 @@ public static class GradClip
     /// <summary>A copy of the gradient scaled by (or clamped to) the constant, computed in the gradient's own dtype.</summary>
     private static Tensor Map(Tensor grad, double constant, bool clamp)
     {
-        var result = grad.Clone();
+        var result = grad.CopyValues();
         if (result.DType == DType.Float32) Apply(result.Span<float>(), float.CreateChecked(constant), clamp);
         else Apply(result.Span<double>(), constant, clamp);
         return result;

@@ -158,7 +158,7 @@ public abstract class Optimizer
         var states = new List<OptimizerState.Entry>();
         for (int i = 0; i < parameters.Count; i++)
             if (_state.TryGetValue(parameters[i], out var s))
-                states.Add(new OptimizerState.Entry(i, s.Step, s.Buffers.ToDictionary(kv => kv.Key, kv => kv.Value.Clone())));
+                states.Add(new OptimizerState.Entry(i, s.Step, s.Buffers.ToDictionary(kv => kv.Key, kv => kv.Value.CopyValues())));
         return new OptimizerState(Name, groups, states);
     }
 
@@ -178,7 +178,7 @@ public abstract class Optimizer
         foreach (var e in state.Entries)
         {
             var s = new ParameterState { Step = e.Step };
-            foreach (var (k, t) in e.Buffers) s.Set(k, t.Clone());
+            foreach (var (k, t) in e.Buffers) s.Set(k, t.CopyValues());
             _state[parameters[e.ParameterIndex]] = s;
         }
     }
@@ -290,7 +290,7 @@ public sealed class OptimizerState
 internal static class TensorCopies
 {
     /// <summary>A new leaf with a copy of the values (no gradient, nothing recorded).</summary>
-    public static Tensor Clone(this Tensor t) => new((Array)t.Storage.Clone(), t.Shape);
+    public static Tensor CopyValues(this Tensor t) => new((Array)t.Storage.Clone(), t.Shape);
 
     /// <summary>Overwrites the values of <paramref name="target"/> with those of <paramref name="source"/> (same dtype and shape).</summary>
     public static void CopyValuesFrom(this Tensor target, Tensor source) => Array.Copy(source.Storage, target.Storage, target.Numel);
