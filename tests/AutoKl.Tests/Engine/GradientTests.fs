@@ -361,3 +361,16 @@ let ``backward with createGraph, then backward of a function of the gradient`` (
     T.Sum(x2 ** 3).Backward(createGraph = true)
     T.Sum(x2.Grad).Backward()
     Check.arraysClose "accumulated onto the first gradient" 1e-14 0.0 [| 0.75 + 3.0; 3.0 - 6.0; 12.0 + 12.0 |] (x2.Grad.ToDoubleArray())
+
+[<Test>]
+let ``leaf gradients never share storage, so in-place updates of one cannot change another`` () =
+    let a = Tensor.ofList [ 1.0; 2.0 ] |> Tensor.requiresGrad
+    let b = Tensor.ofList [ 3.0; 4.0 ] |> Tensor.requiresGrad
+    let c = Tensor.ofList [ 5.0; 6.0 ] |> Tensor.requiresGrad
+    // add passes the incoming gradient through unchanged to both inputs; reshape shares storage.
+    let y = (a + b + c.Reshape(2)) * 1.0
+    y.Backward(Tensor.ofList [ 1.0; 1.0 ])
+    let ga = a.Grad.Span<float>()
+    ga.[0] <- 100.0
+    Check.arraysClose "b.Grad after changing a.Grad in place" 0.0 0.0 [| 1.0; 1.0 |] (b.Grad.ToDoubleArray())
+    Check.arraysClose "c.Grad after changing a.Grad in place" 0.0 0.0 [| 1.0; 1.0 |] (c.Grad.ToDoubleArray())
