@@ -39,6 +39,7 @@ public sealed partial class Tensor
     /// <summary>Mean over <paramref name="axes"/> (all when empty).</summary>
     public static Tensor Mean(Tensor x, int[] axes, bool keepDim = false)
     {
+        x.RequireFloat("mean");
         var ax = Shapes.NormalizeAxes("mean", axes, x.Rank);
         int count = ax.Aggregate(1, (n, a) => n * x.ShapeRef[a]);
         return Sum(x, ax, keepDim) / (double)count;
@@ -85,6 +86,7 @@ public sealed partial class Tensor
     /// </summary>
     public static Tensor LogSumExp(Tensor x, int[] axes, bool keepDim = false)
     {
+        x.RequireFloat("logsumexp");
         var ax = Shapes.NormalizeAxes("logsumexp", axes, x.Rank);
         var keptShape = Shapes.Reduced(x.ShapeRef, ax, keepDim: true);
         Tensor y;

@@ -10,6 +10,7 @@ public sealed partial class Tensor
     /// </summary>
     public static Tensor Softmax(Tensor x, int axis)
     {
+        x.RequireFloat("softmax");
         int a = Shapes.NormalizeAxis("softmax", axis, x.Rank);
         Tensor y;
         using (Autograd.NoGrad())
@@ -27,6 +28,7 @@ public sealed partial class Tensor
     /// </summary>
     public static Tensor LogSoftmax(Tensor x, int axis)
     {
+        x.RequireFloat("log_softmax");
         int a = Shapes.NormalizeAxis("log_softmax", axis, x.Rank);
         return LogSoftmaxOver(x, x.Rank == 0 ? [] : [a]);
     }
