@@ -1,4 +1,5 @@
 using AutoKl.Distributions;
+using AutoKl.Optim;
 
 namespace AutoKl.Benchmarks;
 
@@ -11,13 +12,10 @@ namespace AutoKl.Benchmarks;
 /// </summary>
 public sealed class GaussianFit
 {
-    private const double Lr = 1e-3, Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8;
-
     private readonly Tensor _x;
     private readonly Tensor _p;
-    private Tensor _mu, _sigma;
-    private Tensor _mMu, _vMu, _mSigma, _vSigma;
-    private int _t;
+    private readonly Tensor _mu, _sigma;
+    private readonly Adam _adam;
 
     public GaussianFit(DType dtype, double mu0 = 0.0, double sigma0 = 1.0)
     {
@@ -25,8 +23,7 @@ public sealed class GaussianFit
         _p = Tensor.Exp(new Normal(-5, 1, dtype).LogProb(_x)) + Tensor.Exp(new Normal(10, 1, dtype).LogProb(_x));
         _mu = Tensor.Scalar(mu0, dtype).RequiresGrad_();
         _sigma = Tensor.Scalar(sigma0, dtype).RequiresGrad_();
-        _mMu = Tensor.Scalar(0, dtype); _vMu = Tensor.Scalar(0, dtype);
-        _mSigma = Tensor.Scalar(0, dtype); _vSigma = Tensor.Scalar(0, dtype);
+        _adam = new Adam([_mu, _sigma], lr: 1e-3);
     }
 
     public double Mu => _mu.ToScalar();
@@ -38,37 +35,15 @@ public sealed class GaussianFit
     /// <summary>zero_grad, loss, backward, Adam step; returns the loss before the update.</summary>
     public double Step()
     {
-        _mu.ZeroGrad();
-        _sigma.ZeroGrad();
+        _adam.ZeroGrad();
         var loss = Loss();
         loss.Backward();
-        using (Autograd.NoGrad())
-        {
-            _t++;
-            _mu = Adam(_mu, ref _mMu, ref _vMu);
-            _sigma = Adam(_sigma, ref _mSigma, ref _vSigma);
-        }
+        _adam.Step();
         return loss.ToScalar();
     }
 
-    /// <summary>PyTorch's Adam update for one parameter (eps added after bias-correcting v).</summary>
-    private Tensor Adam(Tensor param, ref Tensor m, ref Tensor v)
-    {
-        var g = param.Grad;
-        m = Beta1 * m + (1 - Beta1) * g;
-        v = Beta2 * v + (1 - Beta2) * g * g;
-        double bc1 = 1 - Math.Pow(Beta1, _t), bc2 = 1 - Math.Pow(Beta2, _t);
-        var denom = Tensor.Sqrt(v) / Math.Sqrt(bc2) + Eps;
-        return (param - (Lr / bc1) * m / denom).RequiresGrad_();
-    }
-
-    /// <summary>Runs <paramref name="steps"/> steps and returns the final loss.</summary>
-    public double Run(int steps)
-    {
-        double loss = double.NaN;
-        for (int s = 0; s < steps; s++) loss = Step();
-        return loss;
-    }
+    /// <summary>Runs <paramref name="steps"/> steps with <see cref="Minimize.Run(IReadOnlyList{Tensor}, Func{Tensor}, Optimizer, int)"/>.</summary>
+    public void Run(int steps) => Minimize.Run([_mu, _sigma], Loss, _adam, steps);
 }
 
 /// <summary>
