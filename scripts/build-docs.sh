@@ -50,8 +50,9 @@ fi
 for script in docs/*.fsx; do
   page="$out/$(basename "${script%.fsx}").html"
   [ -f "$page" ] || fail "no page for $script"
-  grep -q 'class="fsdocs-\(output\|value\)\|<table class="pre"><tr><td><pre><code>tensor\|tensor(' "$page" \
-    || fail "$page shows no evaluated output"
+  # fsdocs puts evaluated output (include-value/-output/-it) in <table class="pre"><tr><td><pre><code>;
+  # source snippets have <td class="snippet">.
+  grep -q '<table class="pre"><tr><td><pre><code>' "$page" || fail "$page shows no evaluated output"
 done
 
 # No feed configuration and no feed address in the published site.
