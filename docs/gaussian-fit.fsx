@@ -107,7 +107,7 @@ The final Q of each run over the target:
 let svgChart (curves: (string * string * float[]) list) =
     let xs = x.ToDoubleArray()
     let width, height, pad = 720.0, 300.0, 36.0
-    let yMax = curves |> List.map (fun (_, _, ys) -> Array.max ys) |> List.max
+    let yMax = 1.1 * (curves |> List.map (fun (_, _, ys) -> Array.max ys) |> List.max)
     let sx v = pad + (v + 15.0) / 30.0 * (width - 2.0 * pad)
     let sy v = height - pad - v / yMax * (height - 2.0 * pad)
     let path (ys: float[]) =
@@ -115,9 +115,12 @@ let svgChart (curves: (string * string * float[]) list) =
     let lines =
         curves
         |> List.mapi (fun i (name, colour, ys) ->
-            let dash = if i = 0 then "" else " stroke-dasharray=\"6 3\""
-            sprintf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"%s\"/>\n<text x=\"%.0f\" y=\"%.0f\" fill=\"%s\" font-size=\"13\">%s</text>"
-                colour dash (path ys) (width - 250.0) (pad + 18.0 * float i) colour name)
+            // The target is a wide pale band; the fits are drawn over it with distinct dashes.
+            let strokeWidth, dash = if i = 0 then 7, "" else 2, [| ""; "10 4"; "3 3"; "12 3 2 3" |][(i - 1) % 4]
+            sprintf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%d\" stroke-dasharray=\"%s\" points=\"%s\"/>\n<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"%d\" stroke-dasharray=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" fill=\"currentColor\" font-size=\"13\">%s</text>"
+                colour strokeWidth dash (path ys)
+                (pad + 8.0) (pad + 18.0 * float i - 4.0) (pad + 38.0) (pad + 18.0 * float i - 4.0) colour strokeWidth dash
+                (pad + 46.0) (pad + 18.0 * float i) name)
         |> String.concat "\n"
     let ticks =
         [ -15.0; -10.0; -5.0; 0.0; 5.0; 10.0; 15.0 ]
@@ -131,7 +134,7 @@ let qOf (r: Row) = Normal(r.Mu, r.Sigma).LogProb(x) |> Tensor.exp |> Tensor.toAr
 let colours = [ "#2b6cb0"; "#c05621"; "#2f855a"; "#6b46c1" ]
 
 svgChart (
-    ("target p(x)", "#1a202c", p.ToDoubleArray())
+    ("target p(x)", "#cbd5e0", p.ToDoubleArray())
     :: List.map2 (fun (name, rows) colour -> name, colour, qOf (last rows)) runs colours
 )
 (*** include-it-raw ***)
