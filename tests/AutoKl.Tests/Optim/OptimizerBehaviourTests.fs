@@ -109,3 +109,37 @@ let ``every optimizer lowers a convex quadratic from a random start`` (seed: Pos
         Optim.minimize [ p ] (make p) 5 loss |> ignore
         let after = noGrad (fun () -> loss () |> Tensor.toFloat)
         after < before || before < 1e-12)
+
+[<Test>]
+let ``groups added later take the defaults they do not set, and report their hyper-parameters`` () =
+    let a = Tensor.ofList [ 1.0 ] |> Tensor.requiresGrad
+    let b = Tensor.ofList [ 1.0 ] |> Tensor.requiresGrad
+    let optimizer = SGD([ a ], lr = 0.1, momentum = 0.9)
+    optimizer.AddParamGroup(ParamGroup([ b ], Lr = 0.5))
+    let g = optimizer.ParamGroups.[1]
+    Assert.That(g.Has "momentum" && g.Momentum = 0.9 && g.Lr = 0.5, Is.True)
+    Assert.That(g.HyperParameters.["dampening"], Is.EqualTo 0.0)
+    Assert.That(optimizer.Defaults.["lr"], Is.EqualTo 0.1)
+    Assert.That(optimizer.Parameters.Count, Is.EqualTo 2)
+    // plain Minimize.Run (no callback): b moves by lr * gradient on the first step
+    Minimize.Run([| a; b |], (fun () -> Tensor.sum (a + 2.0 * b)), optimizer, 1)
+    Check.arraysClose "b after one step" 1e-15 0.0 [| 0.0 |] (b.ToDoubleArray())
+    Assert.That(optimizer.State(b).Has "momentum_buffer", Is.True)
+
+[<Test>]
+let ``a schedule's position round-trips in memory and composites save their sub-schedules`` () =
+    let p = Tensor.ofList [ 1.0 ] |> Tensor.requiresGrad
+    let optimizer = SGD([ p ], lr = 0.1)
+    let chained = ChainedScheduler([ ExponentialLR(optimizer, 0.9) :> LRScheduler; CosineAnnealingWarmRestarts(optimizer, 3, 2) ])
+    for _ in 1 .. 7 do chained.Step()
+    let saved = chained.SaveState()
+    let optimizerSaved = optimizer.SaveState()
+    Assert.That(saved.Kind, Is.EqualTo "ChainedScheduler")
+    Assert.That(saved.Children.Count, Is.EqualTo 2)
+    Assert.That(saved.Children.[1].Values.["t_i"], Is.EqualTo 6.0)
+    let next () = [| for _ in 1 .. 5 -> chained.Step(); chained.CurrentLr |]
+    let first = next ()
+    chained.LoadState saved
+    optimizer.LoadState optimizerSaved
+    Assert.That(next (), Is.EqualTo<float>(first))
+    Check.throwsAutoKl [ "saved by a ChainedScheduler, not a StepLR" ] (fun () -> StepLR(optimizer, 2).LoadState saved) |> ignore
