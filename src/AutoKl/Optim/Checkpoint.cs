@@ -93,10 +93,16 @@ public static class Checkpoint
     /// other parameters (count, shapes, dtypes) or another optimizer or grouping.
     /// </summary>
     public static void Load(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer)
-        => Load(path, parameters, optimizer, null);
+        => LoadInto(path, parameters, optimizer, null);
 
     /// <summary>As <see cref="Load(string, IReadOnlyList{Tensor}, Optimizer)"/>, also restoring the schedule's position.</summary>
-    public static void Load(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler)
+    public static void Load(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler scheduler)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        LoadInto(path, parameters, optimizer, scheduler);
+    }
+
+    private static void LoadInto(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(parameters);
