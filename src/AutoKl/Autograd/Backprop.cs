@@ -21,7 +21,7 @@ internal static class Backprop
         {
             var t = order[k];
             if (!grads.TryGetValue(t, out var g)) continue;
-            if (accumulate && (t.IsLeaf || t.RetainsGrad)) t.AccumulateGrad(g);
+            if (accumulate && (t.IsLeaf || t.RetainsGrad)) t.AccumulateGrad(g, copy: !createGraph);
             var node = t.GradFn;
             if (node is null) continue;
             var inputGrads = node.Backward(g);

@@ -62,7 +62,13 @@ public sealed partial class Tensor
     public static Tensor Pow(Tensor x, double exponent)
     {
         x.RequireFloat("pow");
-        var y = Zip("pow", x, x.Const(exponent), new PowK());
+        // Squares and square roots are most of the powers losses take: use the exact, faster kernels.
+        var y = exponent switch
+        {
+            2 => Zip("pow", x, x, new MulK()),
+            0.5 => Map("pow", x, new SqrtK()),
+            _ => Zip("pow", x, x.Const(exponent), new PowK()),
+        };
         return Record(y, "pow", [x], g =>
         [
             exponent == 0 ? ZerosLike(x) : exponent == 1 ? g : exponent == 2 ? g * 2.0 * x : g * exponent * Pow(x, exponent - 1),

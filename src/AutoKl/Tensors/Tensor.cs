@@ -121,7 +121,19 @@ public sealed partial class Tensor
 
     internal bool RetainsGrad => _retainsGrad;
 
-    internal void AccumulateGrad(Tensor g) => _grad = _grad is null ? g : _grad + g;
+    /// <summary>
+    /// Adds a gradient into <see cref="Grad"/>. The first one is stored as a private copy: the
+    /// backward pass hands the same tensor (or one sharing storage) to several inputs, and
+    /// optimizers and gradient clipping update <see cref="Grad"/> in place.
+    /// </summary>
+    internal void AccumulateGrad(Tensor g, bool copy)
+    {
+        if (_grad is not null) _grad = _grad + g;
+        else _grad = copy ? new Tensor((Array)g.Storage.Clone(), g._shape) : g;
+    }
+
+    /// <summary>A copy with its own storage; the gradient flows through unchanged (torch.clone).</summary>
+    public Tensor Clone() => Record(new Tensor((Array)Storage.Clone(), _shape), "clone", [this], g => [g]);
 
     /// <summary>A new leaf that shares this tensor's values and records nothing.</summary>
     public Tensor Detach() => new(Storage, _shape);
