@@ -34,6 +34,10 @@ let checkWritable (folder: string) =
 /// over the final names. If any write fails, the temporary files are removed and the error is
 /// reported as one line; files from earlier runs stay untouched.
 let writeAll (folder: string) (files: (string * string) list) =
+    // A final name taken by a folder would make a rename fail half-way: refuse before writing.
+    for name, _ in files do
+        if Directory.Exists(Path.Combine(folder, name)) then
+            fail "--out: cannot write '%s': a folder of that name exists in '%s'" name folder
     let written = ResizeArray<string * string>()
     try
         Directory.CreateDirectory folder |> ignore

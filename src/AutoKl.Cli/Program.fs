@@ -183,7 +183,13 @@ let klSettings (a: ParseResults<KlArgs>) =
         | Some text, None -> Some(numberList "--p" text)
         | None, Some path -> Some(numberFile "--p-file" path)
         | None, None -> None
-    let qs = (a.GetResults Q |> List.map (numberList "--q")) @ (a.GetResults Q_File |> List.map (numberFile "--q-file"))
+    // The Q in command-line order, inline lists and files mixed.
+    let qs =
+        a.GetAllResults()
+        |> List.choose (function
+            | Q text -> Some(numberList "--q" text)
+            | Q_File path -> Some(numberFile "--q-file" path)
+            | _ -> None)
     let p, qs =
         match p, qs with
         | None, [] -> KlReport.defaultP, KlReport.defaultQs
