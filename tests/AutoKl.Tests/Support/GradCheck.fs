@@ -11,7 +11,9 @@ open NUnit.Framework
 let cotangentFor (y: Tensor) =
     let n = y.Numel
     let data = Array.init n (fun i -> float (((i * 5 + 3) % 11)) - 4.5 |> fun v -> v / 4.0)
-    Tensor.FromArray(data, y.Shape)
+    // FromArray with an empty shape makes a 1-D tensor; a scalar output needs a rank-0 cotangent.
+    let t = Tensor.FromArray(data, y.Shape)
+    if y.Rank = 0 then t.Reshape([||]) else t
 
 let private dot (a: Tensor) (b: Tensor) = Array.fold2 (fun s x y -> s + x * y) 0.0 (a.ToDoubleArray()) (b.ToDoubleArray())
 

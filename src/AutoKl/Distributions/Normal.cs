@@ -1,0 +1,81 @@
+namespace AutoKl.Distributions;
+
+/// <summary>
+/// The normal distribution N(loc, scale^2). log p(x) = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi);
+/// the CDF uses erf (MathNet.Numerics underneath <see cref="Tensor.Erf"/>).
+/// </summary>
+public sealed class Normal : Distribution
+{
+    private static readonly double LogSqrtTwoPi = 0.5 * Math.Log(2 * Math.PI);
+
+    /// <summary>A batch of normals; loc and scale broadcast. scale must be positive.</summary>
+    /// <param name="loc">Means.</param>
+    /// <param name="scale">Standard deviations, positive.</param>
+    /// <param name="validateArgs">Check scale &gt; 0 (also subject to <see cref="Validation.Enabled"/>).</param>
+    public Normal(Tensor loc, Tensor scale, bool validateArgs = true) : this(Init(loc, scale, validateArgs)) { }
+
+    /// <summary>A single normal with constant parameters.</summary>
+    /// <param name="loc">Mean.</param>
+    /// <param name="scale">Standard deviation, positive.</param>
+    /// <param name="dtype">Element type of the parameters.</param>
+    public Normal(double loc, double scale, DType dtype = DType.Float64) : this(Tensor.Scalar(loc, dtype), Tensor.Scalar(scale, dtype)) { }
+
+    private Normal((Tensor loc, Tensor scale, int[] shape) p) : base(p.shape)
+    {
+        Loc = p.loc;
+        Scale = p.scale;
+    }
+
+    private static (Tensor, Tensor, int[]) Init(Tensor loc, Tensor scale, bool validateArgs)
+    {
+        RequireFloat("normal", "loc", loc);
+        RequireFloat("normal", "scale", scale);
+        if (Validation.Active(validateArgs)) LossSupport.Positive("normal", "scale", scale);
+        return Broadcast("normal", loc, scale);
+    }
+
+    /// <inheritdoc/>
+    public override string Name => "normal";
+
+    /// <summary>The mean parameter as given (not broadcast).</summary>
+    public Tensor Loc { get; }
+
+    /// <summary>The standard deviation parameter as given (not broadcast).</summary>
+    public Tensor Scale { get; }
+
+    /// <inheritdoc/>
+    public override Tensor LogProb(Tensor x)
+    {
+        var variance = Scale * Scale;
+        var d = x - Loc;
+        return -(d * d) / (variance * 2.0) - Tensor.Log(Scale) - LogSqrtTwoPi;
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Cdf(Tensor x) => (Tensor.Erf((x - Loc) / (Scale * Math.Sqrt(2))) + 1.0) * 0.5;
+
+    /// <summary>0.5 + log(sqrt(2 pi)) + log scale, per distribution.</summary>
+    public override Tensor Entropy() => Tensor.Expand(Tensor.Log(Scale) + (0.5 + LogSqrtTwoPi), BatchShapeRef);
+
+    /// <inheritdoc/>
+    public override Tensor Mean => Tensor.Expand(Loc, BatchShapeRef);
+
+    /// <inheritdoc/>
+    public override Tensor Stddev => Tensor.Expand(Scale, BatchShapeRef);
+
+    /// <inheritdoc/>
+    public override Tensor Variance => Tensor.Expand(Scale * Scale, BatchShapeRef);
+
+    /// <inheritdoc/>
+    public override bool HasRSample => true;
+
+    /// <summary>loc + scale * eps with eps standard normal: differentiable in loc and scale.</summary>
+    public override Tensor RSample(int[] shape, Generator generator)
+        => Loc + Scale * Tensor.RandN(ExtendedShape(shape), generator, Loc.DType);
+
+    /// <inheritdoc/>
+    public override Tensor Sample(int[] shape, Generator generator)
+    {
+        using (Autograd.NoGrad()) return RSample(shape, generator).Detach();
+    }
+}

@@ -1,0 +1,145 @@
+namespace AutoKl;
+
+/// <summary>
+/// How a loss turns its elementwise values into its result (PyTorch's <c>reduction</c>).
+/// </summary>
+public enum Reduction
+{
+    /// <summary>No reduction: one value per element (per sample for losses that sum over classes).</summary>
+    None,
+    /// <summary>
+    /// Sum divided by the number of elements. For <see cref="Losses.KlDiv"/> this divides by every
+    /// element, categories included, so the result is the textbook KL divided by the number of
+    /// categories (PyTorch's <c>reduction='mean'</c>, kept for parity; see <see cref="BatchMean"/>).
+    /// </summary>
+    Mean,
+    /// <summary>Sum of all elements.</summary>
+    Sum,
+    /// <summary>
+    /// Sum divided by the size of the first (batch) dimension: for <see cref="Losses.KlDiv"/> the
+    /// textbook KL per sample, averaged over the batch (PyTorch's <c>reduction='batchmean'</c>).
+    /// </summary>
+    BatchMean,
+}
+
+/// <summary>
+/// How MXNet Gluon's <c>KLDivLoss</c> reduces the non-batch axes to one value per sample; the
+/// choice changed between MXNet versions.
+/// </summary>
+public enum MXNetAveraging
+{
+    /// <summary>Mean over the non-batch axes: MXNet 1.x up to 1.8, and 2.x.</summary>
+    Mean,
+    /// <summary>Sum over the non-batch axes: MXNet 1.9 (the textbook KL per sample).</summary>
+    Sum,
+}
+
+/// <summary>
+/// The switch for argument checks in losses and distributions (non-negative target
+/// probabilities, scale &gt; 0, probabilities summing to 1, class indices in range). Checks are
+/// on by default; they read every element, so hot loops that have validated their data once can
+/// switch them off, globally with <see cref="Enabled"/> or for a scope with <see cref="Disabled"/>.
+/// Shape checks always run.
+/// </summary>
+public static class Validation
+{
+    [ThreadStatic] private static bool _disabled;
+
+    /// <summary>Whether value checks run on this thread (true unless switched off).</summary>
+    public static bool Enabled
+    {
+        get => !_disabled;
+        set => _disabled = !value;
+    }
+
+    /// <summary>Switches value checks off on this thread until the returned scope is disposed.</summary>
+    public static IDisposable Disabled()
+    {
+        bool previous = _disabled;
+        _disabled = true;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(bool previous) : IDisposable
+    {
+        public void Dispose() => _disabled = previous;
+    }
+
+    /// <summary>True when values should be checked: globally enabled and not switched off by the caller.</summary>
+    internal static bool Active(bool validateArgs) => validateArgs && Enabled;
+}
+
+/// <summary>Shared checks and reductions of the loss functions.</summary>
+internal static class LossSupport
+{
+    /// <summary>Applies <paramref name="reduction"/> to elementwise losses.</summary>
+    public static Tensor Reduce(string op, Tensor pointwise, Reduction reduction) => reduction switch
+    {
+        Reduction.None => pointwise,
+        Reduction.Sum => Tensor.Sum(pointwise),
+        Reduction.Mean => Tensor.Mean(pointwise),
+        Reduction.BatchMean => pointwise.Rank == 0
+            ? Tensor.Sum(pointwise)
+            : Tensor.Sum(pointwise) / (double)pointwise.ShapeRef[0],
+        _ => throw new AutoKlException(op, $"unknown reduction {reduction}"),
+    };
+
+    /// <summary>Reductions other than BatchMean (which only KL defines).</summary>
+    public static Tensor ReduceNoBatchMean(string op, Tensor pointwise, Reduction reduction)
+    {
+        if (reduction == Reduction.BatchMean)
+            throw new AutoKlException(op, "reduction BatchMean is only defined for kl_div; use Mean, Sum or None");
+        return Reduce(op, pointwise, reduction);
+    }
+
+    public static void SameShape(string op, string nameA, Tensor a, string nameB, Tensor b)
+    {
+        if (!Shapes.Equal(a.ShapeRef, b.ShapeRef))
+            throw new AutoKlException(op, $"{nameB} shape {Shapes.Format(b.ShapeRef)} does not match {nameA} shape {Shapes.Format(a.ShapeRef)}");
+    }
+
+    public static void Float(string op, string name, Tensor x)
+    {
+        if (!x.DType.IsFloatingPoint())
+            throw new AutoKlException(op, $"{name} must be a floating-point tensor, got {x.DType.Name()} of shape {Shapes.Format(x.ShapeRef)}");
+    }
+
+    /// <summary>Every element satisfies <paramref name="ok"/>; otherwise names the first that does not.</summary>
+    public static void Values(string op, string name, Tensor x, Func<double, bool> ok, string requirement)
+    {
+        for (int i = 0; i < x.Numel; i++)
+        {
+            double v = x.GetFlat(i);
+            if (!ok(v))
+                throw new AutoKlException(op, $"{name} must be {requirement}; element {i} (flat) of shape {Shapes.Format(x.ShapeRef)} is {v}");
+        }
+    }
+
+    public static void NonNegative(string op, string name, Tensor x) => Values(op, name, x, v => v >= 0, "non-negative");
+
+    public static void Positive(string op, string name, Tensor x) => Values(op, name, x, v => v > 0, "positive");
+
+    public static void InUnitInterval(string op, string name, Tensor x) => Values(op, name, x, v => v >= 0 && v <= 1, "in [0, 1]");
+
+    /// <summary>A gradient-transparent replacement of the values: forward gives <paramref name="replaced"/>,
+    /// backward treats the result as <paramref name="x"/> (PyTorch's in-place clamp under no_grad).</summary>
+    public static Tensor StraightThrough(Tensor x, Func<Tensor, Tensor> replaced)
+    {
+        Tensor shift;
+        using (Autograd.NoGrad()) shift = replaced(x) - x;
+        return x + shift.Detach();
+    }
+
+    /// <summary>
+    /// log(1 + e^z) exact for every z and with the exact derivative sigmoid(z) everywhere (0.5 at 0):
+    /// z + log1p(e^-z) for z &gt; 0, log1p(e^z) otherwise; each branch is fed a clamped z so the
+    /// branch not taken stays finite and leaks no NaN into the gradient.
+    /// </summary>
+    public static Tensor Softplus(Tensor z)
+    {
+        var positive = Tensor.Gt(z, 0.0);
+        var upper = Tensor.Clamp(z, min: 0);
+        var lower = Tensor.Clamp(z, max: 0);
+        return Tensor.Where(positive, upper + Tensor.Log1p(Tensor.Exp(-upper)), Tensor.Log1p(Tensor.Exp(lower)));
+    }
+}
