@@ -6,9 +6,8 @@ open System
 open System.Diagnostics
 open AutoKl
 open AutoKl.Cli.Input
-open AutoKl.Cli.Pending
-open AutoKl.Cli.Pending.Distributions
-open AutoKl.Cli.Pending.Optim
+open AutoKl.Distributions
+open AutoKl.Optim
 
 /// One line of the table: the loss before the step's update, mu and sigma after it.
 type Row = { Step: int; Loss: float; Mu: float; Sigma: float }
@@ -54,7 +53,7 @@ let private reduction =
 let lossFunction (s: FitSettings) (x: Tensor) (p: Tensor) : Tensor -> Tensor -> Tensor =
     let mass (density: Tensor) = density / Tensor.Sum density
     let pMass = mass p
-    let logQ mu sigma = Normal(mu, sigma).LogProb(x)
+    let logQ (mu: Tensor) (sigma: Tensor) = Normal(mu, sigma).LogProb(x)
     match s.Loss with
     | Kl -> fun mu sigma -> Losses.KlDiv(logQ mu sigma, p, reduction s.Reduction)
     | Mse -> fun mu sigma -> Losses.MseLoss(Tensor.Exp(logQ mu sigma), p, reduction s.Reduction)
@@ -64,15 +63,16 @@ let lossFunction (s: FitSettings) (x: Tensor) (p: Tensor) : Tensor -> Tensor -> 
     | Js -> fun mu sigma -> Divergences.JensenShannon(pMass, mass (Tensor.Exp(logQ mu sigma)), 0)
     | Wasserstein -> fun mu sigma -> Divergences.Wasserstein1(pMass, mass (Tensor.Exp(logQ mu sigma)), x)
 
-let private optimizer (o: OptimizerSettings) : IOptimizer =
+/// The optimizer over the parameters, as chosen on the command line.
+let private optimizer (o: OptimizerSettings) (parameters: Tensor list) : Optimizer =
     let placement =
         match o.EpsPlacement with
         | PyTorchPlacement -> EpsilonPlacement.PyTorch
         | KingmaBaPlacement -> EpsilonPlacement.KingmaBa
     match o.Kind with
-    | AdamOptimizer -> Adam(o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.Amsgrad, o.Maximize, false, placement)
-    | AdamWOptimizer -> Adam(o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.Amsgrad, o.Maximize, true, placement)
-    | SgdOptimizer -> SGD(o.Lr, o.Momentum, o.Dampening, o.Nesterov, o.WeightDecay, o.Maximize)
+    | AdamOptimizer -> Adam(parameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.Amsgrad, o.Maximize, placement)
+    | AdamWOptimizer -> AdamW(parameters, o.Lr, o.Beta1, o.Beta2, o.Eps, o.WeightDecay, o.Amsgrad, o.Maximize, placement)
+    | SgdOptimizer -> SGD(parameters, o.Lr, o.Momentum, o.Dampening, o.Nesterov, o.WeightDecay, o.Maximize)
 
 /// The starting point: the given mu and sigma, or with --random-start a draw from the seed
 /// (mu uniform over the grid range, sigma uniform in [0.5, 3]).
@@ -91,38 +91,32 @@ let run (s: FitSettings) (progress: int -> unit) (onRow: Row -> unit) : FitResul
     let p = target s x
     let loss = lossFunction s x p
     let mu0, sigma0 = start s
-    let mutable mu = Tensor.Scalar(mu0, s.DType).RequiresGrad_()
-    let mutable sigma = Tensor.Scalar(sigma0, s.DType).RequiresGrad_()
-    let opt = optimizer s.Optimizer
+    let mu = Tensor.Scalar(mu0, s.DType).RequiresGrad_()
+    let sigma = Tensor.Scalar(sigma0, s.DType).RequiresGrad_()
+    let opt = optimizer s.Optimizer [ mu; sigma ]
     let losses = Array.zeroCreate s.Steps
     let mus = Array.zeroCreate (s.Steps + 1)
     let sigmas = Array.zeroCreate (s.Steps + 1)
-    mus[0] <- mu.ToScalar()
-    sigmas[0] <- sigma.ToScalar()
+    mus[0] <- mu0
+    sigmas[0] <- sigma0
     let rows = ResizeArray()
-    let clock = Stopwatch.StartNew()
-    for step in 1 .. s.Steps do
-        mu.ZeroGrad()
-        sigma.ZeroGrad()
-        let value = loss mu sigma
-        value.Backward()
-        let next = opt.Step [| mu; sigma |]
-        mu <- next[0]
-        sigma <- next[1]
-        let lossValue = value.ToScalar()
-        let muValue = mu.ToScalar()
-        let sigmaValue = sigma.ToScalar()
-        losses[step - 1] <- lossValue
+    // Called after each update: the report's loss is from before it, mu and sigma from after.
+    let record (report: StepReport) =
+        let step = report.Step
+        let muValue, sigmaValue = mu.ToScalar(), sigma.ToScalar()
+        losses[step - 1] <- report.Loss
         mus[step] <- muValue
         sigmas[step] <- sigmaValue
-        if not (Double.IsFinite lossValue && Double.IsFinite muValue && Double.IsFinite sigmaValue) || sigmaValue <= 0.0 then
+        if not (Double.IsFinite report.Loss && Double.IsFinite muValue && Double.IsFinite sigmaValue) || sigmaValue <= 0.0 then
             raise (RunError(sprintf "the fit diverged at step %d (loss %g, mu %g, sigma %g); try a smaller --lr"
-                                step lossValue muValue sigmaValue))
+                                step report.Loss muValue sigmaValue))
         if step = 1 || step % s.ReportEvery = 0 || step = s.Steps then
-            let row = { Step = step; Loss = lossValue; Mu = muValue; Sigma = sigmaValue }
+            let row = { Step = step; Loss = report.Loss; Mu = muValue; Sigma = sigmaValue }
             rows.Add row
             onRow row
         progress step
+    let clock = Stopwatch.StartNew()
+    Minimize.Run([| mu; sigma |], (fun () -> loss mu sigma), opt, s.Steps, Action<StepReport> record)
     clock.Stop()
     let finalLoss =
         use _ = Autograd.NoGrad()

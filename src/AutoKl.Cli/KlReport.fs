@@ -5,7 +5,6 @@ module AutoKl.Cli.KlReport
 open System
 open AutoKl
 open AutoKl.Cli.Input
-open AutoKl.Cli.Pending
 
 /// One way of calling a library, its result and why it differs from KL(P||Q).
 type Convention =
