@@ -125,10 +125,36 @@ dampening on the first step), the learning rate stays outside the buffer, and Ne
 momentum and no dampening. DiffSharp's SGD differs on each of these points, so trajectories
 from it are not comparable step for step.
 
-## Saving and restoring the state
+## Checkpoints
 
-`optimizer.SaveState()` returns a deep copy of everything needed to continue exactly — each
-group's hyper-parameters and each parameter's moments and step count — and `LoadState`
-puts it back; schedules have the same pair. Restoring the parameters' values together with
-the state continues the very same trajectory as a run that was never interrupted.
+`Checkpoint.Save(path, parameters, optimizer)` writes the parameter values with the
+optimizer's state — each group's hyper-parameters, each parameter's moments and step count,
+and a schedule's position when one is given — to a versioned binary file, atomically (a
+temporary file renamed over the old one, so a crash leaves the previous checkpoint intact).
+`Checkpoint.Load` checks everything before changing anything, and the resumed run continues
+the very same trajectory as one that was never interrupted:
 *)
+let trainFor steps (mu: Tensor) (sigma: Tensor) (adam: Adam) =
+    let x = Tensor.linspace DType.Float64 -15.0 15.0 1000
+    let p = (Distributions.Normal(-5.0, 1.0).LogProb x |> Tensor.exp) + (Distributions.Normal(10.0, 1.0).LogProb x |> Tensor.exp)
+    Optim.minimize [ mu; sigma ] adam steps (fun () -> Losses.KlDiv(Distributions.Normal(mu, sigma).LogProb x, p)) |> ignore
+
+let path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "autokl-docs-checkpoint.bin")
+
+// 500 steps, save, 500 more ...
+let mu1, sigma1 = Tensor.scalar 0.0 |> Tensor.requiresGrad, Tensor.scalar 1.0 |> Tensor.requiresGrad
+let adam1 = Adam([ mu1; sigma1 ], lr = 1e-3)
+trainFor 500 mu1 sigma1 adam1
+Checkpoint.Save(path, [| mu1; sigma1 |], adam1)
+trainFor 500 mu1 sigma1 adam1
+
+// ... against a fresh process that loads the checkpoint and runs the last 500.
+let mu2, sigma2 = Tensor.scalar 0.0 |> Tensor.requiresGrad, Tensor.scalar 1.0 |> Tensor.requiresGrad
+let adam2 = Adam([ mu2; sigma2 ], lr = 1e-3)
+Checkpoint.Load(path, [| mu2; sigma2 |], adam2)
+trainFor 500 mu2 sigma2 adam2
+System.IO.File.Delete path
+
+printfn "uninterrupted: mu %.17g sigma %.17g" (float mu1) (float sigma1)
+printfn "resumed:       mu %.17g sigma %.17g" (float mu2) (float sigma2)
+(*** include-output ***)

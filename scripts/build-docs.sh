@@ -34,7 +34,7 @@ done
 log="$(mktemp)"
 trap 'rm -f "$feeds" "$log"' EXIT
 if ! dotnet fsdocs build --eval --strict --clean --properties Configuration=Release \
-     --output "$out" \
+     --output "$out" --projects src/AutoKl/AutoKl.csproj src/AutoKl.FSharp/AutoKl.FSharp.fsproj \
      --parameters fsdocs-logo-src img/logo.svg fsdocs-favicon-src img/logo.svg fsdocs-logo-alt AutoKl \
      2>&1 | tee "$log"; then
   fail "dotnet fsdocs build (see the messages above)"
