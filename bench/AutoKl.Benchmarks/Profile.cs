@@ -37,6 +37,13 @@ public static class Profile
             Time("logsumexp (axis 1)", () => Tensor.LogSumExp(x, [1], keepDim: true));
             Time("log_softmax (axis 1)", () => Tensor.LogSoftmax(x, 1));
         }
+        using (Autograd.NoGrad())
+        {
+            var logQ = Tensor.LogSoftmax(x, 1);
+            Time("kl_div batchmean (checks on)", () => Losses.KlDiv(logQ, t, Reduction.BatchMean));
+            using (Validation.Disabled())
+                Time("kl_div batchmean (checks off)", () => Losses.KlDiv(logQ, t, Reduction.BatchMean));
+        }
         var work = new LogSoftmaxKl(256, 4096, DType.Float32);
         Time("workload: forward, recorded", () => work.Loss());
         Time("workload: backward only", () => { var loss = work.Loss(); work.Logits.ZeroGrad(); var sw = Stopwatch.StartNew(); loss.Backward(); return sw.Elapsed.TotalSeconds; }, selfTimed: true);

@@ -35,40 +35,58 @@ public static class Program
 /// </summary>
 public static class Timing
 {
+    /// <summary>
+    /// Runs every workload twice over and prints each one's best: the first sweep also serves
+    /// to let the JIT promote all the shared code (kernels, tape, optimizer) to optimised code,
+    /// which on a busy machine takes seconds.
+    /// </summary>
     public static void Run(int rounds)
     {
-        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
-        {
-            var fit = new GaussianFit(dtype);
-            Report($"gaussian_step_{Name(dtype)}", rounds, 1000, () => fit.Step());
-        }
-        var batch = new LogSoftmaxKl(256, 4096, DType.Float32);
-        Report("logsoftmax_kl_256x4096_float32", rounds, 10, () => batch.ForwardBackward());
+        var best = new Dictionary<string, double>();
+        var order = new List<string>();
         double mu = 0, sigma = 0;
-        Report("gaussian_fit_10000_float32", rounds, 1, () =>
+        for (int sweep = 0; sweep < 2; sweep++)
         {
-            var fit = new GaussianFit(DType.Float32);
-            fit.Run(10000);
-            (mu, sigma) = (fit.Mu, fit.Sigma);
-        });
-        Console.Error.WriteLine($"# final mu {mu:F4} sigma {sigma:F4} (float32, 10000 steps)");
+            void Report(string name, int perRound, Action op)
+            {
+                double t = Measure(rounds, perRound, op);
+                if (!best.TryGetValue(name, out var previous)) { order.Add(name); best[name] = t; }
+                else best[name] = Math.Min(previous, t);
+            }
 
-        // The same with AutoKl's argument checks switched off (Validation.Disabled), as a hot
-        // loop whose data was validated once may do; PyTorch runs no such checks.
-        using (Validation.Disabled())
-        {
-            var fit = new GaussianFit(DType.Float32);
-            Report("gaussian_step_float32_nochecks", rounds, 1000, () => fit.Step());
-            Report("logsoftmax_kl_256x4096_float32_nochecks", rounds, 10, () => batch.ForwardBackward());
+            foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+            {
+                var fit = new GaussianFit(dtype);
+                Report($"gaussian_step_{Name(dtype)}", 1000, () => fit.Step());
+            }
+            var batch = new LogSoftmaxKl(256, 4096, DType.Float32);
+            Report("logsoftmax_kl_256x4096_float32", 10, () => batch.ForwardBackward());
+            Report("gaussian_fit_10000_float32", 1, () =>
+            {
+                var fit = new GaussianFit(DType.Float32);
+                fit.Run(10000);
+                (mu, sigma) = (fit.Mu, fit.Sigma);
+            });
+
+            // The same with AutoKl's argument checks switched off (Validation.Disabled), as a hot
+            // loop whose data was validated once may do; PyTorch runs no such checks.
+            using (Validation.Disabled())
+            {
+                var fit = new GaussianFit(DType.Float32);
+                Report("gaussian_step_float32_nochecks", 1000, () => fit.Step());
+                Report("logsoftmax_kl_256x4096_float32_nochecks", 10, () => batch.ForwardBackward());
+            }
         }
+        foreach (var name in order)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {best[name]:E6}"));
+        Console.Error.WriteLine($"# final mu {mu:F4} sigma {sigma:F4} (float32, 10000 steps)");
     }
 
     private static string Name(DType dtype) => dtype == DType.Float32 ? "float32" : "float64";
 
-    /// <summary>Warm up, then time <paramref name="rounds"/> batches of <paramref name="perRound"/> calls; print the fastest batch's time per call.</summary>
-    private static void Report(string name, int rounds, int perRound, Action op)
+    /// <summary>Warms up, then times <paramref name="rounds"/> batches of <paramref name="perRound"/> calls; returns the fastest batch's seconds per call.</summary>
+    private static double Measure(int rounds, int perRound, Action op)
     {
-        // Warm up for at least half a second so the JIT has promoted the hot code to its final tier.
         var warm = Stopwatch.StartNew();
         for (int i = 0; i < Math.Max(1, perRound / 2) || warm.Elapsed.TotalSeconds < 0.5; i++) op();
         var perCall = new double[rounds];
@@ -79,6 +97,6 @@ public static class Timing
             perCall[r] = sw.Elapsed.TotalSeconds / perRound;
         }
         // The fastest batch: on a shared machine, other work only ever adds time.
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {perCall.Min():E6}"));
+        return perCall.Min();
     }
 }
