@@ -76,7 +76,24 @@ internal readonly struct XlogyK : IBinaryKernel
     {
         TensorPrimitives.Log(b, y);
         TensorPrimitives.Multiply(a, y, y);
-        for (int i = 0; i < y.Length; i++)
+        ZeroWhereXIsZero(a, b, y);
+    }
+
+    /// <summary>y[i] = 0 wherever a[i] == 0 (either sign) and b[i] is not NaN; a vector at a time.</summary>
+    private static void ZeroWhereXIsZero<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            for (; i <= y.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var va = new Vector<T>(a[i..]);
+                var vb = new Vector<T>(b[i..]);
+                var zero = Vector.Equals(va, Vector<T>.Zero) & Vector.Equals(vb, vb); // b == b is false only for NaN
+                Vector.ConditionalSelect(zero, Vector<T>.Zero, new Vector<T>(y[i..])).CopyTo(y[i..]);
+            }
+        }
+        for (; i < y.Length; i++)
             if (a[i] == T.Zero && !T.IsNaN(b[i])) y[i] = T.Zero;
     }
 
