@@ -3,6 +3,7 @@
 #
 #   scripts/build-docs.sh            build the site (about a minute)
 #   scripts/build-docs.sh --no-build skip `dotnet build` (the Release assemblies are already built)
+#   DOCS_ROOT=/ scripts/build-docs.sh  links for a site served at the top of a server (default /AutoKl/)
 #
 # The guides in docs/*.fsx are F# scripts that fsdocs runs (--eval) against the Release build
 # of src/AutoKl.FSharp, so every number on the site is the library's own output. fsdocs does
@@ -14,6 +15,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 out="$root/output"
+# The URL path the site is served under (links and styles are absolute). Without it fsdocs
+# guesses from the folder name. DOCS_ROOT=/ serves the output folder at the top of a server.
+site_root="${DOCS_ROOT:-/AutoKl/}"
 
 fail() { echo "build-docs: FAILED: $*" >&2; exit 1; }
 
@@ -34,8 +38,9 @@ done
 log="$(mktemp)"
 trap 'rm -f "$feeds" "$log"' EXIT
 if ! dotnet fsdocs build --eval --strict --clean --properties Configuration=Release \
-     --output "$out" --projects src/AutoKl/AutoKl.csproj src/AutoKl.FSharp/AutoKl.FSharp.fsproj \
-     --parameters fsdocs-logo-src img/logo.svg fsdocs-favicon-src img/logo.svg fsdocs-logo-alt AutoKl \
+     --output "$out" \
+     --parameters root "$site_root" fsdocs-collection-name AutoKl fsdocs-logo-link "${site_root}index.html" \
+                  fsdocs-logo-src img/logo.svg fsdocs-favicon-src img/logo.svg fsdocs-logo-alt AutoKl \
      2>&1 | tee "$log"; then
   fail "dotnet fsdocs build (see the messages above)"
 fi
@@ -55,6 +60,10 @@ for script in docs/*.fsx; do
   # source snippets have <td class="snippet">.
   grep -q '<table class="pre"><tr><td><pre><code>' "$page" || fail "$page shows no evaluated output"
 done
+
+# Styles and links point under the chosen root.
+grep -qF "href=\"${site_root}content/fsdocs-default.css\"" "$out/index.html" \
+  || fail "index.html does not load its styles from ${site_root}content/"
 
 # No feed configuration and no feed address in the published site.
 find "$out" -iname 'nuget.config' -print -delete
