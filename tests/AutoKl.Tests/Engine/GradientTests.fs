@@ -327,6 +327,23 @@ let ``hessian-vector product through reductions, softmax, matmul and shape ops``
         T.MatMul(z, T.Tanh(z)) + T.Mean(T.Slice(z, 0, 0, Int32.MaxValue, 2) ** 3) + T.Sum(T.Concat([ z; z * 2.0 ], 0) ** 2)
     GradCheck.checkHvp 1e-5 1e-7 f x seed
 
+[<EngineProperty>]
+let ``hessian-vector product through gather, where, expand, select, stack, max and maximum`` (a: AlongAxis) (seed: int) =
+    // Away from the ties of x^2 with sin x (at 0 and 0.8767) and of x with x/2 (at 0), where max
+    // and maximum switch branches.
+    let x = normal seed a.Dims |> awayFrom 0.0 kinkMargin |> awayFrom 0.876726 kinkMargin
+    let gen = Generator(seed)
+    let ax = (a.Axis + x.Rank) % x.Rank
+    let index = T.FromArray(Array.init x.Numel (fun _ -> int64 (gen.NextInt(x.Size ax))), x.Shape)
+    let mask = T.Gt(normal (seed + 1) a.Dims, 0.0)
+    let f (x: Tensor) =
+        let picked = T.Gather(x, a.Axis, index)
+        let chosen = T.Where(mask, T.Exp(picked), x * x * x)
+        let stretched = T.Expand(T.Unsqueeze(T.Select(x, a.Axis, 0), 0), Array.append [| 2 |] (T.Select(x, a.Axis, 0)).Shape)
+        let top = T.Max(T.Stack([ x * x; T.Sin(x) ]), 0)
+        T.Sum(chosen * T.Tanh(x)) + T.Sum(stretched ** 3) + T.Sum(top * x) + T.Sum(T.Maximum(x, x * 0.5) ** 2)
+    GradCheck.checkHvp 1e-5 1e-7 f x seed
+
 [<Test>]
 let ``grad of grad by nesting the F# grad function`` () =
     let x = normal 21 [| 2; 3 |]
