@@ -75,6 +75,32 @@ let ``pow with a constant base`` (s: Shape) (seed: int) =
     check1 (fun x -> T.Pow(2.5, x)) x
     check1 (fun x -> T.Pow(0.4, x)) x
 
+[<EngineProperty>]
+let ``the engine's other differentiable elementwise ops: sin, cos, tan, erf, lgamma, square, reciprocal`` (s: Shape) (seed: int) =
+    let x = normal seed s.Dims
+    check1 T.Sin x
+    check1 T.Cos x
+    check1 T.Tan (uniform seed -1.0 1.0 s.Dims)
+    check1 T.Erf x
+    check1 T.Lgamma (uniform seed 0.8 3.0 s.Dims)
+    check1 T.Square x
+    check1 T.Reciprocal (x |> awayFrom 0.0 0.7)
+    // Piecewise constant: zero gradient away from the jumps.
+    for op in [ T.Floor; T.Ceiling; T.Round; T.Sign ] do
+        let g = grad (fun x -> T.Sum(op x)) x
+        Check.arraysClose "piecewise constant" 0.0 0.0 (Array.zeroCreate x.Numel) (g.ToDoubleArray())
+
+[<EngineProperty>]
+let ``scatter_add, var and std`` (a: AlongAxis) (seed: int) =
+    let x = normal seed a.Dims
+    let gen = Generator(seed)
+    let ax = (a.Axis + x.Rank) % x.Rank
+    let index = T.FromArray(Array.init x.Numel (fun _ -> int64 (gen.NextInt(x.Size ax))), x.Shape)
+    GradCheck.check (fun xs -> T.ScatterAdd(xs.[0], a.Axis, index, xs.[1])) [| normal (seed + 1) a.Dims; x |]
+    if x.Size ax > 1 then
+        check1 (fun x -> T.Var(x, [| a.Axis |])) x
+        check1 (fun x -> T.Std(x, [| a.Axis |], keepDim = true)) x
+
 // ---- elementwise, two inputs with broadcasting --------------------------------------------
 
 [<EngineProperty>]
