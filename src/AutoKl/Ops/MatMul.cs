@@ -14,14 +14,21 @@ public sealed partial class Tensor
         (a, b) = Promote("matmul", a, b);
         if (a.Rank == 0 || b.Rank == 0)
             throw new AutoKlException("matmul", $"both operands need at least one dimension, got shapes {Shapes.Format(a.ShapeRef)} and {Shapes.Format(b.ShapeRef)}");
+        // Checked here, before 1-D operands are unsqueezed, so the message shows the shapes as given.
+        int inner = b.Rank == 1 ? b.ShapeRef[0] : b.ShapeRef[^2];
+        if (a.ShapeRef[^1] != inner)
+            throw new AutoKlException("matmul", $"shapes {Shapes.Format(a.ShapeRef)} and {Shapes.Format(b.ShapeRef)} do not chain: {a.ShapeRef[^1]} columns against {inner} rows");
         if (a.Rank == 1 && b.Rank == 1) return Squeeze(Squeeze(MatMul(Unsqueeze(a, 0), Unsqueeze(b, 1)), -1), -1);
         if (a.Rank == 1) return Squeeze(MatMul(Unsqueeze(a, 0), b), -2);
         if (b.Rank == 1) return Squeeze(MatMul(a, Unsqueeze(b, 1)), -1);
 
         int m = a.ShapeRef[^2], k = a.ShapeRef[^1], n = b.ShapeRef[^1];
-        if (b.ShapeRef[^2] != k)
-            throw new AutoKlException("matmul", $"shapes {Shapes.Format(a.ShapeRef)} and {Shapes.Format(b.ShapeRef)} do not chain: {k} columns against {b.ShapeRef[^2]} rows");
-        var batch = Shapes.Broadcast("matmul", a.ShapeRef[..^2], b.ShapeRef[..^2]);
+        int[] batch;
+        try { batch = Shapes.Broadcast("matmul", a.ShapeRef[..^2], b.ShapeRef[..^2]); }
+        catch (AutoKlException e)
+        {
+            throw new AutoKlException("matmul", $"the batch dimensions of shapes {Shapes.Format(a.ShapeRef)} and {Shapes.Format(b.ShapeRef)} do not broadcast ({e.Message})");
+        }
         var aFull = Expanded(a, [.. batch, m, k]);
         var bFull = Expanded(b, [.. batch, k, n]);
         var y = Empty(a.DType, [.. batch, m, n]);

@@ -39,6 +39,7 @@ public sealed partial class Tensor
     /// <summary>Mean over <paramref name="axes"/> (all when empty).</summary>
     public static Tensor Mean(Tensor x, int[] axes, bool keepDim = false)
     {
+        x.RequireFloat("mean");
         var ax = Shapes.NormalizeAxes("mean", axes, x.Rank);
         int count = ax.Aggregate(1, (n, a) => n * x.ShapeRef[a]);
         return Sum(x, ax, keepDim) / (double)count;
@@ -85,18 +86,19 @@ public sealed partial class Tensor
     /// </summary>
     public static Tensor LogSumExp(Tensor x, int[] axes, bool keepDim = false)
     {
+        x.RequireFloat("logsumexp");
         var ax = Shapes.NormalizeAxes("logsumexp", axes, x.Rank);
         var keptShape = Shapes.Reduced(x.ShapeRef, ax, keepDim: true);
         Tensor y;
         using (Autograd.NoGrad())
         {
-            var shift = Max(x, ax, keepDim: true);
-            // A row that is all -inf (or has +inf) would give inf - inf: shift it by 0 instead.
-            shift = Where(IsFinite(shift), shift, shift.Const(0));
+            var shift = FiniteMax(x, ax);
             y = Log(Sum(Exp(x - shift), ax, keepDim: true)) + shift;
             if (!keepDim) y = y.Reshape(Shapes.Reduced(x.ShapeRef, ax, keepDim: false));
         }
-        return Record(y, "logsumexp", [x], g => [g.Reshape(keptShape) * Exp(x - y.Reshape(keptShape))]);
+        // The gradient is softmax(x), taken as exp(log_softmax(x)) rather than exp(x - y): at 1e300
+        // y is rounded by far more than 1, and exp(x - y) would give 1 for every element of the row.
+        return Record(y, "logsumexp", [x], g => [g.Reshape(keptShape) * Exp(LogSoftmaxOver(x, ax))]);
     }
 
     /// <summary>logsumexp along one axis.</summary>

@@ -4,16 +4,31 @@ namespace AutoKl;
 // float32 (as PyTorch) except where the data's own type says otherwise.
 public sealed partial class Tensor
 {
-    /// <summary>A float64 tensor holding a copy of <paramref name="data"/>; the shape defaults to 1-D.</summary>
+    // The one-argument overloads make 1-D tensors; the shaped ones take the shape exactly, so an
+    // empty shape (as in `FromArray(data, y.Shape)` for a rank-0 y) makes a rank-0 tensor.
+
+    /// <summary>A 1-D float64 tensor holding a copy of <paramref name="data"/>.</summary>
+    public static Tensor FromArray(double[] data) => FromArray(data, [data.Length]);
+
+    /// <summary>A float64 tensor of exactly <paramref name="shape"/> (empty: rank 0) holding a copy of <paramref name="data"/>.</summary>
     public static Tensor FromArray(double[] data, params int[] shape) => new((double[])data.Clone(), ShapeFor("from_array", data.Length, shape));
 
-    /// <summary>A float32 tensor holding a copy of <paramref name="data"/>; the shape defaults to 1-D.</summary>
+    /// <summary>A 1-D float32 tensor holding a copy of <paramref name="data"/>.</summary>
+    public static Tensor FromArray(float[] data) => FromArray(data, [data.Length]);
+
+    /// <summary>A float32 tensor of exactly <paramref name="shape"/> (empty: rank 0) holding a copy of <paramref name="data"/>.</summary>
     public static Tensor FromArray(float[] data, params int[] shape) => new((float[])data.Clone(), ShapeFor("from_array", data.Length, shape));
 
-    /// <summary>An int64 tensor (indices, class labels) holding a copy of <paramref name="data"/>.</summary>
+    /// <summary>A 1-D int64 tensor (indices, class labels) holding a copy of <paramref name="data"/>.</summary>
+    public static Tensor FromArray(long[] data) => FromArray(data, [data.Length]);
+
+    /// <summary>An int64 tensor (indices, class labels) of exactly <paramref name="shape"/> holding a copy of <paramref name="data"/>.</summary>
     public static Tensor FromArray(long[] data, params int[] shape) => new((long[])data.Clone(), ShapeFor("from_array", data.Length, shape));
 
-    /// <summary>An int64 tensor (indices, class labels) from int values.</summary>
+    /// <summary>A 1-D int64 tensor (indices, class labels) from int values.</summary>
+    public static Tensor FromArray(int[] data) => FromArray(data, [data.Length]);
+
+    /// <summary>An int64 tensor (indices, class labels) of exactly <paramref name="shape"/> from int values.</summary>
     public static Tensor FromArray(int[] data, params int[] shape) => new(Array.ConvertAll(data, v => (long)v), ShapeFor("from_array", data.Length, shape));
 
     /// <summary>A 2-D float64 tensor from a rectangular array.</summary>
@@ -48,7 +63,6 @@ public sealed partial class Tensor
 
     private static int[] ShapeFor(string op, int length, int[] shape)
     {
-        if (shape.Length == 0) return [length];
         if (shape.Any(d => d < 0) || Shapes.Numel(shape) != length)
             throw new AutoKlException(op, $"{length} values do not fill shape {Shapes.Format(shape)}");
         return (int[])shape.Clone();

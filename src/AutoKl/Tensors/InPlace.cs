@@ -1,0 +1,34 @@
+namespace AutoKl;
+
+// In-place updates for the hand-written training loop (PyTorch's `with torch.no_grad(): w -= lr * w.grad`).
+// They overwrite the values and record nothing, so they are refused while a leaf that requires
+// gradients would be recorded. Like PyTorch without its version counters, they do not protect a
+// graph that saved the old values: update after backward, as the training loop does.
+public sealed partial class Tensor
+{
+    /// <summary>Subtracts <paramref name="other"/> (broadcast to this shape) from the values in place; returns this tensor.</summary>
+    public Tensor Sub_(Tensor other) => Overwrite("sub_", other, (a, b) => Sub(a, b));
+
+    /// <summary>Adds <paramref name="other"/> (broadcast to this shape) to the values in place; returns this tensor.</summary>
+    public Tensor Add_(Tensor other) => Overwrite("add_", other, (a, b) => Add(a, b));
+
+    /// <summary>Overwrites the values with <paramref name="source"/> (broadcast to this shape); returns this tensor.</summary>
+    public Tensor Copy_(Tensor source) => Overwrite("copy_", source, (_, b) => b);
+
+    private Tensor Overwrite(string op, Tensor other, Func<Tensor, Tensor, Tensor> combine)
+    {
+        RequireFloat(op);
+        other.RequireFloat(op);
+        if (GradMode.Enabled && (RequiresGrad || other.RequiresGrad))
+            throw new AutoKlException(op,
+                $"an in-place update of a tensor of shape {Shapes.Format(_shape)} that requires gradients (or with one that does) would not be recorded; do it inside Autograd.NoGrad()");
+        var shape = Shapes.Broadcast(op, _shape, other.ShapeRef);
+        if (!Shapes.Equal(shape, _shape))
+            throw new AutoKlException(op, $"a value of shape {Shapes.Format(other.ShapeRef)} does not broadcast to this tensor's shape {Shapes.Format(_shape)}");
+        Tensor result;
+        using (GradMode.Set(false))
+            result = Expanded(ToType(combine(this, other.DType == DType ? other : other.ToType(DType)), DType), _shape);
+        Array.Copy(result.Storage, Storage, Numel);
+        return this;
+    }
+}
