@@ -1,0 +1,257 @@
+/// The `autokl` command: parses and validates everything first, then runs `fit` or `kl`,
+/// prints a table/report or one JSON document, and writes the --out files last (atomically).
+/// Exit codes: 0 success (and --help), 2 bad input (arguments, files, output folder),
+/// 1 a run that could not finish (the fit diverged) or an unexpected error.
+module AutoKl.Cli.Program
+
+open System
+open System.Diagnostics
+open System.IO
+open Argu
+open AutoKl
+open AutoKl.Cli.Arguments
+open AutoKl.Cli.Input
+
+/// Where the command writes, and whether each stream is a terminal (for the progress bar).
+type Io =
+    { Out: TextWriter
+      Err: TextWriter
+      OutIsTerminal: bool
+      ErrIsTerminal: bool }
+
+// ---- fit ----------------------------------------------------------------------------------
+
+/// "MU,SIGMA[,WEIGHT]" -> a component, sigma and weight > 0.
+let private parseComponent (text: string) =
+    match numberList "--component" text with
+    | [| mu; sigma |] -> mu, sigma, 1.0
+    | [| mu; sigma; weight |] -> mu, sigma, weight
+    | values -> fail "--component: expected MU,SIGMA or MU,SIGMA,WEIGHT, got %d numbers in '%s'" values.Length text
+    |> fun (mu, sigma, weight) ->
+        require (sigma > 0.0) "--component sigma" "> 0" sigma
+        require (weight > 0.0) "--component weight" "> 0" weight
+        { Mu = mu; Sigma = sigma; Weight = weight }
+
+let private finite (what: string) (v: float) = require (Double.IsFinite v) what "a finite number" v
+
+/// The validated settings of `fit`, the losses of --compare (if any), and the output options.
+let fitSettings (a: ParseResults<FitArgs>) =
+    let d = FitSettings.reference
+    let components =
+        match a.GetResults Component with
+        | [] -> d.Components
+        | specs -> specs |> List.map parseComponent
+    let gridMin, gridMax = a.GetResult(Grid_Min, defaultValue = d.GridMin), a.GetResult(Grid_Max, defaultValue = d.GridMax)
+    finite "--grid-min" gridMin
+    finite "--grid-max" gridMax
+    if not (gridMin < gridMax) then fail "--grid-min (%g) must be less than --grid-max (%g)" gridMin gridMax
+    let gridSize = a.GetResult(Grid_Size, defaultValue = d.GridSize)
+    require (gridSize >= 2) "--grid-size" ">= 2" gridSize
+    let loss = a.TryGetResult Loss |> Option.map (choice "--loss" LossKind.names) |> Option.defaultValue d.Loss
+    let compare =
+        a.TryGetResult Compare
+        |> Option.map (fun text ->
+            if a.Contains Loss then fail "--loss and --compare cannot be combined (list the losses in --compare)"
+            let names = text.Split([| ','; ' ' |], StringSplitOptions.RemoveEmptyEntries)
+            if names.Length = 0 then fail "--compare: no losses given (e.g. --compare kl,reverse-kl,mse,cosine)"
+            names |> Array.map (choice "--compare" LossKind.names) |> Array.distinct |> List.ofArray)
+    let reduction = a.TryGetResult Reduction |> Option.map (choice "--reduction" ReductionKind.names) |> Option.defaultValue d.Reduction
+    let reducible = [ LossKind.Kl; Mse; L1 ]
+    if a.Contains Reduction then
+        let losses = defaultArg compare [ loss ]
+        match losses |> List.tryFind (fun l -> not (List.contains l reducible)) with
+        | Some l when compare.IsNone -> fail "--reduction applies to kl, mse and l1 only, not to %s" (LossKind.name l)
+        | _ -> ()
+    let kind = a.TryGetResult Optimizer |> Option.map (choice "--optimizer" OptimizerKind.names) |> Option.defaultValue AdamOptimizer
+    let adamOnly =
+        [ (if a.Contains Beta1 then Some "--beta1" else None)
+          (if a.Contains Beta2 then Some "--beta2" else None) ] |> List.choose id
+    let sgdOnly =
+        [ (if a.Contains Momentum then Some "--momentum" else None)
+          (if a.Contains Dampening then Some "--dampening" else None)
+          (if a.Contains Nesterov then Some "--nesterov" else None) ] |> List.choose id
+    let adamFlags =
+        [ (if a.Contains Eps then Some "--eps" else None)
+          (if a.Contains Eps_Placement then Some "--eps-placement" else None)
+          (if a.Contains Amsgrad then Some "--amsgrad" else None) ] |> List.choose id
+    match kind with
+    | SgdOptimizer when not adamOnly.IsEmpty || not adamFlags.IsEmpty ->
+        fail "%s applies to adam and adamw, not to sgd" (List.head (adamOnly @ adamFlags))
+    | AdamOptimizer | AdamWOptimizer when not sgdOnly.IsEmpty ->
+        fail "%s applies to sgd only, not to %s" (List.head sgdOnly) (OptimizerKind.name kind)
+    | _ -> ()
+    let o = d.Optimizer
+    let optimizer =
+        { Kind = kind
+          Lr = a.GetResult(Lr, defaultValue = o.Lr)
+          Beta1 = a.GetResult(Beta1, defaultValue = o.Beta1)
+          Beta2 = a.GetResult(Beta2, defaultValue = o.Beta2)
+          Eps = a.GetResult(Eps, defaultValue = o.Eps)
+          WeightDecay = a.GetResult(Weight_Decay, defaultValue = (if kind = AdamWOptimizer then 0.01 else 0.0))
+          Amsgrad = a.Contains Amsgrad
+          Maximize = a.Contains Maximize
+          EpsPlacement = a.TryGetResult Eps_Placement |> Option.map (choice "--eps-placement" EpsPlacementKind.names) |> Option.defaultValue o.EpsPlacement
+          Momentum = a.GetResult(Momentum, defaultValue = 0.0)
+          Dampening = a.GetResult(Dampening, defaultValue = 0.0)
+          Nesterov = a.Contains Nesterov }
+    require (optimizer.Lr > 0.0 && Double.IsFinite optimizer.Lr) "--lr" "> 0" optimizer.Lr
+    require (optimizer.Beta1 >= 0.0 && optimizer.Beta1 < 1.0) "--beta1" "in [0, 1)" optimizer.Beta1
+    require (optimizer.Beta2 >= 0.0 && optimizer.Beta2 < 1.0) "--beta2" "in [0, 1)" optimizer.Beta2
+    require (optimizer.Eps >= 0.0 && Double.IsFinite optimizer.Eps) "--eps" ">= 0" optimizer.Eps
+    require (optimizer.WeightDecay >= 0.0 && Double.IsFinite optimizer.WeightDecay) "--weight-decay" ">= 0" optimizer.WeightDecay
+    require (optimizer.Momentum >= 0.0 && Double.IsFinite optimizer.Momentum) "--momentum" ">= 0" optimizer.Momentum
+    require (Double.IsFinite optimizer.Dampening) "--dampening" "a finite number" optimizer.Dampening
+    if optimizer.Nesterov && (optimizer.Momentum <= 0.0 || optimizer.Dampening <> 0.0) then
+        fail "--nesterov needs --momentum > 0 and --dampening 0"
+    let steps = a.GetResult(Steps, defaultValue = d.Steps)
+    require (steps > 0) "--steps" "> 0" steps
+    let mu0, sigma0 = a.GetResult(Mu, defaultValue = d.Mu0), a.GetResult(Sigma, defaultValue = d.Sigma0)
+    finite "--mu" mu0
+    require (sigma0 > 0.0 && Double.IsFinite sigma0) "--sigma" "> 0" sigma0
+    let dtype = a.TryGetResult Dtype |> Option.map (choice "--dtype" [ "float32", DType.Float32; "float64", DType.Float64 ]) |> Option.defaultValue d.DType
+    let reportEvery = a.GetResult(Report_Every, defaultValue = d.ReportEvery)
+    require (reportEvery > 0) "--report-every" "> 0" reportEvery
+    let settings =
+        { Components = components
+          GridMin = gridMin
+          GridMax = gridMax
+          GridSize = gridSize
+          Loss = loss
+          Reduction = reduction
+          Optimizer = optimizer
+          Steps = steps
+          Mu0 = mu0
+          Sigma0 = sigma0
+          DType = dtype
+          Seed = a.GetResult(Seed, defaultValue = d.Seed)
+          RandomStart = a.Contains Random_Start
+          ReportEvery = reportEvery }
+    settings, compare
+
+/// Runs one fit with the progress display that suits the output.
+let private fitOnce (io: Io) (settings: FitSettings) (json: bool) (quiet: bool) =
+    let label = sprintf "fitting (%s)" (LossKind.name settings.Loss)
+    let printRows = not json && not quiet
+    let body (sink: Progress.Sink) = Experiment.run settings sink.Step (fun row -> sink.Line(Report.tableRow row))
+    if quiet then Progress.plain None body
+    elif json then
+        if io.ErrIsTerminal then Progress.withBar io.Err label settings.Steps false body else Progress.plain None body
+    elif io.OutIsTerminal then Progress.withBar io.Out label settings.Steps printRows body
+    else Progress.plain (Some io.Out) body
+
+let private runFit (io: Io) (a: ParseResults<FitArgs>) =
+    let wall = Stopwatch.StartNew()
+    let settings, compare = fitSettings a
+    let json, quiet = a.Contains FitArgs.Json, a.Contains FitArgs.Quiet
+    let out = a.TryGetResult FitArgs.Out
+    out |> Option.iter OutputFiles.checkWritable
+    let start = Experiment.start settings
+    let say (lines: string list) = if not json && not quiet then lines |> List.iter io.Out.WriteLine
+    let written (files: string list) = say [ sprintf "wrote %s" (String.Join(", ", files)) ]
+    match compare with
+    | None ->
+        say (Report.fitHeader settings start)
+        let result = fitOnce io settings json quiet
+        say (Report.fitFooter result)
+        if quiet && not json then io.Out.WriteLine(Report.fitQuiet result)
+        out |> Option.iter (fun dir -> OutputFiles.writeAll dir (Report.fitFiles result) |> written)
+        if json then io.Out.Write(Report.fitJson result start wall.Elapsed.TotalSeconds)
+    | Some losses ->
+        let results =
+            losses
+            |> List.map (fun loss ->
+                let reduction = if List.contains loss [ LossKind.Kl; Mse; L1 ] then settings.Reduction else MeanReduction
+                let s = { settings with Loss = loss; Reduction = reduction }
+                say (Report.fitHeader s start)
+                let result = fitOnce io s json quiet
+                say (Report.fitFooter result @ [ "" ])
+                result)
+        say (Report.compareTable results)
+        if quiet && not json then
+            for result in results do io.Out.WriteLine(sprintf "%s %s" (LossKind.name result.Settings.Loss) (Report.fitQuiet result))
+        out |> Option.iter (fun dir -> OutputFiles.writeAll dir (Report.compareFiles results) |> written)
+        if json then io.Out.Write(Report.compareJson results start wall.Elapsed.TotalSeconds)
+    0
+
+// ---- kl -----------------------------------------------------------------------------------
+
+/// The validated settings of `kl`.
+let klSettings (a: ParseResults<KlArgs>) =
+    let p =
+        match a.TryGetResult P, a.TryGetResult P_File with
+        | Some _, Some _ -> fail "--p and --p-file cannot be combined"
+        | Some text, None -> Some(numberList "--p" text)
+        | None, Some path -> Some(numberFile "--p-file" path)
+        | None, None -> None
+    // The Q in command-line order, inline lists and files mixed.
+    let qs =
+        a.GetAllResults()
+        |> List.choose (function
+            | Q text -> Some(numberList "--q" text)
+            | Q_File path -> Some(numberFile "--q-file" path)
+            | _ -> None)
+    let p, qs =
+        match p, qs with
+        | None, [] -> KlReport.defaultP, KlReport.defaultQs
+        | Some p, (_ :: _ as qs) -> p, qs
+        | Some _, [] -> fail "--q: give at least one Q (--q or --q-file) to compare with P"
+        | None, _ -> fail "--p: give P (--p or --p-file) to compare the Q with"
+    let settings = { P = p; Qs = qs; FromLogits = a.Contains From_Logits }
+    KlReport.validate settings
+    settings
+
+let private runKl (io: Io) (a: ParseResults<KlArgs>) =
+    let settings = klSettings a
+    let out = a.TryGetResult KlArgs.Out
+    out |> Option.iter OutputFiles.checkWritable
+    let result = KlReport.compute settings
+    let json = a.Contains KlArgs.Json
+    if not json then Report.klText result |> List.iter io.Out.WriteLine
+    out |> Option.iter (fun dir ->
+        let files = OutputFiles.writeAll dir (Report.klFiles result)
+        if not json then io.Out.WriteLine(sprintf "\nwrote %s" (String.Join(", ", files))))
+    if json then io.Out.Write(Report.klJson result)
+    0
+
+// ---- entry points -------------------------------------------------------------------------
+
+/// Argu's message without its "ERROR: " prefix and usage block.
+let private arguMessage (e: ArguParseException) =
+    let line = firstLine e.Message
+    if line.StartsWith("ERROR: ", StringComparison.Ordinal) then line.Substring 7 else line
+
+/// Runs the command with the given streams; returns the exit code. Never throws.
+let runWith (argv: string[]) (io: Io) : int =
+    let error (code: int) (message: string) =
+        io.Err.WriteLine("autokl: " + message)
+        code
+    try
+        let parsed = parser.ParseCommandLine(argv, raiseOnUsage = true)
+        match parsed.GetSubCommand() with
+        | Fit a -> runFit io a
+        | Kl a -> runKl io a
+    with
+    | :? ArguParseException as e when e.ErrorCode = ErrorCode.HelpText ->
+        io.Out.WriteLine(e.Message.TrimEnd())
+        0
+    | :? ArguParseException as e ->
+        let command = if argv.Length > 0 && (argv[0] = "fit" || argv[0] = "kl") then argv[0] + " " else ""
+        error 2 (sprintf "%s (see 'autokl %s--help')" (arguMessage e) command)
+    | InputError message -> error 2 message
+    | RunError message -> error 1 message
+    | :? AutoKlException as e -> error 1 (firstLine e.Message)
+    | e ->
+        if Environment.GetEnvironmentVariable "AUTOKL_DEBUG" = "1" then io.Err.WriteLine(e.ToString())
+        error 1 (sprintf "unexpected error: %s" (firstLine e.Message))
+
+/// Runs the command in-process (tests): the writers are never treated as terminals.
+let run (argv: string[]) (stdout: TextWriter) (stderr: TextWriter) : int =
+    runWith argv { Out = stdout; Err = stderr; OutIsTerminal = false; ErrIsTerminal = false }
+
+[<EntryPoint>]
+let main argv =
+    runWith argv
+        { Out = Console.Out
+          Err = Console.Error
+          OutIsTerminal = not Console.IsOutputRedirected
+          ErrIsTerminal = not Console.IsErrorRedirected }

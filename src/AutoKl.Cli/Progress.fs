@@ -1,0 +1,53 @@
+/// Progress while a fit runs: a Spectre.Console bar with rate and time left on a terminal,
+/// nothing extra when the output is redirected (the table rows are the plain progress lines).
+module AutoKl.Cli.Progress
+
+open System
+open System.IO
+open Spectre.Console
+open Spectre.Console.Rendering
+
+/// Shows "12,345 steps/s" from the task's measured speed.
+type private RateColumn() =
+    inherit ProgressColumn()
+    override _.Render(_options, task, _deltaTime) =
+        if task.Speed.HasValue then Text(sprintf "%8.0f steps/s" task.Speed.Value) :> IRenderable
+        else Text("") :> IRenderable
+
+/// Where rows and progress go while a fit runs.
+type Sink =
+    { /// Called after every step; the implementation throttles itself.
+      Step: int -> unit
+      /// Prints one line of the table as soon as it is known.
+      Line: string -> unit }
+
+/// Runs `body` with a progress bar on `terminal` (a writer attached to a terminal): table lines
+/// are printed above the bar, which is cleared at the end. `label` names the task.
+let withBar (terminal: TextWriter) (label: string) (total: int) (printLines: bool) (body: Sink -> 'a) : 'a =
+    let console = AnsiConsole.Create(AnsiConsoleSettings(Out = AnsiConsoleOutput(terminal)))
+    let mutable result = Unchecked.defaultof<'a>
+    console
+        .Progress()
+        .AutoClear(true)
+        .HideCompleted(true)
+        .Columns(
+            [| TaskDescriptionColumn() :> ProgressColumn
+               ProgressBarColumn()
+               PercentageColumn()
+               RateColumn()
+               RemainingTimeColumn()
+               SpinnerColumn() |])
+        .Start(fun ctx ->
+            let task = ctx.AddTask(label, true, float total)
+            let every = max 1 (total / 500)
+            let sink =
+                { Step = fun step -> if step % every = 0 || step = total then task.Value <- float step
+                  Line = fun line -> if printLines then console.WriteLine(line, Style.Plain) }
+            result <- body sink)
+    result
+
+/// No bar: lines go straight to `output` (or nowhere when `output` is None).
+let plain (output: TextWriter option) (body: Sink -> 'a) : 'a =
+    body
+        { Step = ignore
+          Line = fun line -> output |> Option.iter (fun w -> w.WriteLine line) }

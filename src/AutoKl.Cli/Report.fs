@@ -1,0 +1,312 @@
+/// What the commands print and write: the fit table, the kl report, JSON documents, CSV rows
+/// and the set of SVG pictures for --out.
+module AutoKl.Cli.Report
+
+open System
+open System.Globalization
+open System.IO
+open System.Text
+open System.Text.Json
+open AutoKl
+open AutoKl.Cli.Experiment
+open AutoKl.Cli.KlReport
+
+let private inv = CultureInfo.InvariantCulture
+
+/// A number as JSON/CSV text: shortest round-trip form.
+let private r (v: float) = v.ToString("R", inv)
+
+let dtypeName (d: DType) = if d = DType.Float64 then "float64" else "float32"
+
+// ---- fit: text --------------------------------------------------------------------------
+
+/// The column titles of the table.
+let tableHeading = sprintf "%8s  %14s  %12s  %12s" "step" "loss" "mu" "sigma"
+
+/// The lines printed before the table.
+let fitHeader (s: FitSettings) (mu0: float, sigma0: float) =
+    [ sprintf "Fitting Q = Normal(mu, sigma) to p(x) = %s on %d points in [%g, %g]"
+          (FitSettings.describeTarget s) s.GridSize s.GridMin s.GridMax
+      sprintf "loss: %s" (FitSettings.describeLoss s)
+      sprintf "optimizer: %s" (FitSettings.describeOptimizer s)
+      sprintf "%d steps in %s from mu = %g, sigma = %g%s" s.Steps (dtypeName s.DType) mu0 sigma0
+          (if s.RandomStart then sprintf " (random start, seed %d)" s.Seed else "")
+      ""
+      tableHeading ]
+
+/// One table row: loss before the step's update, mu and sigma after it.
+let tableRow (row: Row) = sprintf "%8d  %14.8g  %12.6f  %12.6f" row.Step row.Loss row.Mu row.Sigma
+
+/// The closing lines: final values and speed.
+let fitFooter (result: FitResult) =
+    let steps = result.Settings.Steps
+    [ ""
+      sprintf "final: mu = %.6f, sigma = %.6f, loss = %.8g" result.FinalMu result.FinalSigma result.FinalLoss
+      sprintf "%d steps in %.3f s (%.0f steps/s)" steps result.ComputeSeconds (float steps / max result.ComputeSeconds 1e-9) ]
+
+/// The one line --quiet prints.
+let fitQuiet (result: FitResult) =
+    sprintf "final: mu = %.6f, sigma = %.6f, loss = %.8g" result.FinalMu result.FinalSigma result.FinalLoss
+
+/// The summary of a --compare run: one line per loss.
+let compareTable (results: FitResult list) =
+    [ yield ""
+      yield sprintf "%-12s  %12s  %12s  %14s  %9s" "loss" "final mu" "final sigma" "final loss" "seconds"
+      for result in results do
+          yield sprintf "%-12s  %12.6f  %12.6f  %14.8g  %9.3f" (LossKind.name result.Settings.Loss)
+                    result.FinalMu result.FinalSigma result.FinalLoss result.ComputeSeconds ]
+
+// ---- fit: JSON and CSV ------------------------------------------------------------------
+
+let private number (w: Utf8JsonWriter) (name: string) (v: float) =
+    if Double.IsFinite v then w.WriteNumber(name, v) else w.WriteNull(name)
+
+let private writeSettings (w: Utf8JsonWriter) (s: FitSettings) (mu0: float, sigma0: float) =
+    w.WriteStartObject "settings"
+    w.WriteStartArray "target"
+    for c in s.Components do
+        w.WriteStartObject()
+        number w "mu" c.Mu
+        number w "sigma" c.Sigma
+        number w "weight" c.Weight
+        w.WriteEndObject()
+    w.WriteEndArray()
+    w.WriteStartObject "grid"
+    number w "min" s.GridMin
+    number w "max" s.GridMax
+    w.WriteNumber("size", s.GridSize)
+    w.WriteEndObject()
+    w.WriteString("loss", LossKind.name s.Loss)
+    w.WriteString("reduction", ReductionKind.name s.Reduction)
+    let o = s.Optimizer
+    w.WriteStartObject "optimizer"
+    w.WriteString("name", OptimizerKind.name o.Kind)
+    number w "lr" o.Lr
+    match o.Kind with
+    | AdamOptimizer | AdamWOptimizer ->
+        number w "beta1" o.Beta1
+        number w "beta2" o.Beta2
+        number w "eps" o.Eps
+        w.WriteString("eps_placement", EpsPlacementKind.name o.EpsPlacement)
+        number w "weight_decay" o.WeightDecay
+        w.WriteBoolean("amsgrad", o.Amsgrad)
+    | SgdOptimizer ->
+        number w "momentum" o.Momentum
+        number w "dampening" o.Dampening
+        w.WriteBoolean("nesterov", o.Nesterov)
+        number w "weight_decay" o.WeightDecay
+    w.WriteBoolean("maximize", o.Maximize)
+    w.WriteEndObject()
+    w.WriteNumber("steps", s.Steps)
+    number w "mu0" mu0
+    number w "sigma0" sigma0
+    w.WriteString("dtype", dtypeName s.DType)
+    w.WriteNumber("seed", s.Seed)
+    w.WriteBoolean("random_start", s.RandomStart)
+    w.WriteNumber("report_every", s.ReportEvery)
+    w.WriteEndObject()
+
+let private writeRun (w: Utf8JsonWriter) (result: FitResult) =
+    w.WriteStartArray "rows"
+    for row in result.Rows do
+        w.WriteStartObject()
+        w.WriteNumber("step", row.Step)
+        number w "loss" row.Loss
+        number w "mu" row.Mu
+        number w "sigma" row.Sigma
+        w.WriteEndObject()
+    w.WriteEndArray()
+    w.WriteStartObject "final"
+    number w "mu" result.FinalMu
+    number w "sigma" result.FinalSigma
+    number w "loss" result.FinalLoss
+    w.WriteEndObject()
+    number w "compute_seconds" result.ComputeSeconds
+    number w "steps_per_second" (float result.Settings.Steps / max result.ComputeSeconds 1e-9)
+
+let private document (build: Utf8JsonWriter -> unit) =
+    use stream = new MemoryStream()
+    (use w = new Utf8JsonWriter(stream, JsonWriterOptions(Indented = true))
+     w.WriteStartObject()
+     build w
+     w.WriteEndObject())
+    Encoding.UTF8.GetString(stream.ToArray())
+
+/// The --json document of one fit.
+let fitJson (result: FitResult) (start: float * float) (wallSeconds: float) =
+    document (fun w ->
+        w.WriteString("command", "fit")
+        writeSettings w result.Settings start
+        writeRun w result
+        number w "wall_seconds" wallSeconds)
+
+/// The --json document of a --compare run: the shared settings and one run per loss.
+let compareJson (results: FitResult list) (start: float * float) (wallSeconds: float) =
+    document (fun w ->
+        w.WriteString("command", "fit")
+        writeSettings w (List.head results).Settings start
+        w.WriteStartArray "runs"
+        for result in results do
+            w.WriteStartObject()
+            w.WriteString("loss", LossKind.name result.Settings.Loss)
+            writeRun w result
+            w.WriteEndObject()
+        w.WriteEndArray()
+        number w "wall_seconds" wallSeconds)
+
+/// The table rows as CSV.
+let rowsCsv (result: FitResult) =
+    let sb = StringBuilder("step,loss,mu,sigma\n")
+    for row in result.Rows do
+        sb.Append(row.Step).Append(',').Append(r row.Loss).Append(',').Append(r row.Mu).Append(',').Append(r row.Sigma).Append('\n') |> ignore
+    sb.ToString()
+
+// ---- fit: pictures ------------------------------------------------------------------------
+
+let private steps (result: FitResult) = Array.init result.Losses.Length (fun k -> float (k + 1))
+
+let private targetSeries (result: FitResult) =
+    { Svg.Name = "target p(x)"; Svg.Color = "#000000"; Svg.Xs = result.Grid; Svg.Ys = result.Target; Svg.Dashed = true }
+
+/// Number of frames in the animation.
+let animationFrames = 60
+
+/// The files --out writes for one fit: name and content.
+let fitFiles (result: FitResult) =
+    let lossName = LossKind.name result.Settings.Loss
+    let stepAxis = Array.init result.Mus.Length float
+    let lossSvg =
+        Svg.linePlot (sprintf "Loss (%s) before each step" lossName) "step" "loss" false
+            [ { Name = lossName; Color = Svg.palette[0]; Xs = steps result; Ys = result.Losses; Dashed = false } ]
+    let trajectorySvg =
+        Svg.linePlot "Trajectory of mu and sigma" "step" "value" false
+            [ { Name = "mu"; Color = Svg.palette[0]; Xs = stepAxis; Ys = result.Mus; Dashed = false }
+              { Name = "sigma"; Color = Svg.palette[1]; Xs = stepAxis; Ys = result.Sigmas; Dashed = false } ]
+    let finalQ = Experiment.density result.Grid result.FinalMu result.FinalSigma
+    let finalSvg =
+        Svg.linePlot (sprintf "Final Q = N(%.3f, %.3f) over the target (%s)" result.FinalMu result.FinalSigma lossName)
+            "x" "density" true
+            [ targetSeries result
+              { Name = "final q(x)"; Color = Svg.palette[1]; Xs = result.Grid; Ys = finalQ; Dashed = false } ]
+    let frameSteps =
+        [ for k in 0 .. animationFrames - 1 -> int (round (float k * float result.Settings.Steps / float (animationFrames - 1))) ]
+        |> List.distinct
+    let frames =
+        [ for step in frameSteps ->
+              sprintf "step %d: mu = %.3f, sigma = %.3f" step result.Mus[step] result.Sigmas[step],
+              Experiment.density result.Grid result.Mus[step] result.Sigmas[step] ]
+    let animationSvg =
+        Svg.animatedPlot (sprintf "Q approaching the target (%s)" lossName) "x" "density" (targetSeries result)
+            "q(x)" Svg.palette[1] frames 6.0
+    [ "loss.svg", lossSvg
+      "trajectory.svg", trajectorySvg
+      "final.svg", finalSvg
+      "animation.svg", animationSvg
+      "rows.csv", rowsCsv result ]
+
+/// The files --out writes for --compare: the final Q of every loss over the target, a CSV of
+/// the final values, and each run's rows.
+let compareFiles (results: FitResult list) =
+    let first = List.head results
+    let curves =
+        results
+        |> List.mapi (fun k result ->
+            { Svg.Name = sprintf "%s: N(%.2f, %.2f)" (LossKind.name result.Settings.Loss) result.FinalMu result.FinalSigma
+              Svg.Color = Svg.palette[k % (Svg.palette.Length - 1)]
+              Svg.Xs = result.Grid
+              Svg.Ys = Experiment.density result.Grid result.FinalMu result.FinalSigma
+              Svg.Dashed = false })
+    let compareSvg = Svg.linePlot "Final Q of each loss over the target" "x" "density" true (targetSeries first :: curves)
+    let csv = StringBuilder("loss,mu,sigma,final_loss\n")
+    for result in results do
+        csv.Append(LossKind.name result.Settings.Loss).Append(',').Append(r result.FinalMu).Append(',')
+           .Append(r result.FinalSigma).Append(',').Append(r result.FinalLoss).Append('\n') |> ignore
+    [ yield "compare.svg", compareSvg
+      yield "compare.csv", csv.ToString()
+      for result in results -> sprintf "rows-%s.csv" (LossKind.name result.Settings.Loss), rowsCsv result ]
+
+// ---- kl ---------------------------------------------------------------------------------
+
+let private list (values: float[]) = "[" + (values |> Array.map (fun v -> v.ToString("0.######", inv)) |> String.concat ", ") + "]"
+let private value (v: float) = if Double.IsFinite v then v.ToString("0.000000", inv) else (if v > 0.0 then "inf" else string v)
+
+/// The text report of `autokl kl`.
+let klText (result: KlResult) =
+    let lines = ResizeArray<string>()
+    if result.FromLogits then
+        lines.Add(sprintf "P = softmax(%s) = %s" (list result.PGiven) (list result.P))
+    else lines.Add(sprintf "P = %s" (list result.P))
+    result.Comparisons
+    |> List.iteri (fun i c ->
+        let qName = if result.Comparisons.Length > 1 then sprintf "Q%d" (i + 1) else "Q"
+        lines.Add ""
+        if result.FromLogits then lines.Add(sprintf "%s = softmax(%s) = %s" qName (list c.QGiven) (list c.Q))
+        else lines.Add(sprintf "%s = %s" qName (list c.Q))
+        lines.Add(sprintf "  KL(P||%s) = %s  nats lost when %s stands in for P: sum p log(p/q)" qName (value c.KlPQ) qName)
+        lines.Add(sprintf "  KL(%s||P) = %s  the other direction; KL is not symmetric" qName (value c.KlQP))
+        lines.Add(sprintf "  JS(P,%s)  = %s  Jensen-Shannon: symmetric, at most log 2 = 0.693147" qName (value c.Js))
+        lines.Add(sprintf "  terms p*(log p - log q) = %s  (PyTorch reduction='none')" (list c.Terms))
+        lines.Add ""
+        lines.Add "  What each convention returns:"
+        let width = c.Conventions |> List.map (fun k -> k.Call.Length) |> List.max
+        for k in c.Conventions do
+            lines.Add(sprintf "  %-7s  %s  %10s  %s" k.Library (k.Call.PadRight width) (value k.Value) k.Explanation))
+    lines |> List.ofSeq
+
+/// The --json document of `autokl kl`.
+let klJson (result: KlResult) =
+    let array (w: Utf8JsonWriter) (name: string) (values: float[]) =
+        w.WriteStartArray name
+        for v in values do (if Double.IsFinite v then w.WriteNumberValue v else w.WriteNullValue())
+        w.WriteEndArray()
+    document (fun w ->
+        w.WriteString("command", "kl")
+        w.WriteBoolean("from_logits", result.FromLogits)
+        array w "p" result.P
+        w.WriteStartArray "comparisons"
+        for c in result.Comparisons do
+            w.WriteStartObject()
+            array w "q" c.Q
+            number w "kl_pq" c.KlPQ
+            number w "kl_qp" c.KlQP
+            number w "js" c.Js
+            array w "terms" c.Terms
+            w.WriteStartArray "conventions"
+            for k in c.Conventions do
+                w.WriteStartObject()
+                w.WriteString("library", k.Library)
+                w.WriteString("call", k.Call)
+                number w "value" k.Value
+                w.WriteString("explanation", k.Explanation)
+                w.WriteEndObject()
+            w.WriteEndArray()
+            w.WriteEndObject()
+        w.WriteEndArray())
+
+/// The files --out writes for `autokl kl`: the distributions as grouped bars, and the values.
+let klFiles (result: KlResult) =
+    let qName i = if result.Comparisons.Length > 1 then sprintf "Q%d" (i + 1) else "Q"
+    let categories = Array.init result.P.Length (fun i -> string (i + 1))
+    let distributions =
+        Svg.barChart "P and Q by category" "category" "probability" categories
+            (("P", result.P) :: (result.Comparisons |> List.mapi (fun i c -> qName i, c.Q)))
+    let divergences =
+        Svg.barChart "Divergences and what the conventions return" "quantity" "nats"
+            [| "KL(P||Q)"; "KL(Q||P)"; "JS"; "torch mean"; "MXNet mean" |]
+            (result.Comparisons
+             |> List.mapi (fun i c ->
+                 let pick (lib: string) (fragment: string) =
+                     c.Conventions |> List.find (fun k -> k.Library = lib && k.Call.Contains fragment) |> fun k -> k.Value
+                 qName i, [| c.KlPQ; c.KlQP; c.Js; pick "PyTorch" "the default"; pick "MXNet" "1.8" |]))
+    let csv = StringBuilder("q,quantity,value\n")
+    result.Comparisons
+    |> List.iteri (fun i c ->
+        let add (name: string) (v: float) =
+            csv.Append(qName i).Append(",\"").Append(name.Replace("\"", "\"\"")).Append("\",").Append(r v).Append('\n') |> ignore
+        add "KL(P||Q)" c.KlPQ
+        add "KL(Q||P)" c.KlQP
+        add "JS(P,Q)" c.Js
+        for k in c.Conventions do add (k.Library + " " + k.Call) k.Value)
+    [ "distributions.svg", distributions
+      "divergences.svg", divergences
+      "kl.csv", csv.ToString() ]

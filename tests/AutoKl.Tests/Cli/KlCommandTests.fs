@@ -1,0 +1,120 @@
+/// `autokl kl` end to end: the divergences, what each convention returns, --from-logits,
+/// files as input, --json and the bar charts of --out.
+module AutoKl.Tests.Cli.KlCommandTests
+
+open System
+open System.IO
+open System.Text.Json
+open NUnit.Framework
+open AutoKl.Tests.Support
+open AutoKl.Tests.Cli.CliSupport
+
+let private kl (p: float[]) (q: float[]) = Array.map2 (fun a b -> if a = 0.0 then 0.0 else a * log (a / b)) p q |> Array.sum
+let private js (p: float[]) (q: float[]) =
+    let m = Array.map2 (fun a b -> (a + b) / 2.0) p q
+    (kl p m + kl q m) / 2.0
+let private softmax (s: float[]) =
+    let e = s |> Array.map (fun v -> exp (v - Array.max s))
+    e |> Array.map (fun v -> v / Array.sum e)
+
+let private floats (e: JsonElement) = [| for v in e.EnumerateArray() -> v.GetDouble() |]
+
+/// The value of the convention whose call contains every fragment.
+let private convention (c: JsonElement) (library: string) (fragments: string list) =
+    c.GetProperty("conventions").EnumerateArray()
+    |> Seq.filter (fun k ->
+        k.GetProperty("library").GetString() = library
+        && fragments |> List.forall (fun f -> k.GetProperty("call").GetString().Contains(f: string)))
+    |> Seq.exactlyOne
+    |> fun k ->
+        Assert.That(k.GetProperty("explanation").GetString(), Is.Not.Empty)
+        number k "value"
+
+let private p = [| 0.2; 0.5; 0.2; 0.1 |]
+let private q1 = [| 0.3; 0.4; 0.1; 0.2 |]
+let private q2 = [| 0.1; 0.1; 0.1; 0.7 |]
+
+[<Test>]
+let ``kl --json compares the default P with both Q of the write-up, in every convention`` () =
+    let r = succeed [ "kl"; "--json" ]
+    let doc = json r.Out
+    Assert.That(doc.GetProperty("command").GetString(), Is.EqualTo "kl")
+    Check.arraysClose "p" 0.0 0.0 p (floats (doc.GetProperty "p"))
+    let comparisons = [ for c in doc.GetProperty("comparisons").EnumerateArray() -> c ]
+    Assert.That(comparisons.Length, Is.EqualTo 2)
+    for c, q in List.zip comparisons [ q1; q2 ] do
+        Check.arraysClose "q" 0.0 0.0 q (floats (c.GetProperty "q"))
+        let klpq, klqp, jsd = kl p q, kl q p, js p q
+        Check.arraysClose "KL(P||Q), KL(Q||P), JS" 1e-12 0.0 [| klpq; klqp; jsd |] [| number c "kl_pq"; number c "kl_qp"; number c "js" |]
+        Check.arraysClose "terms" 1e-12 1e-15 (Array.map2 (fun a b -> a * log (a / b)) p q) (floats (c.GetProperty "terms"))
+        let n = float p.Length
+        Check.arraysClose "PyTorch reductions" 1e-12 0.0
+            [| klpq; klpq; klpq / n; klpq; klqp |]
+            [| convention c "PyTorch" [ "Q.log(), P, reduction='sum'" ]
+               convention c "PyTorch" [ "Q.log(), P, reduction='batchmean')" ]
+               convention c "PyTorch" [ "the default" ]
+               convention c "PyTorch" [ "log_target=True" ]
+               convention c "PyTorch" [ "P.log(), Q" ] |]
+        // probabilities passed where log-probabilities belong: sum p (log p - q)
+        let wrong = Array.map2 (fun a b -> a * (log a - b)) p q |> Array.sum
+        Assert.That(convention c "PyTorch" [ "kl_div(Q, P" ], Is.EqualTo(wrong).Within(1e-12))
+        Assert.That(convention c "MXNet" [ "1.8" ], Is.EqualTo(klpq / n).Within(1e-10))
+        Assert.That(convention c "MXNet" [ "1.9" ], Is.EqualTo(klpq).Within(1e-10))
+        let logSoftmaxQ = let lse = log (Array.sumBy exp q) in q |> Array.map (fun v -> v - lse)
+        let mxnetOnProbabilities = Array.map2 (fun a lq -> a * (log (a + 1e-12) - lq)) p logSoftmaxQ |> Array.average
+        Assert.That(convention c "MXNet" [ "from_logits=False" ], Is.EqualTo(mxnetOnProbabilities).Within(1e-12))
+
+[<Test>]
+let ``kl prints the divergences with one-line explanations of each convention`` () =
+    let r = succeed [ "kl"; "--p"; "0.2,0.5,0.2,0.1"; "--q"; "0.3,0.4,0.1,0.2" ]
+    let out = lines r.Out
+    Assert.That(out[0], Is.EqualTo "P = [0.2, 0.5, 0.2, 0.1]")
+    Assert.That(r.Out, Does.Contain(sprintf "KL(P||Q) = %.6f" (kl p q1)))
+    Assert.That(r.Out, Does.Contain(sprintf "KL(Q||P) = %.6f" (kl q1 p)))
+    Assert.That(r.Out, Does.Contain(sprintf "JS(P,Q)  = %.6f" (js p q1)))
+    let conventions = out |> Array.filter (fun l -> l.TrimStart().StartsWith "PyTorch" || l.TrimStart().StartsWith "MXNet")
+    Assert.That(conventions.Length, Is.EqualTo 9)
+    let meanLine = conventions |> Array.find (fun l -> l.Contains "the default")
+    Assert.That(meanLine, Does.Contain(sprintf "%.6f" (kl p q1 / 4.0)))
+    Assert.That(meanLine, Does.Contain "not by the batch")
+
+[<Test>]
+let ``--from-logits takes raw scores and compares their softmax`` () =
+    let sp, sq = [| 1.0; 2.0; -3.0 |], [| 0.5; -1.0; 2.0 |]
+    let doc = json (succeed [ "kl"; "--from-logits"; "--p"; "1,2,-3"; "--q"; "0.5,-1,2"; "--json" ]).Out
+    Assert.That(doc.GetProperty("from_logits").GetBoolean())
+    let pp, qq = softmax sp, softmax sq
+    Check.arraysClose "softmax P" 1e-12 0.0 pp (floats (doc.GetProperty "p"))
+    let c = (doc.GetProperty "comparisons")[0]
+    Check.arraysClose "KL and JS of the softmaxes" 1e-12 0.0 [| kl pp qq; kl qq pp; js pp qq |] [| number c "kl_pq"; number c "kl_qp"; number c "js" |]
+    // MXNet with from_logits=False applies log_softmax itself: right for raw scores
+    Assert.That(convention c "MXNet" [ "from_logits=False" ], Is.EqualTo(kl pp qq / 3.0).Within(1e-10))
+
+[<Test>]
+let ``P and Q can come from files, with comments and any separators`` () =
+    let folder = freshFolder ()
+    Directory.CreateDirectory folder |> ignore
+    let pFile, qFile = Path.Combine(folder, "p.txt"), Path.Combine(folder, "q.txt")
+    File.WriteAllText(pFile, "# P of the write-up\n0.2 0.5\n0.2, 0.1\n")
+    File.WriteAllText(qFile, "0.3;0.4;0.1;0.2 # Q1\n")
+    let doc = json (succeed [ "kl"; "--p-file"; pFile; "--q-file"; qFile; "--q"; "0.1,0.1,0.1,0.7"; "--json" ]).Out
+    let comparisons = [ for c in doc.GetProperty("comparisons").EnumerateArray() -> number c "kl_pq" ]
+    Check.arraysClose "KL(P||Q) from files and inline" 1e-12 0.0 [| kl p q1; kl p q2 |] (Array.ofList comparisons)
+
+[<Test>]
+let ``kl --out draws P and Q as bar charts and writes the values as CSV`` () =
+    let folder = freshFolder ()
+    let r = succeed [ "kl"; "--out"; folder ]
+    Assert.That(r.Out, Does.Contain "wrote")
+    same "files written" [| "distributions.svg"; "divergences.svg"; "kl.csv" |] (filesIn folder)
+    let bars = svg (Path.Combine(folder, "distributions.svg"))
+    let rects = elements bars "rect" |> List.filter (fun e -> e.Element(CliSupport.svgNamespace + "title") <> null)
+    Assert.That(rects.Length, Is.EqualTo(4 * 3), "4 categories x (P, Q1, Q2)")
+    let heights = rects |> List.map (fun e -> float (e.Attribute(Xml.Linq.XName.Get "height").Value))
+    // bar heights are proportional to the probabilities: P's 0.5 bar is 2.5 times its 0.2 bar
+    Assert.That(heights[1] / heights[0], Is.EqualTo(2.5).Within(0.02))
+    svg (Path.Combine(folder, "divergences.svg")) |> ignore
+    let header, rows = csv (Path.Combine(folder, "kl.csv"))
+    same "header" [| "q"; "quantity"; "value" |] (header)
+    let klRow = rows |> Array.find (fun r -> r[0] = "Q1" && r[1] = "\"KL(P||Q)\"")
+    Assert.That(float klRow[2], Is.EqualTo(kl p q1).Within(1e-12))
