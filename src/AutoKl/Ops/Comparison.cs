@@ -84,8 +84,14 @@ public sealed partial class Tensor
     {
         x.RequireFloat("isfinite");
         var y = Empty(x.DType, x.ShapeRef);
-        for (int i = 0; i < x.Numel; i++) y.SetFlat(i, double.IsFinite(x.GetFlat(i)) ? 1 : 0);
+        if (x.DType == DType.Float32) Finite(x.Data<float>(), y.Data<float>());
+        else Finite(x.Data<double>(), y.Data<double>());
         return y;
+
+        static void Finite<T>(T[] x, T[] y) where T : System.Numerics.IFloatingPointIeee754<T>
+        {
+            for (int i = 0; i < x.Length; i++) y[i] = T.IsFinite(x[i]) ? T.One : T.Zero;
+        }
     }
 
     internal void SetFlat(int i, double v)
