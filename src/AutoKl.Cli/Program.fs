@@ -218,7 +218,8 @@ let private runKl (io: Io) (a: ParseResults<KlArgs>) =
 /// Argu's message without its "ERROR: " prefix and usage block.
 let private arguMessage (e: ArguParseException) =
     let line = firstLine e.Message
-    if line.StartsWith("ERROR: ", StringComparison.Ordinal) then line.Substring 7 else line
+    let line = if line.StartsWith("ERROR: ", StringComparison.Ordinal) then line.Substring 7 else line
+    line.TrimEnd('.')
 
 /// Runs the command with the given streams; returns the exit code. Never throws.
 let runWith (argv: string[]) (io: Io) : int =
