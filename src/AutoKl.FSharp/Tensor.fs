@@ -32,6 +32,16 @@ module Tensor =
     let linspace (dtype: DType) (start: float) (stop: float) (steps: int) = T.Linspace(start, stop, steps, dtype)
     /// Standard normal values from a seeded generator.
     let randn (generator: Generator) (dtype: DType) (shape: int list) = T.RandN(List.toArray shape, generator, dtype)
+    /// Uniform values in [0, 1) from a seeded generator.
+    let rand (generator: Generator) (dtype: DType) (shape: int list) = T.Rand(List.toArray shape, generator, dtype)
+    /// Every element equal to value.
+    let full (dtype: DType) (shape: int list) (value: float) = T.Full(List.toArray shape, value, dtype)
+    /// start, start + step, ... up to but excluding stop.
+    let arange (dtype: DType) (start: float) (stop: float) (step: float) = T.Arange(start, stop, step, dtype)
+    /// The n-by-n identity matrix.
+    let eye (dtype: DType) (n: int) = T.Eye(n, dtype)
+    /// A float32 vector from a list.
+    let ofList32 (values: float32 list) = T.FromArray(List.toArray values)
 
     // ---- reading --------------------------------------------------------------------------
     /// The shape as an array.
@@ -101,6 +111,9 @@ module Tensor =
     let minDim (axis: int) (x: T) = T.Min(x, axis)
     let logsumexp (x: T) = T.LogSumExp x
     let logsumexpDim (axis: int) (x: T) = T.LogSumExp(x, axis)
+    let logsumexpDims (axes: int list) (keepDim: bool) (x: T) = T.LogSumExp(x, List.toArray axes, keepDim)
+    let maxDims (axes: int list) (keepDim: bool) (x: T) = T.Max(x, List.toArray axes, keepDim)
+    let minDims (axes: int list) (keepDim: bool) (x: T) = T.Min(x, List.toArray axes, keepDim)
     let var (axis: int) (x: T) = T.Var(x, [| axis |])
     let std (axis: int) (x: T) = T.Std(x, [| axis |])
     let argmax (axis: int) (x: T) = T.ArgMax(x, axis)
@@ -119,6 +132,8 @@ module Tensor =
     let unsqueeze (axis: int) (x: T) = T.Unsqueeze(x, axis)
     let flatten (x: T) = T.Flatten(x)
     let slice (axis: int) (start: int) (stop: int) (x: T) = T.Slice(x, axis, start, stop)
+    /// Every step-th element from start up to (excluding) stop along the axis.
+    let sliceStep (axis: int) (start: int) (stop: int) (step: int) (x: T) = T.Slice(x, axis, start, stop, step)
     let narrow (axis: int) (start: int) (length: int) (x: T) = T.Narrow(x, axis, start, length)
     let select (axis: int) (index: int) (x: T) = T.Select(x, axis, index)
     let gather (axis: int) (index: T) (x: T) = T.Gather(x, axis, index)

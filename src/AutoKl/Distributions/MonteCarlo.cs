@@ -35,7 +35,9 @@ public sealed class MonteCarloEstimate
 /// Monte Carlo estimators of KL(P||Q) from samples x_1..x_n of P and the log-densities of both
 /// at those samples (samples on axis 0): with log r = log p(x) - log q(x),
 /// k1 = log r, k2 = (log r)^2 / 2, k3 = log r + 1/r - 1 = (r' - 1) - log r' with r' = q(x)/p(x).
-/// k1 and k3 are unbiased, k3 has low variance and is never negative. Use them where
+/// k1 is unbiased; k3 is unbiased when E_P[q/p] = 1, i.e. when Q puts no mass outside P's
+/// support (false for a uniform P and a normal Q: use k1 there), has low variance when q/p stays
+/// bounded, and is never negative. Use them where
 /// <see cref="KL.Divergence"/> has no closed form (mixtures). Differentiable: with
 /// reparameterised samples (<see cref="Distribution.RSample(int[], Generator)"/>) the gradient
 /// of the estimate is an unbiased estimate of the gradient of the KL.

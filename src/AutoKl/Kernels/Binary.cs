@@ -65,13 +65,39 @@ internal readonly struct MinK : IBinaryKernel
     public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(b, a, y);
 }
 
-/// <summary>x * log(y), defined as 0 where x == 0 (even for y == 0), as scipy/PyTorch xlogy.</summary>
+/// <summary>
+/// x * log(y), defined as 0 where x == 0 (even for y == 0), as scipy/PyTorch xlogy. Vectorised:
+/// log and multiply run through TensorPrimitives, then the x == 0 entries are set to 0 (a NaN
+/// y still gives NaN), instead of a scalar log per element.
+/// </summary>
 internal readonly struct XlogyK : IBinaryKernel
 {
-    private static T F<T>(T a, T b) where T : unmanaged, IFloatingPointIeee754<T> => a == T.Zero && !T.IsNaN(b) ? T.Zero : a * T.Log(b);
-    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = F(a[i], b[i]); }
-    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = F(a[i], b); }
-    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = F(a, b[i]); }
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TensorPrimitives.Log(b, y);
+        TensorPrimitives.Multiply(a, y, y);
+        for (int i = 0; i < y.Length; i++)
+            if (a[i] == T.Zero && !T.IsNaN(b[i])) y[i] = T.Zero;
+    }
+
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        TensorPrimitives.Multiply(a, T.Log(b), y);
+        if (T.IsNaN(b)) return;
+        for (int i = 0; i < y.Length; i++)
+            if (a[i] == T.Zero) y[i] = T.Zero;
+    }
+
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a == T.Zero)
+        {
+            for (int i = 0; i < y.Length; i++) y[i] = T.IsNaN(b[i]) ? b[i] : T.Zero;
+            return;
+        }
+        TensorPrimitives.Log(b, y);
+        TensorPrimitives.Multiply(y, a, y);
+    }
 }
 
 /// <summary>Comparison kernels: 1 where the relation holds, else 0, in the inputs' dtype.</summary>

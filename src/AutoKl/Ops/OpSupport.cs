@@ -65,14 +65,16 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// PyTorch's promotion for floating operands: a rank-0 tensor takes the other operand's dtype
-    /// (so <c>x * 2.0</c> stays float32), otherwise mixed float32/float64 computes in float64.
+    /// PyTorch's promotion for floating operands: a number (<see cref="One"/>, <see cref="Zero"/>)
+    /// or a rank-0 tensor takes the other operand's dtype (so <c>x * 2.0</c> stays float32),
+    /// otherwise mixed float32/float64 computes in float64.
     /// </summary>
     internal static (Tensor, Tensor) Promote(string op, Tensor a, Tensor b)
     {
         a.RequireFloat(op);
         b.RequireFloat(op);
         if (a.DType == b.DType) return (a, b);
+        if (a.IsNumber != b.IsNumber) return a.IsNumber ? (a.ToType(b.DType), b) : (a, b.ToType(a.DType));
         if (a.Rank == 0 && b.Rank > 0) return (a.ToType(b.DType), b);
         if (b.Rank == 0 && a.Rank > 0) return (a, b.ToType(a.DType));
         return (a.ToType(DType.Float64), b.ToType(DType.Float64));

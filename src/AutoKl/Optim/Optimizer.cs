@@ -184,9 +184,9 @@ public abstract class Optimizer
     }
 
     /// <summary>Throws unless <paramref name="state"/> can be loaded into this optimizer.</summary>
-    internal void CheckCompatible(OptimizerState state)
+    internal void CheckCompatible(OptimizerState state, string? operation = null)
     {
-        string op = Name + ".load_state";
+        string op = operation ?? Name + ".load_state";
         if (state.OptimizerName != Name)
             throw new AutoKlException(op, $"the state was saved by {state.OptimizerName}, not {Name}");
         if (state.Groups.Count != _groups.Count)

@@ -81,10 +81,19 @@ public sealed partial class Tensor
     /// <summary>The value of a one-element tensor (F#: <c>float32 t</c>).</summary>
     public static explicit operator float(Tensor x) => (float)x.ToScalar();
 
-    /// <summary>The scalar 1 (float64; a rank-0 tensor adopts the dtype of a larger operand). Used by F#'s <c>pown</c>.</summary>
-    public static Tensor One => Scalar(1.0);
-    /// <summary>The scalar 0 (float64; a rank-0 tensor adopts the dtype of a larger operand). Used by F#'s <c>Seq.sum</c>.</summary>
-    public static Tensor Zero => Scalar(0.0);
+    /// <summary>
+    /// The scalar 1, which takes the dtype of whatever it is combined with (like a number in
+    /// PyTorch), so F#'s <c>pown</c> keeps float32 float32.
+    /// </summary>
+    public static Tensor One => Scalar(1.0).AsNumber();
+    /// <summary>
+    /// The scalar 0, which takes the dtype of whatever it is combined with (like a number in
+    /// PyTorch), so F#'s <c>Seq.sum</c> of float32 losses stays float32.
+    /// </summary>
+    public static Tensor Zero => Scalar(0.0).AsNumber();
+
+    /// <summary>x / n (F#: <c>List.average</c>, <c>Seq.average</c>).</summary>
+    public static Tensor DivideByInt(Tensor x, int n) => x / n;
 
     /// <summary>Matrix product (<see cref="MatMul(Tensor, Tensor)"/>).</summary>
     public Tensor MatMul(Tensor other) => MatMul(this, other);

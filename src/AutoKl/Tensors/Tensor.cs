@@ -16,6 +16,7 @@ public sealed partial class Tensor
     private readonly int[] _shape;
     private bool _requiresGrad;
     private bool _retainsGrad;
+    private bool _isNumber;
     private Tensor? _grad;
 
     /// <summary>The operation that produced this tensor, when it was recorded on the tape.</summary>
@@ -134,6 +135,19 @@ public sealed partial class Tensor
 
     /// <summary>A copy with its own storage; the gradient flows through unchanged (torch.clone).</summary>
     public Tensor Clone() => Record(new Tensor((Array)Storage.Clone(), _shape), "clone", [this], g => [g]);
+
+    /// <summary>
+    /// Marks a fresh scalar as standing for a plain number: in mixed-dtype arithmetic it takes the
+    /// other operand's dtype, as Python numbers do in PyTorch (see <see cref="One"/>, <see cref="Zero"/>).
+    /// </summary>
+    internal Tensor AsNumber()
+    {
+        _isNumber = true;
+        return this;
+    }
+
+    /// <summary>True for the scalars made by <see cref="AsNumber"/>.</summary>
+    internal bool IsNumber => _isNumber;
 
     /// <summary>A new leaf that shares this tensor's values and records nothing.</summary>
     public Tensor Detach() => new(Storage, _shape);

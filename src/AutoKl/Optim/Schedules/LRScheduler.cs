@@ -106,10 +106,10 @@ public abstract class LRScheduler
         Restore(state);
     }
 
-    internal void CheckCompatible(SchedulerState state)
+    internal void CheckCompatible(SchedulerState state, string? operation = null)
     {
         ArgumentNullException.ThrowIfNull(state);
-        string op = "scheduler.load_state";
+        string op = operation ?? Kind + ".load_state";
         if (state.Kind != Kind)
             throw new AutoKlException(op, $"the state was saved by a {state.Kind}, not a {Kind}");
         int groups = Optimizer.ParamGroups.Count;
@@ -121,7 +121,7 @@ public abstract class LRScheduler
         var children = Children;
         if (state.Children.Count != children.Count)
             throw new AutoKlException(op, $"the state has {state.Children.Count} sub-schedules, this {Kind} has {children.Count}");
-        for (int i = 0; i < children.Count; i++) children[i].CheckCompatible(state.Children[i]);
+        for (int i = 0; i < children.Count; i++) children[i].CheckCompatible(state.Children[i], op);
     }
 
     private void Restore(SchedulerState state)

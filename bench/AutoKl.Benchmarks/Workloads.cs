@@ -1,0 +1,78 @@
+using AutoKl.Distributions;
+using AutoKl.Optim;
+
+namespace AutoKl.Benchmarks;
+
+/// <summary>
+/// The reference experiment: fit Q = Normal(mu, sigma) to the sum of the N(-5, 1) and N(10, 1)
+/// densities on 1000 points of [-15, 15] by minimising kl_div(log q(x), p(x)) with PyTorch's
+/// default reduction ('mean' over the 1000 points), Adam with lr 1e-3 and default betas/eps.
+/// One <see cref="Step"/> is what one iteration of the PyTorch loop does: zero the gradients,
+/// compute the loss, backward, Adam update.
+/// </summary>
+public sealed class GaussianFit
+{
+    private readonly Tensor _x;
+    private readonly Tensor _p;
+    private readonly Tensor _mu, _sigma;
+    private readonly Adam _adam;
+
+    public GaussianFit(DType dtype, double mu0 = 0.0, double sigma0 = 1.0)
+    {
+        _x = Tensor.Linspace(-15, 15, 1000, dtype);
+        _p = Tensor.Exp(new Normal(-5, 1, dtype).LogProb(_x)) + Tensor.Exp(new Normal(10, 1, dtype).LogProb(_x));
+        _mu = Tensor.Scalar(mu0, dtype).RequiresGrad_();
+        _sigma = Tensor.Scalar(sigma0, dtype).RequiresGrad_();
+        _adam = new Adam([_mu, _sigma], lr: 1e-3);
+    }
+
+    public double Mu => _mu.ToScalar();
+    public double Sigma => _sigma.ToScalar();
+
+    /// <summary>kl_div(log q(x), p, reduction='mean') with log q the Normal log-density.</summary>
+    public Tensor Loss() => Losses.KlDiv(new Normal(_mu, _sigma).LogProb(_x), _p, Reduction.Mean);
+
+    /// <summary>zero_grad, loss, backward, Adam step; returns the loss before the update.</summary>
+    public double Step()
+    {
+        _adam.ZeroGrad();
+        var loss = Loss();
+        loss.Backward();
+        _adam.Step();
+        return loss.ToScalar();
+    }
+
+    /// <summary>Runs <paramref name="steps"/> steps with <see cref="Minimize.Run(IReadOnlyList{Tensor}, Func{Tensor}, Optimizer, int)"/>.</summary>
+    public void Run(int steps) => Minimize.Run([_mu, _sigma], Loss, _adam, steps);
+}
+
+/// <summary>
+/// Forward and backward of log_softmax followed by kl_div(reduction='batchmean') on a batch of
+/// logits: the inner loop of distillation and of most classifiers trained with a KL loss.
+/// </summary>
+public sealed class LogSoftmaxKl
+{
+    private readonly Tensor _logits;
+    private readonly Tensor _target;
+
+    public LogSoftmaxKl(int batch = 256, int classes = 4096, DType dtype = DType.Float32, int seed = 0)
+    {
+        var gen = new Generator(seed);
+        _logits = Tensor.RandN([batch, classes], gen, dtype).RequiresGrad_();
+        _target = Tensor.Softmax(Tensor.RandN([batch, classes], gen, dtype), 1);
+    }
+
+    public Tensor Logits => _logits;
+
+    /// <summary>kl_div(log_softmax(logits), target, 'batchmean'): sum(target * (log target - input)) / batch.</summary>
+    public Tensor Loss() => Losses.KlDiv(Tensor.LogSoftmax(_logits, 1), _target, Reduction.BatchMean);
+
+    /// <summary>Forward and backward; returns the loss.</summary>
+    public double ForwardBackward()
+    {
+        _logits.ZeroGrad();
+        var loss = Loss();
+        loss.Backward();
+        return loss.ToScalar();
+    }
+}

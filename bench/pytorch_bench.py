@@ -1,0 +1,96 @@
+#!/usr/bin/python3
+"""Times in PyTorch the same workloads as AutoKl.Benchmarks --timing, printing the same lines.
+
+Run:  /usr/bin/python3 bench/pytorch_bench.py [rounds] [threads]
+(Debian's python3-torch 1.13). Prints "name seconds-per-call" lines (the fastest of `rounds`
+batches); bench/compare.sh reads them. Threads default to 1, the same as AutoKl, which
+computes on one core.
+
+Workloads (each identical to bench/AutoKl.Benchmarks/Workloads.cs):
+  gaussian_step_{float32,float64}  one step of the reference fit: zero_grad, loss, backward, Adam step
+  logsoftmax_kl_256x4096_float32   forward + backward of kl_div(log_softmax(logits), target, 'batchmean')
+  gaussian_fit_10000_float32       the whole 10000-step reference fit
+"""
+import sys
+import time
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import distributions as D
+
+# kl_div(reduction='mean') warns that it is not the textbook KL; the reference experiment uses it on purpose.
+warnings.filterwarnings("ignore", message="reduction: 'mean'")
+
+
+def gaussian_fit(dtype):
+    """The reference experiment; returns (step, params)."""
+    x = torch.linspace(-15, 15, 1000, dtype=dtype)
+    t = lambda v: torch.tensor(v, dtype=dtype)
+    p = D.Normal(t(-5.0), t(1.0)).log_prob(x).exp() + D.Normal(t(10.0), t(1.0)).log_prob(x).exp()
+    mu = torch.tensor(0.0, dtype=dtype, requires_grad=True)
+    sigma = torch.tensor(1.0, dtype=dtype, requires_grad=True)
+    opt = torch.optim.Adam([mu, sigma], lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = F.kl_div(D.Normal(mu, sigma).log_prob(x), p, reduction="mean")
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    return step, (mu, sigma)
+
+
+def logsoftmax_kl(batch=256, classes=4096, dtype=torch.float32):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(batch, classes, generator=g, dtype=dtype, requires_grad=True)
+    target = torch.softmax(torch.randn(batch, classes, generator=g, dtype=dtype), 1)
+
+    def step():
+        logits.grad = None
+        loss = F.kl_div(F.log_softmax(logits, 1), target, reduction="batchmean")
+        loss.backward()
+        return loss.item()
+
+    return step
+
+
+def report(name, rounds, per_round, op):
+    # Warm up for at least half a second, as the .NET side does for its JIT.
+    warm, i = time.perf_counter(), 0
+    while i < max(1, per_round // 2) or time.perf_counter() - warm < 0.5:
+        op()
+        i += 1
+    per_call = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(per_round):
+            op()
+        per_call.append((time.perf_counter() - start) / per_round)
+    # The fastest batch: on a shared machine, other work only ever adds time.
+    print("%s %.6E" % (name, min(per_call)), flush=True)
+
+
+def main():
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    torch.set_num_threads(threads)
+    for dtype, name in [(torch.float32, "float32"), (torch.float64, "float64")]:
+        step, _ = gaussian_fit(dtype)
+        report("gaussian_step_" + name, rounds, 1000, step)
+    report("logsoftmax_kl_256x4096_float32", rounds, 10, logsoftmax_kl())
+    final = {}
+
+    def full_fit():
+        step, (mu, sigma) = gaussian_fit(torch.float32)
+        for _ in range(10000):
+            step()
+        final["mu"], final["sigma"] = mu.item(), sigma.item()
+
+    report("gaussian_fit_10000_float32", rounds, 1, full_fit)
+    print("# final mu %.4f sigma %.4f (float32, 10000 steps)" % (final["mu"], final["sigma"]), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

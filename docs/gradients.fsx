@@ -1,0 +1,154 @@
+(**
+---
+title: Gradients
+category: Guides
+categoryindex: 1
+index: 2
+---
+*)
+(*** hide ***)
+#I "../src/AutoKl.FSharp/bin/Release/net10.0"
+#r "AutoKl.dll"
+#r "AutoKl.FSharp.dll"
+(**
+# Gradients
+
+AutoKl differentiates in reverse mode: while you compute, every operation on a tensor that
+requires gradients is recorded on a tape, and a backward pass walks the tape from the result
+back to the inputs. There are two ways to use it, and they give the same numbers:
+
+- **the PyTorch way** — mark leaf tensors with `requiresGrad`, compute a scalar, call
+  `Backward()`, read `.Grad`; gradients accumulate until zeroed, so the usual training loop
+  (zero, loss, backward, step) works as written;
+- **the functional way** — `grad f x`, `valueAndGrad f x`, `vjp f x v`, `hvp f x v` take a
+  function and return gradients without touching any `.Grad`.
+*)
+open AutoKl
+
+(**
+## Backward and `.Grad`
+
+For `loss = sum(x log x)` the gradient is `log x + 1`:
+*)
+let x = Tensor.ofList [ 0.2; 0.5; 0.3 ] |> Tensor.requiresGrad
+let loss = x * log x |> Tensor.sum
+loss.Backward()
+(*** include-value: loss ***)
+(*** include-value: x.Grad ***)
+
+let expected = log (Tensor.ofList [ 0.2; 0.5; 0.3 ]) + 1.0
+(*** include-value: expected ***)
+
+(**
+The result carries the name of the operation that produced it (`grad_fn`), as in PyTorch.
+A second backward pass adds to `.Grad` — that is how gradients of several losses, or of
+several mini-batches, are summed. `ZeroGrad()` clears it:
+*)
+(x * log x |> Tensor.sum).Backward()
+let doubled = x.Grad
+x.ZeroGrad()
+printfn "after two passes: %O; after ZeroGrad, HasGrad = %b" doubled x.HasGrad
+(*** include-output ***)
+
+(**
+Only leaves (tensors you created) keep `.Grad`; intermediate results pass their gradient on.
+`RetainGrad()` keeps it on an intermediate tensor too. `Backward()` needs a one-element
+result; for anything else, pass the cotangent (`y.Backward(v)` computes the
+vector-Jacobian product `vᵀJ`). Forgetting it is a clear error:
+*)
+let notScalar =
+    try
+        (x * 2.0).Backward()
+        "no error"
+    with :? AutoKlException as e -> e.Message
+(*** include-value: notScalar ***)
+
+(**
+## Gradients as functions
+
+`grad` takes an F# function from a tensor to a one-element tensor and returns the gradient
+at a point; `valueAndGrad` returns both. The point does not need `requiresGrad`, and nothing
+is left in any `.Grad`.
+*)
+let logSumExp (t: Tensor) = t |> Tensor.logsumexp
+
+let point = Tensor.ofList [ 1.0; 2.0; 3.0 ]
+let value, g = valueAndGrad logSumExp point
+(*** include-value: value ***)
+(*** include-value: g ***)
+
+(**
+The gradient of logsumexp is softmax, so the two agree:
+*)
+let softmaxOfPoint = point |> Tensor.softmax 0
+(*** include-value: softmaxOfPoint ***)
+
+(**
+For functions of several tensors, `gradN` takes and returns arrays. From C#, the same
+functions are `Autograd.Grad(f, x)`, `Autograd.ValueAndGrad(f, x)`, `Autograd.Vjp(f, x, v)`
+and `Autograd.Hvp(f, x, v)` with lambdas.
+*)
+let gs = gradN (fun ts -> Tensor.sum (ts[0] * ts[1] ** 2.0)) [| Tensor.ofList [ 1.0; 2.0 ]; Tensor.ofList [ 3.0; 4.0 ] |]
+(*** include-value: gs ***)
+
+(**
+## Vector-Jacobian products
+
+For a function with a tensor result, `vjp f x v` returns the value and `vᵀ J`: here
+`f(x) = x²` elementwise, whose Jacobian is `diag(2x)`:
+*)
+let fx, vJ = vjp (fun t -> t ** 2.0) (Tensor.ofList [ 1.0; 2.0; 3.0 ]) (Tensor.ofList [ 1.0; 10.0; 100.0 ])
+(*** include-value: vJ ***)
+
+(**
+## Gradients of gradients: Hessian-vector products
+
+Every backward rule in AutoKl is written with the same differentiable operations as the
+forward pass, so a backward pass can itself be recorded and differentiated. `hvp f x v` is
+the Hessian of `f` at `x` times `v`, computed as the gradient of `grad f · v` — without
+forming the Hessian. For `f(x) = Σ xᵢ³` the Hessian is `diag(6x)`:
+*)
+let cube (t: Tensor) = t ** 3.0 |> Tensor.sum
+let at = Tensor.ofList [ 1.0; 2.0; 3.0 ]
+let direction = Tensor.ofList [ 1.0; 1.0; 0.5 ]
+let hv = hvp cube at direction
+(*** include-value: hv ***)
+
+(**
+The same number from finite differences of the gradient, `(∇f(x + εv) − ∇f(x − εv)) / 2ε`:
+*)
+let eps = 1e-5
+let finiteDifference = (grad cube (at + eps * direction) - grad cube (at - eps * direction)) / (2.0 * eps)
+(*** include-value: finiteDifference ***)
+
+(**
+In the PyTorch style the same thing is `Backward(createGraph = true)`, or
+`Autograd.Gradients(output, inputs, createGraph = true)`, which returns gradients that are
+themselves on the tape:
+*)
+let y = Tensor.ofList [ 0.5; -1.0 ] |> Tensor.requiresGrad
+let dy = Autograd.Gradients(Tensor.sum (Tensor.tanh y), [| y |], createGraph = true)[0]
+let d2y = Autograd.Gradients(Tensor.sum dy, [| y |])[0]
+printfn "d/dy tanh = %O\nd²/dy² tanh = %O" dy d2y
+(*** include-output ***)
+
+(**
+## Not recording: `noGrad` and `Detach`
+
+Inside `noGrad` (C#: `using (Autograd.NoGrad()) { ... }`) nothing is recorded — the place for
+parameter updates and for evaluation. `Detach()` returns a tensor with the same values that
+is cut off from the tape: gradients do not flow through it (PyTorch's `.detach()`, the
+"stop-gradient" of other libraries).
+*)
+let w = Tensor.ofList [ 1.0; 2.0 ] |> Tensor.requiresGrad
+let updated = noGrad (fun () -> w - 0.1 * w)
+printfn "recorded inside noGrad: %b" updated.RequiresGrad
+
+let stopped = (w * w.Detach()) |> Tensor.sum   // d/dw = w.Detach(), not 2w
+stopped.Backward()
+printfn "gradient through a detached factor: %O" w.Grad
+(*** include-output ***)
+
+(**
+Next: [Writing your own loss](custom-losses.html).
+*)

@@ -1,0 +1,187 @@
+(**
+---
+title: KL conventions
+category: Guides
+categoryindex: 1
+index: 4
+---
+*)
+(*** hide ***)
+#I "../src/AutoKl.FSharp/bin/Release/net10.0"
+#r "AutoKl.dll"
+#r "AutoKl.FSharp.dll"
+(**
+# KL conventions: why "the same" KL gives different numbers
+
+The Kullback-Leibler divergence of a distribution Q from a reference P is
+**KL(P‖Q) = Σᵢ pᵢ log(pᵢ / qᵢ)**.
+
+Every library computes that sum, but each divides it by something different, takes its
+arguments in a different form, and some changed their choice between versions. A number
+copied from a paper, a tutorial or another framework is only comparable if the convention is
+the same. AutoKl offers each convention as an explicit option, so the value you get is the
+value you asked for. This page puts them side by side on one example.
+*)
+open AutoKl
+open AutoKl.Distributions
+
+(**
+The example is the one from a well-known write-up on KL divergence: P, and two candidate
+approximations Q₁ and Q₂, over four categories. As a batch of one row each, shape `[1, 4]`:
+*)
+let p = Tensor.ofList2D [ [ 0.2; 0.5; 0.2; 0.1 ] ]
+let q1 = Tensor.ofList2D [ [ 0.3; 0.4; 0.1; 0.2 ] ]
+let q2 = Tensor.ofList2D [ [ 0.1; 0.1; 0.1; 0.7 ] ]
+
+(**
+## The textbook value
+
+`Divergences.KL(p, q)` (F#: `Divergences.kl p q`) is the sum above along the last axis, one
+value per row — **P first, the reference; Q second, the approximation**:
+*)
+let textbook1 = Divergences.kl p q1
+let textbook2 = Divergences.kl p q2
+(*** include-value: textbook1 ***)
+(*** include-value: textbook2 ***)
+
+(**
+Q₁ is the better approximation. KL is not symmetric: the reverse direction KL(Q‖P) is a
+different number, and it is its own call so that the direction is never a matter of argument
+order:
+*)
+let reverse1 = Divergences.reverseKl p q1
+(*** include-value: reverse1 ***)
+
+(**
+## PyTorch: `kl_div(input, target, reduction)`
+
+`torch.nn.functional.kl_div(input, target)` — `Losses.KlDiv(input, target, reduction)` in
+AutoKl, `Losses.klDiv reduction target input` in F# — takes the **log-probabilities of Q as
+`input`** and the **probabilities of P as `target`**, and computes KL(P‖Q) elementwise as
+`target * (log target - input)`. The reduction decides what it is divided by:
+
+- `Reduction.Mean` — **PyTorch's default** — divides the sum by **every element**, categories
+  included: the result is the textbook KL divided by the number of categories (here 4). This is
+  the most common source of "my KL is too small" (PyTorch issues 2259 and 6622; PyTorch itself
+  warns about it and calls `batchmean` the one that "aligns with the KL div math definition").
+- `Reduction.BatchMean` divides by the batch size only: **the textbook KL per sample**,
+  averaged over the batch. Use this one unless you need parity with code that used `mean`.
+- `Reduction.Sum` sums everything (the textbook KL summed over the batch); `Reduction.None`
+  returns the elementwise terms.
+*)
+let logQ1 = log q1
+let pytorchMean = Losses.KlDiv(logQ1, p, Reduction.Mean)
+let pytorchBatchMean = Losses.KlDiv(logQ1, p, Reduction.BatchMean)
+let pytorchSum = Losses.KlDiv(logQ1, p, Reduction.Sum)
+let pytorchNone = Losses.KlDiv(logQ1, p, Reduction.None)
+(*** include-value: pytorchMean ***)
+(*** include-value: pytorchBatchMean ***)
+(*** include-value: pytorchSum ***)
+(*** include-value: pytorchNone ***)
+
+(**
+A target of exactly 0 contributes exactly 0 (the term is computed with `xlogy`), and every
+gradient stays finite there — the target's too, unlike PyTorch, whose gradient with respect
+to the target is NaN at 0 (PyTorch issue 89558).
+
+Two classic mistakes, and what they give:
+*)
+let probabilitiesAsInput = Losses.KlDiv(q1, p, Reduction.BatchMean)      // forgot the log
+let swapped = Losses.KlDiv(log p, q1, Reduction.BatchMean)               // KL(Q1 || P), the reverse
+(*** include-value: probabilitiesAsInput ***)
+(*** include-value: swapped ***)
+
+(**
+## TorchSharp: `log_target = true` by default, no `batchmean`
+
+TorchSharp's `KLDivLoss` takes the target as **log-probabilities** by default and offers no
+`batchmean`. Giving it probabilities, as PyTorch code does, silently computes something else.
+In AutoKl the TorchSharp convention is `logTarget = true` (F#: `Losses.klDivLogTarget`), with
+`Sum` divided by the batch size standing in for `batchmean`:
+*)
+let torchSharpStyle = Losses.KlDiv(logQ1, log p, Reduction.Sum, logTarget = true)
+let torchSharpWithProbabilities = Losses.KlDiv(logQ1, p, Reduction.Sum, logTarget = true)
+(*** include-value: torchSharpStyle ***)
+(*** include-value: torchSharpWithProbabilities ***)
+
+(**
+## MXNet Gluon: `KLDivLoss`, and a change between versions
+
+Gluon's `KLDivLoss(from_logits=True, axis=-1)` returns **one value per sample**:
+`label * (log(label + 1e-12) - pred)` — note the `1e-12` inside the log — reduced over every
+axis but the batch axis. Its `from_logits=True` default means `pred` *already holds
+log-probabilities*; with `False`, `log_softmax` is applied to `pred` first. How it reduces
+over the categories changed between releases:
+
+| MXNet version | reduction over the non-batch axes | result here |
+|---|---|---|
+| 1.x up to 1.8 | mean | textbook / number of categories |
+| 1.9 | sum | textbook |
+| 2.x | mean | textbook / number of categories |
+
+`Losses.GluonKlDivLoss(pred, label, averaging = ...)` reproduces both:
+*)
+let gluonMean = Losses.GluonKlDivLoss(logQ1, p, averaging = MXNetAveraging.Mean)
+let gluonSum = Losses.GluonKlDivLoss(logQ1, p, averaging = MXNetAveraging.Sum)
+let gluonFromScores = Losses.GluonKlDivLoss(Tensor.ofList2D [ [ 1.0; 2.0; 0.5; -1.0 ] ], p, fromLogits = false)
+(*** include-value: gluonMean ***)
+(*** include-value: gluonSum ***)
+(*** include-value: gluonFromScores ***)
+
+(**
+## The whole picture
+
+The same P and Q₁ through every convention (one sample, four categories):
+*)
+let conventions =
+    [ "textbook KL(P||Q1)", Divergences.kl p q1
+      "PyTorch kl_div, reduction='mean' (default)", Losses.KlDiv(logQ1, p, Reduction.Mean)
+      "PyTorch kl_div, reduction='batchmean'", Losses.KlDiv(logQ1, p, Reduction.BatchMean)
+      "PyTorch kl_div, reduction='sum'", Losses.KlDiv(logQ1, p, Reduction.Sum)
+      "TorchSharp KLDivLoss (log target), sum", Losses.KlDiv(logQ1, log p, Reduction.Sum, logTarget = true)
+      "MXNet Gluon KLDivLoss, 1.x <= 1.8 and 2.x (mean)", Losses.GluonKlDivLoss(logQ1, p, averaging = MXNetAveraging.Mean)
+      "MXNet Gluon KLDivLoss, 1.9 (sum)", Losses.GluonKlDivLoss(logQ1, p, averaging = MXNetAveraging.Sum)
+      "reverse KL(Q1||P)", Divergences.reverseKl p q1 ]
+
+for name, value in conventions do
+    printfn "%-50s %.6f" name (value |> Tensor.sum |> float)
+(*** include-output ***)
+
+(**
+## When Q has zeros where P does not
+
+If some q is 0 where p is positive, KL(P‖Q) is infinite — that is the mathematics, and
+AutoKl returns `+∞` rather than hiding it. When a finite value is needed (a model that can
+output an exact 0), the overloads with an epsilon mix Q with the uniform distribution first,
+`(1 − ε) q + ε / K`:
+*)
+let qWithZero = Tensor.ofList2D [ [ 0.5; 0.5; 0.0; 0.0 ] ]
+let infinite = Divergences.kl p qWithZero
+let smoothed = Divergences.klSmoothed 1e-3 p qWithZero
+(*** include-value: infinite ***)
+(*** include-value: smoothed ***)
+
+(**
+The Jensen-Shannon divergence is symmetric and always finite (at most log 2):
+*)
+let js = Divergences.jensenShannon p qWithZero
+(*** include-value: js ***)
+
+(**
+## Between distributions: analytic KL
+
+For distribution objects, `KL.Divergence(p, q)` uses the closed form when there is one
+(Normal-Normal, Categorical-Categorical, Bernoulli-Bernoulli, Uniform-Uniform,
+Uniform-Normal) and is differentiable in every parameter. For N(0, 1) and N(1, 2) the closed
+form is log(σ₂/σ₁) + (σ₁² + (μ₁ − μ₂)²) / (2σ₂²) − ½:
+*)
+let normalKl = KL.Divergence(Normal(0.0, 1.0), Normal(1.0, 2.0))
+let closedForm = log 2.0 + (1.0 + 1.0) / 8.0 - 0.5
+(*** include-value: normalKl ***)
+(*** include-value: closedForm ***)
+
+(**
+For a pair without a closed form, the Monte Carlo estimators in `AutoKl.Distributions` take
+over. Next: [Fitting a Gaussian to a mixture](gaussian-fit.html), where the choice of loss
+decides the answer.
+*)

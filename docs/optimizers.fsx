@@ -1,0 +1,134 @@
+(**
+---
+title: Optimizers
+category: Guides
+categoryindex: 1
+index: 6
+---
+*)
+(*** hide ***)
+#I "../src/AutoKl.FSharp/bin/Release/net10.0"
+#r "AutoKl.dll"
+#r "AutoKl.FSharp.dll"
+(**
+# Optimizers
+
+`AutoKl.Optim` has SGD, Adam, AdamW, RMSprop and Adagrad with PyTorch's update rules and
+defaults, parameter groups with their own hyper-parameters, learning-rate schedules,
+gradient clipping, and checkpoints of the optimizer state. The tests hold every optimizer and
+option to PyTorch 1.13's trajectories at 10⁻¹² relative in float64.
+*)
+open AutoKl
+open AutoKl.Optim
+
+(**
+## The training loop
+
+Written out, it is PyTorch's loop: clear the gradients, compute the loss, backward, step.
+Here SGD with momentum minimises the Rosenbrock function from (−1, 1):
+*)
+let xy = Tensor.ofList [ -1.0; 1.0 ] |> Tensor.requiresGrad
+let rosenbrock (v: Tensor) =
+    let a, b = v.[0..0], v.[1..1]
+    (1.0 - a) ** 2.0 + 100.0 * (b - a ** 2.0) ** 2.0 |> Tensor.sum
+
+let sgd = SGD([ xy ], lr = 1e-3, momentum = 0.9)
+for step in 1..5000 do
+    sgd.ZeroGrad()
+    let loss = rosenbrock xy
+    loss.Backward()
+    sgd.Step()
+(*** include-value: xy ***)
+
+(**
+The minimum is at (1, 1). `Optim.minimize` (C#: `Minimize.Run`) is the same loop as one
+call; it returns the loss before each step, and `Optim.minimizeWith` calls a function after
+each step instead:
+*)
+let start = Tensor.ofList [ -1.0; 1.0 ] |> Tensor.requiresGrad
+let losses = Optim.minimize [ start ] (Adam([ start ], lr = 1e-2)) 3000 (fun () -> rosenbrock start)
+printfn "loss %.3g -> %.3g, at %O" losses[0] (Array.last losses) start
+(*** include-output ***)
+
+(**
+## Parameter groups and schedules
+
+Each group can override the optimizer's hyper-parameters (PyTorch's names: `"lr"`,
+`"momentum"`, `"weight_decay"`, ...). A schedule changes the learning rate as the steps go
+by; `minimizeScheduled` advances it after each optimizer step.
+*)
+let weights = Tensor.ofList [ 0.5; -0.5 ] |> Tensor.requiresGrad
+let bias = Tensor.ofList [ 0.0 ] |> Tensor.requiresGrad
+let adamW =
+    AdamW([ Optim.group [] [ weights ]; Optim.group [ "lr", 1e-2; "weight_decay", 0.0 ] [ bias ] ],
+          lr = 1e-3, weightDecay = 1e-2)
+let cosine = CosineAnnealingLR(adamW, tMax = 100)
+let lrs = [ for _ in 1..4 do
+              cosine.Step()
+              yield cosine.CurrentLr ]
+(*** include-value: lrs ***)
+
+(**
+## Adam's two epsilon placements
+
+Adam divides the first moment estimate by the square root of the second, plus a small ε.
+Where ε goes is not the same everywhere, and the difference is visible:
+
+- **PyTorch** (1.3 and later, `EpsilonPlacement.PyTorch`, the default) adds ε *after*
+  bias-correcting v: `p -= lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)`.
+- **Kingma & Ba** (`EpsilonPlacement.KingmaBa`) — the paper's "ε-hat" form, also used by
+  TensorFlow/Keras, MXNet and PyTorch before 1.3 — adds it *before*:
+  `p -= lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ) · m / (√v + ε)`.
+
+Early in training √(1 − β₂ᵗ) is small (0.0316 at step 1 with β₂ = 0.999), so in the second
+form ε acts about 30 times larger. When gradients are tiny — a loss scaled down, a
+parameter with little signal — that changes the step. One Adam step from 0 on
+f(w) = 10⁻⁶ · w, whose gradient is 10⁻⁶ everywhere:
+*)
+let firstStep (placement: EpsilonPlacement) =
+    let w = Tensor.ofList [ 0.0 ] |> Tensor.requiresGrad
+    let adam = Adam([ w ], lr = 1.0, epsilonPlacement = placement)
+    (1e-6 * w |> Tensor.sum).Backward()
+    adam.Step()
+    float (Tensor.sum w)
+
+let pytorchStep = firstStep EpsilonPlacement.PyTorch
+let kingmaBaStep = firstStep EpsilonPlacement.KingmaBa
+(*** include-value: pytorchStep ***)
+(*** include-value: kingmaBaStep ***)
+
+(**
+PyTorch's step is −lr · g / (|g| + ε) ≈ −0.990; Kingma & Ba's is −lr · g / (|g| + ε/0.0316)
+≈ −0.760. Results published with TensorFlow, Keras, MXNet or PyTorch before 1.3 can only be
+reproduced with `KingmaBa`; with ordinary gradients and ε = 10⁻⁸ the two agree closely,
+as on the [reference experiment](gaussian-fit.html):
+*)
+let referenceFit (placement: EpsilonPlacement) =
+    let x = Tensor.linspace DType.Float64 -15.0 15.0 1000
+    let p = (Distributions.Normal(-5.0, 1.0).LogProb x |> Tensor.exp) + (Distributions.Normal(10.0, 1.0).LogProb x |> Tensor.exp)
+    let mu = Tensor.scalar 0.0 |> Tensor.requiresGrad
+    let sigma = Tensor.scalar 1.0 |> Tensor.requiresGrad
+    let adam = Adam([ mu; sigma ], lr = 1e-3, epsilonPlacement = placement)
+    Optim.minimize [ mu; sigma ] adam 10000 (fun () -> Losses.KlDiv(Distributions.Normal(mu, sigma).LogProb x, p)) |> ignore
+    float mu, float sigma
+
+let fitPyTorch = referenceFit EpsilonPlacement.PyTorch
+let fitKingmaBa = referenceFit EpsilonPlacement.KingmaBa
+(*** include-value: fitPyTorch ***)
+(*** include-value: fitKingmaBa ***)
+
+(**
+## SGD is PyTorch's SGD
+
+`SGD` follows PyTorch exactly: the first momentum buffer is the gradient itself (no
+dampening on the first step), the learning rate stays outside the buffer, and Nesterov needs
+momentum and no dampening. DiffSharp's SGD differs on each of these points, so trajectories
+from it are not comparable step for step.
+
+## Saving and restoring the state
+
+`optimizer.SaveState()` returns a deep copy of everything needed to continue exactly — each
+group's hyper-parameters and each parameter's moments and step count — and `LoadState`
+puts it back; schedules have the same pair. Restoring the parameters' values together with
+the state continues the very same trajectory as a run that was never interrupted.
+*)

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the documentation site into output/ and fails if anything on it is wrong.
+#
+#   scripts/build-docs.sh            build the site (about a minute)
+#   scripts/build-docs.sh --no-build skip `dotnet build` (the Release assemblies are already built)
+#
+# The guides in docs/*.fsx are F# scripts that fsdocs runs (--eval) against the Release build
+# of src/AutoKl.FSharp, so every number on the site is the library's own output. fsdocs does
+# not build the project itself, and its --strict does not fail when a script throws (the page
+# then says "No value returned by any evaluator"), so this script checks for that.
+# fsdocs also copies a NuGet.config holding package feed addresses into the output: it is
+# removed, and the output is checked to name no package feed known to this machine.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+out="$root/output"
+
+fail() { echo "build-docs: FAILED: $*" >&2; exit 1; }
+
+if [ "${1:-}" != "--no-build" ]; then
+  dotnet build src/AutoKl.FSharp -c Release -nologo -v quiet || fail "dotnet build -c Release"
+fi
+dotnet tool restore >/dev/null
+
+# Feed addresses to keep out of the site: the machine's NuGet sources and the ones in the
+# NuGet.config that fsdocs ships (read at run time, so none is written in this repository).
+feeds="$(mktemp)"
+trap 'rm -f "$feeds"' EXIT
+dotnet nuget list source --format Short 2>/dev/null | awk '{print $2}' | grep -E '^[a-z]+://' >> "$feeds" || true
+for config in "$HOME"/.nuget/packages/fsdocs-tool/*/extras/NuGet.config; do
+  [ -f "$config" ] && grep -oE 'value="[a-z]+://[^"]+"' "$config" | sed -E 's/^value="//; s/"$//' >> "$feeds" || true
+done
+
+log="$(mktemp)"
+trap 'rm -f "$feeds" "$log"' EXIT
+if ! dotnet fsdocs build --eval --strict --clean --properties Configuration=Release \
+     --output "$out" \
+     --parameters fsdocs-logo-src img/logo.svg fsdocs-favicon-src img/logo.svg fsdocs-logo-alt AutoKl \
+     2>&1 | tee "$log"; then
+  fail "dotnet fsdocs build (see the messages above)"
+fi
+if grep -E "^(error|.*: error )" "$log"; then fail "fsdocs reported errors (see above)"; fi
+
+# A guide that threw while being evaluated.
+if grep -rl "No value returned by any evaluator" "$out" --include='*.html' >/dev/null; then
+  grep -rl "No value returned by any evaluator" "$out" --include='*.html' >&2
+  fail "a guide failed while evaluating (its page says 'No value returned by any evaluator'); run it with: dotnet fsi docs/<page>.fsx"
+fi
+# Every guide must exist and show evaluated output.
+for script in docs/*.fsx; do
+  page="$out/$(basename "${script%.fsx}").html"
+  [ -f "$page" ] || fail "no page for $script"
+  # fsdocs puts evaluated output (include-value/-output/-it) in <table class="pre"><tr><td><pre><code>;
+  # source snippets have <td class="snippet">.
+  grep -q '<table class="pre"><tr><td><pre><code>' "$page" || fail "$page shows no evaluated output"
+done
+
+# No feed configuration and no feed address in the published site.
+find "$out" -iname 'nuget.config' -print -delete
+while IFS= read -r feed; do
+  [ -n "$feed" ] || continue
+  host="$(printf '%s\n' "$feed" | sed -E 's#^[a-z]+://([^/:]+).*#\1#')"
+  if grep -rlF "$host" "$out" >/dev/null; then
+    grep -rlF "$host" "$out" >&2
+    fail "the site names a package feed host ($host)"
+  fi
+done < <(sort -u "$feeds")
+
+echo "build-docs: OK, site in $out ($(find "$out" -name '*.html' | wc -l) pages)"

@@ -1,0 +1,344 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace AutoKl.Optim;
+
+/// <summary>
+/// Saves and restores a training run: parameter values, the optimizer's state (hyper-parameters
+/// of every group, step counts, moment buffers) and optionally a schedule's position, so that a
+/// resumed run continues bit-identically.
+/// <para>
+/// File format, version 1 (all integers and floats little-endian; strings are UTF-8 prefixed by
+/// their byte length as a 7-bit encoded integer, as .NET's BinaryWriter writes them):
+/// </para>
+/// <code>
+/// header   8 bytes  magic "AUTOKLCK"
+///          int32    format version (1)
+///          int64    payload length N
+/// payload  N bytes  (below)
+/// trailer  32 bytes SHA-256 of the payload
+///
+/// payload:
+///   int32 P; P tensors                                      the parameters, in the caller's order
+///   string optimizer name; int32 G; G groups:
+///       int32 n; n x int32 (index of each group parameter in the caller's list)
+///       int32 h; h x (string name, float64 value)           hyper-parameters (PyTorch names)
+///   int32 S; S entries: int32 parameter number (in group order), int64 step,
+///       int32 b; b x (string buffer name, tensor)
+///   byte has-schedule (0/1); if 1 a schedule state:
+///       string kind; int32 v; v x (string, float64); int32 k; k x float64 base lrs;
+///       int32 k; k x float64 last lrs; int32 c; c x schedule state (sub-schedules)
+/// tensor: byte dtype (0 = float32, 1 = float64); int32 rank; rank x int32 dims; values
+/// </code>
+/// Writes are atomic: the file is written to a temporary file in the same folder, flushed to
+/// disk, then renamed over the destination, so a crash leaves the previous file intact.
+/// Loading checks everything (magic, version, length, checksum, parameter count, shapes, dtypes,
+/// optimizer kind, groups, schedule kind) before changing anything: a refused file changes nothing.
+/// </summary>
+public static class Checkpoint
+{
+    /// <summary>The first 8 bytes of every checkpoint file.</summary>
+    public static ReadOnlySpan<byte> Magic => "AUTOKLCK"u8;
+
+    /// <summary>The format version this build writes and reads.</summary>
+    public const int FormatVersion = 1;
+
+    private const int HeaderLength = 8 + 4 + 8;
+    private const int ChecksumLength = 32;
+
+    /// <summary>Saves the parameters and the optimizer's state to <paramref name="path"/> (atomically).</summary>
+    public static void Save(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer)
+        => Save(path, parameters, optimizer, null, s => s);
+
+    /// <summary>Saves the parameters, the optimizer's state and the schedule's position to <paramref name="path"/> (atomically).</summary>
+    public static void Save(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler scheduler)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        Save(path, parameters, optimizer, scheduler, s => s);
+    }
+
+    /// <summary>Saves through <paramref name="wrap"/> (tests use it to simulate a crash mid-write).</summary>
+    internal static void Save(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler, Func<Stream, Stream> wrap)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (scheduler is not null && !ReferenceEquals(scheduler.Optimizer, optimizer))
+            throw new AutoKlException("checkpoint.save", "scheduler: the schedule acts on another optimizer");
+        var bytes = Encode(parameters, optimizer, scheduler);
+        var full = Path.GetFullPath(path);
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                var stream = wrap(file); // the file itself, or a test's wrapper around it (not disposed here)
+                stream.Write(bytes);
+                stream.Flush();
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Restores the parameters' values (in place) and the optimizer's state from a file written by
+    /// <see cref="Save(string, IReadOnlyList{Tensor}, Optimizer)"/>. Refuses, changing nothing, a
+    /// file that is truncated, corrupted, of another version, saved with a schedule, or saved for
+    /// other parameters (count, shapes, dtypes) or another optimizer or grouping.
+    /// </summary>
+    public static void Load(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer)
+        => LoadInto(path, parameters, optimizer, null);
+
+    /// <summary>As <see cref="Load(string, IReadOnlyList{Tensor}, Optimizer)"/>, also restoring the schedule's position.</summary>
+    public static void Load(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler scheduler)
+    {
+        ArgumentNullException.ThrowIfNull(scheduler);
+        LoadInto(path, parameters, optimizer, scheduler);
+    }
+
+    private static void LoadInto(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        const string op = "checkpoint.load";
+        if (!File.Exists(path)) throw new AutoKlException(op, $"no checkpoint file at '{path}'");
+        var contents = Decode(File.ReadAllBytes(path), path);
+
+        // check everything first ...
+        if (contents.Parameters.Length != parameters.Count)
+            throw new AutoKlException(op, $"'{path}' holds {contents.Parameters.Length} parameters, {parameters.Count} were given");
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            var (saved, p) = (contents.Parameters[i], parameters[i]);
+            if (saved.DType != p.DType || !Shapes.Equal(saved.ShapeRef, p.ShapeRef))
+                throw new AutoKlException(op, $"parameters[{i}] is {p.DType.Name()} {Shapes.Format(p.ShapeRef)}, '{path}' holds {saved.DType.Name()} {Shapes.Format(saved.ShapeRef)}");
+        }
+        var mapping = GroupMapping(parameters, optimizer, op);
+        if (!mapping.SequenceEqual(contents.Mapping))
+            throw new AutoKlException(op, $"the optimizer's parameters are not the same entries of the parameter list as in '{path}' (groups or order differ)");
+        optimizer.CheckCompatible(contents.Optimizer, op);
+        if (scheduler is null && contents.Scheduler is not null)
+            throw new AutoKlException(op, $"'{path}' holds a {contents.Scheduler.Kind} position; pass the schedule to restore it");
+        if (scheduler is not null)
+        {
+            if (contents.Scheduler is null)
+                throw new AutoKlException(op, $"'{path}' holds no schedule, but a {scheduler.Kind} was given");
+            if (!ReferenceEquals(scheduler.Optimizer, optimizer))
+                throw new AutoKlException(op, "scheduler: the schedule acts on another optimizer");
+            scheduler.CheckCompatible(contents.Scheduler, op);
+        }
+
+        // ... then change
+        for (int i = 0; i < parameters.Count; i++) parameters[i].CopyValuesFrom(contents.Parameters[i]);
+        optimizer.LoadState(contents.Optimizer);
+        if (scheduler is not null) scheduler.LoadState(contents.Scheduler!);
+    }
+
+    /// <summary>For each optimizer parameter (group order), its index in the caller's list.</summary>
+    private static int[] GroupMapping(IReadOnlyList<Tensor> parameters, Optimizer optimizer, string op)
+    {
+        var index = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < parameters.Count; i++) index.TryAdd(parameters[i], i);
+        return optimizer.Parameters.Select((p, k) => index.TryGetValue(p, out var i) ? i
+            : throw new AutoKlException(op, $"optimizer parameter {k} (shape {Shapes.Format(p.ShapeRef)}) is not in the parameter list")).ToArray();
+    }
+
+    // ---- encoding ------------------------------------------------------------------------
+
+    private static byte[] Encode(IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler)
+    {
+        var mapping = GroupMapping(parameters, optimizer, "checkpoint.save");
+        var state = optimizer.SaveState();
+        var payload = new MemoryStream();
+        using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(parameters.Count);
+            foreach (var p in parameters) WriteTensor(w, p);
+            w.Write(state.OptimizerName);
+            w.Write(state.Groups.Count);
+            foreach (var g in state.Groups)
+            {
+                w.Write(g.ParameterIndices.Count);
+                foreach (var k in g.ParameterIndices) w.Write(mapping[k]);
+                WriteValues(w, g.HyperParameters);
+            }
+            w.Write(state.Entries.Count);
+            foreach (var e in state.Entries)
+            {
+                w.Write(e.ParameterIndex);
+                w.Write(e.Step);
+                w.Write(e.Buffers.Count);
+                foreach (var (name, t) in e.Buffers.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                {
+                    w.Write(name);
+                    WriteTensor(w, t);
+                }
+            }
+            w.Write(scheduler is null ? (byte)0 : (byte)1);
+            if (scheduler is not null) WriteSchedule(w, scheduler.SaveState());
+        }
+        var body = payload.ToArray();
+        var file = new MemoryStream();
+        using (var w = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Magic);
+            w.Write(FormatVersion);
+            w.Write((long)body.Length);
+            w.Write(body);
+            w.Write(SHA256.HashData(body));
+        }
+        return file.ToArray();
+    }
+
+    private static void WriteTensor(BinaryWriter w, Tensor t)
+    {
+        if (!t.DType.IsFloatingPoint())
+            throw new AutoKlException("checkpoint.save", $"only float32/float64 tensors are saved, got {t.DType.Name()} {Shapes.Format(t.ShapeRef)}");
+        w.Write(t.DType == DType.Float32 ? (byte)0 : (byte)1);
+        w.Write(t.Rank);
+        foreach (var d in t.ShapeRef) w.Write(d);
+        if (t.DType == DType.Float32) foreach (var v in t.Data<float>()) w.Write(v);
+        else foreach (var v in t.Data<double>()) w.Write(v);
+    }
+
+    private static void WriteValues(BinaryWriter w, IReadOnlyDictionary<string, double> values)
+    {
+        w.Write(values.Count);
+        foreach (var (k, v) in values.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            w.Write(k);
+            w.Write(v);
+        }
+    }
+
+    private static void WriteSchedule(BinaryWriter w, SchedulerState s)
+    {
+        w.Write(s.Kind);
+        WriteValues(w, s.Values);
+        w.Write(s.BaseLrs.Count);
+        foreach (var v in s.BaseLrs) w.Write(v);
+        w.Write(s.LastLrs.Count);
+        foreach (var v in s.LastLrs) w.Write(v);
+        w.Write(s.Children.Count);
+        foreach (var c in s.Children) WriteSchedule(w, c);
+    }
+
+    // ---- decoding ------------------------------------------------------------------------
+
+    private sealed record Contents(Tensor[] Parameters, int[] Mapping, OptimizerState Optimizer, SchedulerState? Scheduler);
+
+    private static Contents Decode(byte[] bytes, string path)
+    {
+        const string op = "checkpoint.load";
+        if (bytes.Length < 8 || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
+            throw new AutoKlException(op, $"'{path}' is not an AutoKl checkpoint (it does not start with \"AUTOKLCK\")" + (bytes.Length < 8 ? "; it is truncated" : ""));
+        if (bytes.Length < HeaderLength)
+            throw new AutoKlException(op, $"'{path}' is truncated: {bytes.Length} bytes, shorter than the {HeaderLength}-byte header");
+        int version = BitConverter.ToInt32(bytes, 8);
+        if (version != FormatVersion)
+            throw new AutoKlException(op, $"'{path}' has format version {version}; this build reads version {FormatVersion}");
+        long length = BitConverter.ToInt64(bytes, 12);
+        long expected = HeaderLength + length + ChecksumLength;
+        if (length < 0 || bytes.Length < expected)
+            throw new AutoKlException(op, $"'{path}' is truncated: {bytes.Length} bytes, the header announces {expected}");
+        if (bytes.Length > expected)
+            throw new AutoKlException(op, $"'{path}' is corrupted: {bytes.Length} bytes, the header announces {expected}");
+        var body = bytes.AsSpan(HeaderLength, (int)length);
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(HeaderLength + (int)length, ChecksumLength)))
+            throw new AutoKlException(op, $"'{path}' is corrupted: its SHA-256 checksum does not match its contents");
+        try
+        {
+            using var r = new BinaryReader(new MemoryStream(bytes, HeaderLength, (int)length), Encoding.UTF8);
+            var parameters = new Tensor[Count(r)];
+            for (int i = 0; i < parameters.Length; i++) parameters[i] = ReadTensor(r);
+            string name = r.ReadString();
+            var groups = new List<OptimizerState.Group>();
+            var mapping = new List<int>();
+            int numbered = 0;
+            for (int g = Count(r); g > 0; g--)
+            {
+                int n = Count(r);
+                for (int k = 0; k < n; k++) mapping.Add(r.ReadInt32());
+                groups.Add(new OptimizerState.Group(Enumerable.Range(numbered, n).ToArray(), ReadValues(r)));
+                numbered += n;
+            }
+            var entries = new List<OptimizerState.Entry>();
+            for (int s = Count(r); s > 0; s--)
+            {
+                int index = r.ReadInt32();
+                long step = r.ReadInt64();
+                var buffers = new Dictionary<string, Tensor>();
+                for (int b = Count(r); b > 0; b--) buffers[r.ReadString()] = ReadTensor(r);
+                entries.Add(new OptimizerState.Entry(index, step, buffers));
+            }
+            var scheduler = r.ReadByte() switch
+            {
+                0 => null,
+                1 => ReadSchedule(r),
+                var other => throw new InvalidDataException($"schedule flag {other}"),
+            };
+            if (r.BaseStream.Position != r.BaseStream.Length) throw new InvalidDataException("bytes left after the payload");
+            return new Contents(parameters, mapping.ToArray(), new OptimizerState(name, groups, entries), scheduler);
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentException or OverflowException or FormatException)
+        {
+            throw new AutoKlException(op, $"'{path}' is corrupted: its payload cannot be read ({e.Message})");
+        }
+    }
+
+    private static int Count(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        if (n < 0 || n > r.BaseStream.Length) throw new InvalidDataException($"bad count {n}");
+        return n;
+    }
+
+    private static Tensor ReadTensor(BinaryReader r)
+    {
+        byte dtype = r.ReadByte();
+        if (dtype > 1) throw new InvalidDataException($"bad dtype code {dtype}");
+        var shape = new int[Count(r)];
+        long numel = 1;
+        for (int i = 0; i < shape.Length; i++) numel *= shape[i] = Count(r);
+        if (numel * (dtype == 0 ? 4 : 8) > r.BaseStream.Length) throw new InvalidDataException($"tensor of {numel} elements does not fit");
+        if (dtype == 0)
+        {
+            var values = new float[numel];
+            for (int i = 0; i < values.Length; i++) values[i] = r.ReadSingle();
+            return new Tensor(values, shape);
+        }
+        else
+        {
+            var values = new double[numel];
+            for (int i = 0; i < values.Length; i++) values[i] = r.ReadDouble();
+            return new Tensor(values, shape);
+        }
+    }
+
+    private static Dictionary<string, double> ReadValues(BinaryReader r)
+    {
+        var values = new Dictionary<string, double>();
+        for (int n = Count(r); n > 0; n--) values[r.ReadString()] = r.ReadDouble();
+        return values;
+    }
+
+    private static SchedulerState ReadSchedule(BinaryReader r)
+    {
+        string kind = r.ReadString();
+        var values = ReadValues(r);
+        var baseLrs = new double[Count(r)];
+        for (int i = 0; i < baseLrs.Length; i++) baseLrs[i] = r.ReadDouble();
+        var lastLrs = new double[Count(r)];
+        for (int i = 0; i < lastLrs.Length; i++) lastLrs[i] = r.ReadDouble();
+        var children = new SchedulerState[Count(r)];
+        for (int i = 0; i < children.Length; i++) children[i] = ReadSchedule(r);
+        return new SchedulerState(kind, values, baseLrs, lastLrs, children);
+    }
+}

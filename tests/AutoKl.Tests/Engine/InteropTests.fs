@@ -1,0 +1,169 @@
+/// F# interop: the built-in math functions and operators, number literals of every F# type on
+/// either side, conversions, pown, Seq.sum, pipelines, slicing and the creation functions, on
+/// float32 and float64 alike.
+module AutoKl.Tests.Engine.InteropTests
+
+open System
+open AutoKl
+open AutoKl.Tests.Support
+open NUnit.Framework
+
+type T = AutoKl.Tensor
+
+let dtypes = [ DType.Float32; DType.Float64 ]
+let private tol (dtype: DType) = if dtype = DType.Float32 then 1e-6 else 1e-15
+let private values = [| 0.5; 1.0; 2.0; 4.0 |]
+let private make dtype = T.FromArray(values, [| 4 |], dtype)
+
+/// Runs the F# expression on a tensor of each dtype and on the plain values, and compares.
+let private agrees (what: string) (onTensor: Tensor -> Tensor) (onFloat: float -> float) (dtype: DType) =
+    let y = onTensor (make dtype)
+    Assert.That(y.DType, Is.EqualTo dtype, sprintf "%s keeps %A" what dtype)
+    Check.arraysClose what (tol dtype) 0.0 (Array.map onFloat values) (y.ToDoubleArray())
+
+[<TestCaseSource(nameof dtypes)>]
+let ``F# math functions`` (dtype: DType) =
+    agrees "log" log log dtype
+    agrees "exp" exp exp dtype
+    agrees "sqrt" sqrt sqrt dtype
+    agrees "abs" (fun x -> abs (-x)) (fun v -> abs (-v)) dtype
+    agrees "tanh" tanh tanh dtype
+    agrees "sin" sin sin dtype
+    agrees "cos" cos cos dtype
+    agrees "floor" (fun x -> floor (x * 1.5)) (fun v -> floor (v * 1.5)) dtype
+    agrees "ceil" (fun x -> ceil (x * 1.5)) (fun v -> ceil (v * 1.5)) dtype
+    agrees "round" (fun x -> round (x * 1.5)) (fun v -> Math.Round(v * 1.5, MidpointRounding.ToEven)) dtype
+
+[<TestCaseSource(nameof dtypes)>]
+let ``F# operators with literals of every numeric type on both sides`` (dtype: DType) =
+    agrees "x ** 2.0" (fun x -> x ** 2.0) (fun v -> v ** 2.0) dtype
+    agrees "x ** 2" (fun x -> x ** 2) (fun v -> v ** 2.0) dtype
+    agrees "x ** 0.5f" (fun x -> x ** 0.5f) sqrt dtype
+    agrees "2.0 * x" (fun x -> 2.0 * x) (fun v -> 2.0 * v) dtype
+    agrees "x * 2.0f" (fun x -> x * 2.0f) (fun v -> 2.0 * v) dtype
+    agrees "3 * x" (fun x -> 3 * x) (fun v -> 3.0 * v) dtype
+    agrees "x / 3" (fun x -> x / 3) (fun v -> v / 3.0) dtype
+    agrees "1.0 / x" (fun x -> 1.0 / x) (fun v -> 1.0 / v) dtype
+    agrees "x / 0.5f" (fun x -> x / 0.5f) (fun v -> v * 2.0) dtype
+    agrees "3 - x" (fun x -> 3 - x) (fun v -> 3.0 - v) dtype
+    agrees "x - 1.5" (fun x -> x - 1.5) (fun v -> v - 1.5) dtype
+    agrees "2.5f - x" (fun x -> 2.5f - x) (fun v -> 2.5 - v) dtype
+    agrees "x + 1" (fun x -> x + 1) (fun v -> v + 1.0) dtype
+    agrees "0.5 + x" (fun x -> 0.5 + x) (fun v -> 0.5 + v) dtype
+    agrees "x + 0.25f" (fun x -> x + 0.25f) (fun v -> v + 0.25) dtype
+    agrees "-x" (fun x -> -x) (fun v -> -v) dtype
+    agrees "+x" (fun x -> +x) id dtype
+    agrees "pown x 3" (fun x -> pown x 3) (fun v -> v * v * v) dtype
+    agrees "pown x 0" (fun x -> pown x 0 * x) id dtype
+    agrees "pown x -2" (fun x -> pown x -2) (fun v -> 1.0 / (v * v)) dtype
+    agrees "an expression" (fun x -> log x + 2.0 * x ** 2.0 - x / 3 + exp x - sqrt x + abs (-x) + tanh x + 1.0f * x)
+        (fun v -> log v + 2.0 * v * v - v / 3.0 + exp v - sqrt v + v + tanh v + v) dtype
+
+[<TestCaseSource(nameof dtypes)>]
+let ``float, float32, Seq.sum, List.average and pipelines`` (dtype: DType) =
+    let x = make dtype
+    let s = Tensor.sum x
+    Assert.That(float s, Is.EqualTo 7.5)
+    Assert.That(float32 s, Is.EqualTo 7.5f)
+    Assert.That(float (x |> Tensor.log |> Tensor.sum), Is.EqualTo(log 4.0).Within(tol dtype * 4.0))
+    Assert.That(x |> Tensor.exp |> Tensor.mean |> float, Is.EqualTo((Array.sumBy exp values) / 4.0).Within(1e-5))
+    let y = x * 2.0
+    let total = Seq.sum [ x; y ]
+    Assert.That(total.DType, Is.EqualTo dtype)
+    Check.arraysClose "Seq.sum of vectors" (tol dtype) 0.0 (values |> Array.map ((*) 3.0)) (total.ToDoubleArray())
+    // Scalars (losses) summed with Seq.sum keep their dtype: Tensor.Zero acts as a plain number.
+    let losses = [ Tensor.sum x; Tensor.mean x; Tensor.max x ]
+    let totalLoss = Seq.sum losses
+    Assert.That(totalLoss.DType, Is.EqualTo dtype, "Seq.sum of scalars")
+    Assert.That(totalLoss.Rank, Is.EqualTo 0)
+    Assert.That(float totalLoss, Is.EqualTo(7.5 + 1.875 + 4.0).Within(1e-6))
+    let average = List.average losses
+    Assert.That(average.DType, Is.EqualTo dtype, "List.average")
+    Assert.That(float average, Is.EqualTo((7.5 + 1.875 + 4.0) / 3.0).Within(1e-6))
+    Assert.That((pown (Tensor.sum x) 2).DType, Is.EqualTo dtype, "pown of a scalar")
+    Check.throwsAutoKl [ "item"; "[4]" ] (fun () -> float x) |> ignore
+
+[<TestCaseSource(nameof dtypes)>]
+let ``F# slicing`` (dtype: DType) =
+    let x = T.FromArray([| 0.0 .. 5.0 |], [| 6 |], dtype)
+    Check.tensorEquals "x.[1..2]" 0.0 [| 2 |] [| 1.0; 2.0 |] x.[1..2]
+    Check.tensorEquals "x.[3..]" 0.0 [| 3 |] [| 3.0; 4.0; 5.0 |] x.[3..]
+    Check.tensorEquals "x.[..1]" 0.0 [| 2 |] [| 0.0; 1.0 |] x.[..1]
+    Assert.That(x.[1..2].DType, Is.EqualTo dtype)
+    let m = T.Reshape(x, [| 2; 3 |])
+    Check.tensorEquals "m.[0, 1..]" 0.0 [| 2 |] [| 1.0; 2.0 |] m.[0, 1..]
+    Check.tensorEquals "m.[1]" 0.0 [| 3 |] [| 3.0; 4.0; 5.0 |] m.[1]
+    Check.tensorEquals "m.[1, 2]" 0.0 [||] [| 5.0 |] m.[1, 2]
+    Check.tensorEquals "m.[0..1, 2]" 0.0 [| 2 |] [| 2.0; 5.0 |] m.[0..1, 2]
+    Check.tensorEquals "m.[*, 1..]" 0.0 [| 2; 2 |] [| 1.0; 2.0; 4.0; 5.0 |] m.[*, 1..]
+    Check.tensorEquals "m.[-1]" 0.0 [| 3 |] [| 3.0; 4.0; 5.0 |] m.[-1]
+    // Slices are differentiable: the gradient lands in the sliced positions.
+    let g = grad (fun m -> m.[0, 1..] |> Tensor.sum) (T.ToType(m, DType.Float64))
+    Check.tensorEquals "gradient of a slice" 0.0 [| 2; 3 |] [| 0.0; 1.0; 1.0; 0.0; 0.0; 0.0 |] g
+
+[<TestCaseSource(nameof dtypes)>]
+let ``float32 stays float32 and float64 stays float64 with F# float literals`` (dtype: DType) =
+    let x = make dtype
+    for y in [ x * 2.0; 2.0 * x; x + 1.0f; x / 3; x ** 2.0; Tensor.clamp 0.0 1.0 x; T.Softplus(x, 2.0); T.Pow(2.0, x); T.Maximum(x, T.Scalar 1.0) ] do
+        Assert.That(y.DType, Is.EqualTo dtype)
+
+[<Test>]
+let ``creation functions`` () =
+    Check.tensorEquals "ofList" 0.0 [| 3 |] [| 1.0; 2.0; 3.0 |] (Tensor.ofList [ 1.0; 2.0; 3.0 ])
+    Assert.That((Tensor.ofList [ 1.0 ]).DType, Is.EqualTo DType.Float64)
+    Assert.That((Tensor.ofList32 [ 1.0f ]).DType, Is.EqualTo DType.Float32)
+    Assert.That((Tensor.ofArray32 [| 1.0f |]).DType, Is.EqualTo DType.Float32)
+    Check.tensorEquals "ofList2D" 0.0 [| 2; 2 |] [| 1.0; 2.0; 3.0; 4.0 |] (Tensor.ofList2D [ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ])
+    Check.tensorEquals "ofArray2D" 0.0 [| 1; 2 |] [| 1.0; 2.0 |] (Tensor.ofArray2D (array2D [ [ 1.0; 2.0 ] ]))
+    Check.tensorEquals "FromArray float32[,]" 0.0 [| 2; 1 |] [| 1.0; 2.0 |] (T.FromArray(array2D [ [ 1.0f ]; [ 2.0f ] ]))
+    Check.tensorEquals "scalar" 0.0 [||] [| 2.5 |] (Tensor.scalar 2.5)
+    Check.tensorEquals "FromArray with an empty shape is rank 0" 0.0 [||] [| 2.5 |] (T.FromArray([| 2.5 |], [||]))
+    Check.tensorEquals "FromArray without a shape is 1-D" 0.0 [| 1 |] [| 2.5 |] (T.FromArray([| 2.5 |]))
+    Check.tensorEquals "zeros" 0.0 [| 2; 3 |] (Array.zeroCreate 6) (Tensor.zeros DType.Float32 [ 2; 3 ])
+    Check.tensorEquals "ones" 0.0 [| 2 |] [| 1.0; 1.0 |] (Tensor.ones DType.Float64 [ 2 ])
+    Check.tensorEquals "full" 0.0 [| 2; 2 |] (Array.create 4 7.5) (Tensor.full DType.Float32 [ 2; 2 ] 7.5)
+    Check.tensorEquals "zeros rank 0" 0.0 [||] [| 0.0 |] (Tensor.zeros DType.Float64 [])
+    Check.tensorEquals "linspace" 1e-15 [| 5 |] [| 0.0; 0.25; 0.5; 0.75; 1.0 |] (Tensor.linspace DType.Float64 0.0 1.0 5)
+    Check.tensorEquals "linspace float32" 1e-7 [| 3 |] [| -1.0; 0.0; 1.0 |] (Tensor.linspace DType.Float32 -1.0 1.0 3)
+    Check.tensorEquals "linspace of 1" 0.0 [| 1 |] [| 3.0 |] (T.Linspace(3.0, 9.0, 1))
+    Check.tensorEquals "arange" 0.0 [| 4 |] [| 0.0; 1.0; 2.0; 3.0 |] (T.Arange(4.0))
+    Check.tensorEquals "arange with a step" 1e-15 [| 3 |] [| 1.0; 1.5; 2.0 |] (Tensor.arange DType.Float64 1.0 2.5 0.5)
+    Check.tensorEquals "arange downwards" 0.0 [| 3 |] [| 3.0; 2.0; 1.0 |] (Tensor.arange DType.Float32 3.0 0.0 -1.0)
+    Check.tensorEquals "eye" 0.0 [| 3; 3 |] [| 1.0; 0.0; 0.0; 0.0; 1.0; 0.0; 0.0; 0.0; 1.0 |] (Tensor.eye DType.Float64 3)
+    Assert.That((Tensor.eye DType.Float32 2).DType, Is.EqualTo DType.Float32)
+    Assert.That((T.Zeros([| 2 |])).DType, Is.EqualTo DType.Float32, "float32 by default, as PyTorch")
+    Check.tensorEquals "ZerosLike" 0.0 [| 2 |] [| 0.0; 0.0 |] (T.ZerosLike(Tensor.ofList [ 1.0; 2.0 ]))
+    Check.tensorEquals "OnesLike" 0.0 [| 1 |] [| 1.0 |] (T.OnesLike(Tensor.ofList [ 5.0 ]))
+    Check.tensorEquals "ofInts" 0.0 [| 2 |] [| 3.0; 1.0 |] (Tensor.ofInts [ 3; 1 ])
+    Assert.That((Tensor.ofInts [ 3 ]).DType, Is.EqualTo DType.Int64)
+
+[<Test>]
+let ``random tensors are reproducible with the same seed and differ with another`` () =
+    for dtype in dtypes do
+        let a = Tensor.randn (Generator 42) dtype [ 3; 4 ]
+        let b = Tensor.randn (Generator 42) dtype [ 3; 4 ]
+        let c = Tensor.randn (Generator 43) dtype [ 3; 4 ]
+        Assert.That(a.DType, Is.EqualTo dtype)
+        Check.tensorClose "same seed" 0.0 0.0 a b
+        Assert.That(a.AllClose(c), Is.False, "another seed")
+        let u = Tensor.rand (Generator 7) dtype [ 1000 ]
+        let uv = u.ToDoubleArray()
+        Assert.That(Array.forall (fun v -> v >= 0.0 && v < 1.0) uv, Is.True, "uniform in [0, 1)")
+        Assert.That(Array.average uv, Is.EqualTo(0.5).Within(0.05))
+    // Moments of a large normal sample.
+    let n = (Tensor.randn (Generator 1) DType.Float64 [ 20000 ]).ToDoubleArray()
+    Assert.That(Array.average n, Is.EqualTo(0.0).Within(0.03))
+    Assert.That(Array.averageBy (fun v -> v * v) n, Is.EqualTo(1.0).Within(0.05))
+    // The default generator reseeds with ManualSeed.
+    Generator.ManualSeed 5
+    let d1 = T.RandN([| 4 |])
+    Generator.ManualSeed 5
+    Check.tensorClose "ManualSeed" 0.0 0.0 d1 (T.RandN([| 4 |]))
+    Check.tensorEquals "Rand range" 0.0 [| 2 |] (T.Rand([| 2 |], Generator 3, DType.Float64, 2.0, 2.0).ToDoubleArray()) (T.Full([| 2 |], 2.0, DType.Float64))
+
+[<Test>]
+let ``ToString shows values, dtype and the recording`` () =
+    Assert.That((Tensor.ofList [ 1.0; 2.5 ]).ToString(), Is.EqualTo "tensor([1, 2.5], dtype=float64)")
+    Assert.That((Tensor.ofList32 [ 1.0f ] |> Tensor.requiresGrad).ToString(), Is.EqualTo "tensor([1], requires_grad=True)")
+    let y = (Tensor.ofList32 [ 1.0f ] |> Tensor.requiresGrad) * 2.0
+    Assert.That(y.ToString(), Is.EqualTo "tensor([2], grad_fn=<mul>)")

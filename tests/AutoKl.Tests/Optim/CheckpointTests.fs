@@ -1,0 +1,236 @@
+/// Checkpoints: resuming continues bit-identically in float64; bad files are refused with a
+/// clear error and change nothing; writes are atomic.
+module AutoKl.Tests.Optim.CheckpointTests
+
+open System
+open System.IO
+open AutoKl
+open AutoKl.Optim
+open AutoKl.Tests.Support
+open AutoKl.Tests.Optim.OptimSupport
+open NUnit.Framework
+
+let private tempDir () =
+    let d = Path.Combine(Path.GetTempPath(), "autokl-ckpt-" + Guid.NewGuid().ToString("N"))
+    Directory.CreateDirectory(d) |> ignore
+    d
+
+/// A fresh training setup: the fixture objective's two parameters, an optimizer, a schedule.
+type private Setup = { W1: Tensor; W2: Tensor; Optimizer: Optimizer; Schedule: LRScheduler option }
+
+let private parametersOf s = [| s.W1; s.W2 |]
+
+let private fresh (kind: string) (w1Values: float list) =
+    let w1 = Tensor.ofList w1Values |> Tensor.requiresGrad
+    let w2 = Tensor.ofList2D [ [ 0.8; -0.3 ]; [ 1.2; -1.5 ] ] |> Tensor.requiresGrad
+    match kind with
+    | "adam-amsgrad" ->
+        let o = Adam([ ParamGroup([ w1 ], Lr = 0.1); ParamGroup([ w2 ], Lr = 0.05, Beta1 = 0.8) ], amsgrad = true, weightDecay = 0.01)
+        let warm = LinearLR(o, 0.2, 1.0, 5)
+        let cosine = CosineAnnealingLR(o, 20, 0.001)
+        { W1 = w1; W2 = w2; Optimizer = o; Schedule = Some(SequentialLR(o, [ warm :> LRScheduler; cosine ], [ 5 ])) }
+    | "sgd-momentum" ->
+        let o = SGD([ w1; w2 ], lr = 0.05, momentum = 0.9, dampening = 0.1)
+        { W1 = w1; W2 = w2; Optimizer = o; Schedule = Some(CosineAnnealingWarmRestarts(o, 4, 2)) }
+    | "rmsprop" ->
+        let o = RMSprop([ w1; w2 ], lr = 0.01, momentum = 0.5, centered = true)
+        { W1 = w1; W2 = w2; Optimizer = o; Schedule = None }
+    | other -> failwithf "unknown setup %s" other
+
+let private run (s: Setup) steps =
+    let trajectory = ResizeArray<float[]>()
+    let record (_: StepReport) = trajectory.Add(Array.append (s.W1.ToDoubleArray()) (s.W2.ToDoubleArray()))
+    let loss () = objective s.W1 s.W2
+    match s.Schedule with
+    | Some sched -> Minimize.Run(parametersOf s, Func<Tensor>(loss), s.Optimizer, sched, steps, Action<StepReport>(record))
+    | None -> Optim.minimizeWith record (parametersOf s) s.Optimizer steps loss
+    trajectory.ToArray()
+
+let private save path (s: Setup) =
+    match s.Schedule with
+    | Some sched -> Checkpoint.Save(path, parametersOf s, s.Optimizer, sched)
+    | None -> Checkpoint.Save(path, parametersOf s, s.Optimizer)
+
+let private load path (s: Setup) =
+    match s.Schedule with
+    | Some sched -> Checkpoint.Load(path, parametersOf s, s.Optimizer, sched)
+    | None -> Checkpoint.Load(path, parametersOf s, s.Optimizer)
+
+[<TestCase("adam-amsgrad")>]
+[<TestCase("sgd-momentum")>]
+[<TestCase("rmsprop")>]
+let ``resuming from a checkpoint continues bit-identically in float64`` (kind: string) =
+    let dir = tempDir ()
+    try
+        let uninterrupted = run (fresh kind [ 1.5; 0.5; -1.0 ]) 30
+        let first = fresh kind [ 1.5; 0.5; -1.0 ]
+        let before = run first 12
+        let path = Path.Combine(dir, "run.ckpt")
+        save path first
+        // a new process: other starting values, a new optimizer and schedule
+        let resumed = fresh kind [ 9.0; 9.0; 9.0 ]
+        load path resumed
+        Assert.That(resumed.W1.ToDoubleArray(), Is.EqualTo<float>(first.W1.ToDoubleArray()))
+        let after = run resumed 18
+        let combined = Array.append before after
+        Assert.That(combined.Length, Is.EqualTo 30)
+        for k in 0 .. 29 do
+            // bit-identical: exact equality of every value
+            Assert.That(combined.[k], Is.EqualTo<float>(uninterrupted.[k]), sprintf "step %d" (k + 1))
+        match resumed.Schedule with
+        | Some s -> Assert.That(s.LastEpoch, Is.EqualTo 30)
+        | None -> ()
+    finally
+        Directory.Delete(dir, true)
+
+/// Saves a good checkpoint after a few steps of Adam with a schedule; returns its path.
+let private goodCheckpoint dir =
+    let s = fresh "adam-amsgrad" [ 1.5; 0.5; -1.0 ]
+    run s 3 |> ignore
+    let path = Path.Combine(dir, "good.ckpt")
+    save path s
+    path
+
+/// Runs `action` against a fresh setup that took 2 steps, checks it throws an AutoKlException
+/// mentioning every fragment, and that the parameters, optimizer state and schedule are unchanged.
+let private refusedAndUnchanged (fragments: string list) (action: Setup -> unit) =
+    let s = fresh "adam-amsgrad" [ 0.1; 0.2; 0.3 ]
+    run s 2 |> ignore
+    let values = Array.append (s.W1.ToDoubleArray()) (s.W2.ToDoubleArray())
+    let state = s.Optimizer.State(s.W1)
+    let step, expAvg = state.Step, state.Buffers.["exp_avg"].ToDoubleArray()
+    let lr = Optim.lr s.Optimizer
+    let epoch = s.Schedule.Value.LastEpoch
+    Check.throwsAutoKl ("checkpoint.load" :: fragments) (fun () -> action s) |> ignore
+    Assert.That(Array.append (s.W1.ToDoubleArray()) (s.W2.ToDoubleArray()), Is.EqualTo<float>(values))
+    Assert.That(s.Optimizer.State(s.W1).Step, Is.EqualTo step)
+    Assert.That(s.Optimizer.State(s.W1).Buffers.["exp_avg"].ToDoubleArray(), Is.EqualTo<float>(expAvg))
+    Assert.That(Optim.lr s.Optimizer, Is.EqualTo lr)
+    Assert.That(s.Schedule.Value.LastEpoch, Is.EqualTo epoch)
+
+let private withDir (f: string -> unit) =
+    let dir = tempDir ()
+    try f dir finally Directory.Delete(dir, true)
+
+[<Test>]
+let ``the file starts with the documented header`` () =
+    withDir (fun dir ->
+        let bytes = File.ReadAllBytes(goodCheckpoint dir)
+        Assert.That(Text.Encoding.ASCII.GetString(bytes, 0, 8), Is.EqualTo "AUTOKLCK")
+        Assert.That(BitConverter.ToInt32(bytes, 8), Is.EqualTo Checkpoint.FormatVersion)
+        Assert.That(BitConverter.ToInt64(bytes, 12), Is.EqualTo(int64 bytes.Length - 20L - 32L)))
+
+[<Test>]
+let ``a truncated file is refused and nothing changes`` () =
+    withDir (fun dir ->
+        let bytes = File.ReadAllBytes(goodCheckpoint dir)
+        for keep in [ 4; 15; bytes.Length / 2; bytes.Length - 1 ] do
+            let path = Path.Combine(dir, sprintf "truncated%d.ckpt" keep)
+            File.WriteAllBytes(path, Array.sub bytes 0 keep)
+            refusedAndUnchanged [ "truncated" ] (fun s -> load path s))
+
+[<Test>]
+let ``a corrupted file is refused and nothing changes`` () =
+    withDir (fun dir ->
+        let bytes = File.ReadAllBytes(goodCheckpoint dir)
+        let path = Path.Combine(dir, "corrupted.ckpt")
+        let flipped = Array.copy bytes
+        flipped.[bytes.Length / 2] <- flipped.[bytes.Length / 2] ^^^ 0x10uy
+        File.WriteAllBytes(path, flipped)
+        refusedAndUnchanged [ "corrupted"; "checksum" ] (fun s -> load path s)
+        File.WriteAllBytes(path, Array.append bytes [| 0uy |])
+        refusedAndUnchanged [ "corrupted" ] (fun s -> load path s))
+
+[<Test>]
+let ``a file of another format version is refused and nothing changes`` () =
+    withDir (fun dir ->
+        let bytes = File.ReadAllBytes(goodCheckpoint dir)
+        let path = Path.Combine(dir, "v2.ckpt")
+        Array.blit (BitConverter.GetBytes 2) 0 bytes 8 4
+        File.WriteAllBytes(path, bytes)
+        refusedAndUnchanged [ "version 2"; "version 1" ] (fun s -> load path s))
+
+[<Test>]
+let ``a file that is not a checkpoint is refused`` () =
+    withDir (fun dir ->
+        let path = Path.Combine(dir, "notes.txt")
+        File.WriteAllText(path, "hello, this is not a checkpoint at all")
+        refusedAndUnchanged [ "not an AutoKl checkpoint" ] (fun s -> load path s)
+        refusedAndUnchanged [ "no checkpoint file" ] (fun s -> load (Path.Combine(dir, "missing.ckpt")) s))
+
+[<Test>]
+let ``a checkpoint for other parameters, optimizer or schedule is refused and nothing changes`` () =
+    withDir (fun dir ->
+        let path = goodCheckpoint dir
+        // other shapes
+        refusedAndUnchanged [ "parameters[0]"; "[3]"; "[4]" ] (fun s ->
+            let other = Tensor.zeros DType.Float64 [ 4 ] |> Tensor.requiresGrad
+            Checkpoint.Load(path, [| other; s.W2 |], Adam([ other; s.W2 ])))
+        // another parameter count
+        refusedAndUnchanged [ "holds 2 parameters, 1 were given" ] (fun s -> Checkpoint.Load(path, [| s.W1 |], Adam([ s.W1 ])))
+        // another dtype
+        refusedAndUnchanged [ "float32" ] (fun s ->
+            let w1 = Tensor.zeros DType.Float32 [ 3 ] |> Tensor.requiresGrad
+            Checkpoint.Load(path, [| w1; s.W2 |], Adam([ w1; s.W2 ])))
+        // another optimizer kind
+        refusedAndUnchanged [ "saved by Adam, not SGD" ] (fun s ->
+            let o = SGD([ ParamGroup([ s.W1 ]); ParamGroup([ s.W2 ]) ], lr = 0.1)
+            Checkpoint.Load(path, parametersOf s, o))
+        // other grouping
+        refusedAndUnchanged [ "parameter groups" ] (fun s -> Checkpoint.Load(path, parametersOf s, Adam([ s.W1; s.W2 ])))
+        // schedule missing / of another kind
+        refusedAndUnchanged [ "pass the schedule" ] (fun s -> Checkpoint.Load(path, parametersOf s, s.Optimizer))
+        refusedAndUnchanged [ "SequentialLR"; "ExponentialLR" ] (fun s ->
+            Checkpoint.Load(path, parametersOf s, s.Optimizer, ExponentialLR(s.Optimizer, 0.9))))
+
+/// A stream that fails after `limit` bytes, as a crash or a full disk would.
+type private FailingStream(inner: Stream, limit: int) =
+    inherit Stream()
+    let mutable written = 0
+    override _.CanRead = false
+    override _.CanSeek = false
+    override _.CanWrite = true
+    override _.Length = int64 written
+    override _.Position with get () = int64 written and set _ = raise (NotSupportedException())
+    override _.Flush() = inner.Flush()
+    override _.Read(_, _, _) = raise (NotSupportedException())
+    override _.Seek(_, _) = raise (NotSupportedException())
+    override _.SetLength _ = raise (NotSupportedException())
+    override _.Write(buffer: byte[], offset: int, count: int) =
+        let n = min count (limit - written)
+        inner.Write(buffer, offset, max n 0)
+        written <- written + max n 0
+        if n < count then raise (IOException "simulated crash: disk full")
+
+[<Test>]
+let ``a save that fails midway leaves the previous file intact and no temporary file behind`` () =
+    withDir (fun dir ->
+        let path = goodCheckpoint dir
+        let before = File.ReadAllBytes path
+        let s = fresh "adam-amsgrad" [ 0.1; 0.2; 0.3 ]
+        run s 7 |> ignore
+        let ex = Assert.Throws<IOException>(fun () ->
+            Checkpoint.Save(path, parametersOf s, s.Optimizer, s.Schedule.Value, Func<Stream, Stream>(fun f -> new FailingStream(f, 100) :> Stream)))
+        StringAssert.Contains("simulated crash", ex.Message)
+        Assert.That(File.ReadAllBytes path, Is.EqualTo<byte>(before))
+        Assert.That(Directory.GetFiles(dir) |> Array.map Path.GetFileName, Is.EqualTo<string>([| "good.ckpt" |]))
+        // the intact file still loads, and a complete save then replaces it
+        let t = fresh "adam-amsgrad" [ 0.0; 0.0; 0.0 ]
+        load path t
+        save path s
+        Assert.That(File.ReadAllBytes path = before, Is.False, "the complete save replaced the file")
+        load path t
+        Assert.That(t.W1.ToDoubleArray(), Is.EqualTo<float>(s.W1.ToDoubleArray())))
+
+[<Test>]
+let ``optimizer states round-trip in memory too`` () =
+    let s = fresh "adam-amsgrad" [ 1.5; 0.5; -1.0 ]
+    run s 4 |> ignore
+    let snapshot = s.Optimizer.SaveState()
+    let expAvg = s.Optimizer.State(s.W2).Buffers.["max_exp_avg_sq"].ToDoubleArray()
+    run s 3 |> ignore
+    Assert.That(s.Optimizer.State(s.W2).Buffers.["max_exp_avg_sq"].ToDoubleArray() = expAvg, Is.False, "later steps changed the state")
+    s.Optimizer.LoadState snapshot
+    Assert.That(s.Optimizer.State(s.W2).Step, Is.EqualTo 4L)
+    Assert.That(s.Optimizer.State(s.W2).Buffers.["max_exp_avg_sq"].ToDoubleArray(), Is.EqualTo<float>(expAvg))
+    Check.throwsAutoKl [ "saved by Adam, not SGD" ] (fun () -> SGD([ s.W1 ], lr = 0.1).LoadState snapshot) |> ignore
