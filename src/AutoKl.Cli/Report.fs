@@ -126,7 +126,8 @@ let private writeRun (w: Utf8JsonWriter) (result: FitResult) =
 
 let private document (build: Utf8JsonWriter -> unit) =
     use stream = new MemoryStream()
-    (use w = new Utf8JsonWriter(stream, JsonWriterOptions(Indented = true))
+    // Relaxed escaping keeps "reduction='sum'" readable (no \u0027); the output is not HTML.
+    (use w = new Utf8JsonWriter(stream, JsonWriterOptions(Indented = true, Encoder = Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
      w.WriteStartObject()
      build w
      w.WriteEndObject())
@@ -227,8 +228,15 @@ let compareFiles (results: FitResult list) =
 
 // ---- kl ---------------------------------------------------------------------------------
 
-let private list (values: float[]) = "[" + (values |> Array.map (fun v -> v.ToString("0.######", inv)) |> String.concat ", ") + "]"
-let private value (v: float) = if Double.IsFinite v then v.ToString("0.000000", inv) else (if v > 0.0 then "inf" else string v)
+/// A value for the text report: fixed decimals, or inf / -inf / nan.
+let private value (v: float) =
+    if Double.IsFinite v then v.ToString("0.000000", inv)
+    elif Double.IsNaN v then "nan"
+    elif v > 0.0 then "inf"
+    else "-inf"
+
+let private list (values: float[]) =
+    "[" + (values |> Array.map (fun v -> if Double.IsFinite v then v.ToString("0.######", inv) else value v) |> String.concat ", ") + "]"
 
 /// The text report of `autokl kl`.
 let klText (result: KlResult) =
@@ -246,6 +254,8 @@ let klText (result: KlResult) =
         lines.Add(sprintf "  KL(%s||P) = %s  the other direction; KL is not symmetric" qName (value c.KlQP))
         lines.Add(sprintf "  JS(P,%s)  = %s  Jensen-Shannon: symmetric, at most log 2 = 0.693147" qName (value c.Js))
         lines.Add(sprintf "  terms p*(log p - log q) = %s  (PyTorch reduction='none')" (list c.Terms))
+        if Double.IsPositiveInfinity c.KlPQ then
+            lines.Add(sprintf "  note: %s is 0 where P is positive, so KL(P||%s) is infinite (Divergences.KL with an epsilon smooths Q)" qName qName)
         lines.Add ""
         lines.Add "  What each convention returns:"
         let width = c.Conventions |> List.map (fun k -> k.Call.Length) |> List.max

@@ -118,3 +118,12 @@ let ``kl --out draws P and Q as bar charts and writes the values as CSV`` () =
     same "header" [| "q"; "quantity"; "value" |] (header)
     let klRow = rows |> Array.find (fun r -> r[0] = "Q1" && r[1] = "\"KL(P||Q)\"")
     Assert.That(float klRow[2], Is.EqualTo(kl p q1).Within(1e-12))
+
+[<Test>]
+let ``a Q that is zero where P is not gives an infinite KL(P||Q): inf in the text, null in JSON`` () =
+    let text = (succeed [ "kl"; "--p"; "0.5,0.5"; "--q"; "1,0" ]).Out
+    Assert.That(text, Does.Contain "KL(P||Q) = inf")
+    Assert.That(text, Does.Contain "KL(P||Q) is infinite")
+    let c = (json (succeed [ "kl"; "--p"; "0.5,0.5"; "--q"; "1,0"; "--json" ]).Out).GetProperty("comparisons")[0]
+    Assert.That(c.GetProperty("kl_pq").ValueKind, Is.EqualTo JsonValueKind.Null)
+    Assert.That(number c "kl_qp", Is.EqualTo(log 2.0).Within(1e-12))
