@@ -42,7 +42,8 @@ let fitFooter (result: FitResult) =
     let steps = result.Settings.Steps
     [ ""
       sprintf "final: mu = %.6f, sigma = %.6f, loss = %.8g" result.FinalMu result.FinalSigma result.FinalLoss
-      sprintf "%d steps in %.3f s (%.0f steps/s)" steps result.ComputeSeconds (float steps / max result.ComputeSeconds 1e-9) ]
+      sprintf "%d steps in %.3f s (%.0f steps/s; %.3f s of processor time)" steps result.ComputeSeconds
+          (float steps / max result.ComputeSeconds 1e-9) result.CpuSeconds ]
 
 /// The one line --quiet prints.
 let fitQuiet (result: FitResult) =
@@ -122,6 +123,7 @@ let private writeRun (w: Utf8JsonWriter) (result: FitResult) =
     number w "loss" result.FinalLoss
     w.WriteEndObject()
     number w "compute_seconds" result.ComputeSeconds
+    number w "cpu_seconds" result.CpuSeconds
     number w "steps_per_second" (float result.Settings.Steps / max result.ComputeSeconds 1e-9)
 
 let private document (build: Utf8JsonWriter -> unit) =

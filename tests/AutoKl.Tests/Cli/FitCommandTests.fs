@@ -57,6 +57,7 @@ let ``fit --json prints one document with settings, rows, final values and times
     Assert.That(number doc "compute_seconds", Is.GreaterThan 0.0)
     Assert.That(number doc "compute_seconds", Is.LessThanOrEqualTo(number doc "wall_seconds"))
     Assert.That(number doc "steps_per_second", Is.GreaterThan 0.0)
+    Assert.That(number doc "cpu_seconds", Is.GreaterThan 0.0)
 
 [<Test>]
 let ``fit --dtype float64 reproduces PyTorch's float64 reference experiment at every 1000th step to 1e-9`` () =
