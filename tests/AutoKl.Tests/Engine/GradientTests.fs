@@ -99,7 +99,9 @@ let ``scatter_add, var and std`` (a: AlongAxis) (seed: int) =
     GradCheck.check (fun xs -> T.ScatterAdd(xs.[0], a.Axis, index, xs.[1])) [| normal (seed + 1) a.Dims; x |]
     if x.Size ax > 1 then
         check1 (fun x -> T.Var(x, [| a.Axis |])) x
-        check1 (fun x -> T.Std(x, [| a.Axis |], keepDim = true)) x
+        // std = sqrt(var) has a kink where a slice's values (nearly) coincide: discard those samples.
+        if float (T.Min(T.Var(x, [| a.Axis |]))) > 0.05 then
+            check1 (fun x -> T.Std(x, [| a.Axis |], keepDim = true)) x
 
 // ---- elementwise, two inputs with broadcasting --------------------------------------------
 
