@@ -129,6 +129,8 @@ module Tensor =
     let argmin (axis: int) (x: T) = T.ArgMin(x, axis)
     let softmax (axis: int) (x: T) = T.Softmax(x, axis)
     let logSoftmax (axis: int) (x: T) = T.LogSoftmax(x, axis)
+    /// Running sum along an axis.
+    let cumsum (axis: int) (x: T) = T.CumSum(x, axis)
 
     // ---- shape ----------------------------------------------------------------------------
     let reshape (shape: int list) (x: T) = T.Reshape(x, List.toArray shape)

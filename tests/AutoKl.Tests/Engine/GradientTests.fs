@@ -103,6 +103,22 @@ let ``scatter_add, var and std`` (a: AlongAxis) (seed: int) =
         if float (T.Min(T.Var(x, [| a.Axis |]))) > 0.05 then
             check1 (fun x -> T.Std(x, [| a.Axis |], keepDim = true)) x
 
+[<EngineProperty>]
+let ``cumsum forward and reverse along any axis`` (a: AlongAxis) (seed: int) =
+    let x = normal seed a.Dims
+    check1 (fun x -> T.CumSum(x, a.Axis)) x
+    check1 (fun x -> T.CumSum(x, a.Axis, reverse = true)) x
+    // Second order through a non-linear use of the running sum.
+    GradCheck.checkHvp 1e-6 1e-8 (fun x -> T.Sum(T.Sin(T.CumSum(x, a.Axis)) * x)) x seed
+
+[<Test>]
+let ``cumsum values match a running sum written out`` () =
+    let x = Tensor.ofList2D [ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ]
+    Check.tensorEquals "axis 1" 0.0 [| 2; 3 |] [| 1.0; 3.0; 6.0; 4.0; 9.0; 15.0 |] (x |> Tensor.cumsum 1)
+    Check.tensorEquals "axis 0" 0.0 [| 2; 3 |] [| 1.0; 2.0; 3.0; 5.0; 7.0; 9.0 |] (T.CumSum(x, 0))
+    Check.tensorEquals "reverse" 0.0 [| 2; 3 |] [| 6.0; 5.0; 3.0; 15.0; 11.0; 6.0 |] (x.CumSum(-1, reverse = true))
+    Check.throwsAutoKl [ "cumsum"; "axis 2" ] (fun () -> T.CumSum(x, 2)) |> ignore
+
 // ---- elementwise, two inputs with broadcasting --------------------------------------------
 
 [<EngineProperty>]
