@@ -5,6 +5,7 @@ module AutoKl.Cli.Arguments
 
 open Argu
 
+/// The options of `autokl fit`.
 type FitArgs =
     | [<AltCommandLine("-c")>] Component of spec: string
     | Grid_Min of x: float
@@ -69,6 +70,7 @@ type FitArgs =
             | Out _ -> "write loss.svg, trajectory.svg, final.svg, animation.svg and rows.csv into this folder."
             | Compare _ -> "comma-separated losses (e.g. kl,reverse-kl,mse,cosine) fitted from the same start; --out draws their final Q in compare.svg."
 
+/// The options of `autokl kl`.
 type KlArgs =
     | P of probabilities: string
     | Q of probabilities: string
@@ -89,6 +91,7 @@ type KlArgs =
             | Json -> "print one JSON document instead of the report."
             | Out _ -> "write distributions.svg, divergences.svg and kl.csv into this folder."
 
+/// The subcommands.
 [<RequireSubcommand>]
 type Command =
     | [<CliPrefix(CliPrefix.None)>] Fit of ParseResults<FitArgs>

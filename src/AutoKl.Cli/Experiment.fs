@@ -27,8 +27,11 @@ type FitResult =
       /// The grid and the target density p(x) on it.
       Grid: float[]
       Target: float[]
-      /// Time spent in the optimisation loop, in seconds.
-      ComputeSeconds: float }
+      /// Time spent in the optimisation loop, in seconds (wall clock).
+      ComputeSeconds: float
+      /// Processor time of the whole process during the loop (JIT and GC threads included): the
+      /// cost of the fit independent of other load on the machine.
+      CpuSeconds: float }
 
     member r.FinalMu = r.Mus[r.Mus.Length - 1]
     member r.FinalSigma = r.Sigmas[r.Sigmas.Length - 1]
@@ -115,9 +118,12 @@ let run (s: FitSettings) (progress: int -> unit) (onRow: Row -> unit) : FitResul
             rows.Add row
             onRow row
         progress step
+    let cpu () = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds
+    let cpuStart = cpu ()
     let clock = Stopwatch.StartNew()
     Minimize.Run([| mu; sigma |], (fun () -> loss mu sigma), opt, s.Steps, Action<StepReport> record)
     clock.Stop()
+    let cpuSeconds = cpu () - cpuStart
     let finalLoss =
         use _ = Autograd.NoGrad()
         (loss mu sigma).ToScalar()
@@ -129,7 +135,8 @@ let run (s: FitSettings) (progress: int -> unit) (onRow: Row -> unit) : FitResul
       FinalLoss = finalLoss
       Grid = x.ToDoubleArray()
       Target = p.ToDoubleArray()
-      ComputeSeconds = clock.Elapsed.TotalSeconds }
+      ComputeSeconds = clock.Elapsed.TotalSeconds
+      CpuSeconds = cpuSeconds }
 
 /// Q's density on the grid for given parameters, in float64 (for the plots).
 let density (gridValues: float[]) (mu: float) (sigma: float) =

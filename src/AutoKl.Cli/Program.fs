@@ -155,7 +155,7 @@ let private runFit (io: Io) (a: ParseResults<FitArgs>) =
         say (Report.fitFooter result)
         if quiet && not json then io.Out.WriteLine(Report.fitQuiet result)
         out |> Option.iter (fun dir -> OutputFiles.writeAll dir (Report.fitFiles result) |> written)
-        if json then io.Out.Write(Report.fitJson result start wall.Elapsed.TotalSeconds)
+        if json then io.Out.WriteLine(Report.fitJson result start wall.Elapsed.TotalSeconds)
     | Some losses ->
         let results =
             losses
@@ -170,7 +170,7 @@ let private runFit (io: Io) (a: ParseResults<FitArgs>) =
         if quiet && not json then
             for result in results do io.Out.WriteLine(sprintf "%s %s" (LossKind.name result.Settings.Loss) (Report.fitQuiet result))
         out |> Option.iter (fun dir -> OutputFiles.writeAll dir (Report.compareFiles results) |> written)
-        if json then io.Out.Write(Report.compareJson results start wall.Elapsed.TotalSeconds)
+        if json then io.Out.WriteLine(Report.compareJson results start wall.Elapsed.TotalSeconds)
     0
 
 // ---- kl -----------------------------------------------------------------------------------
@@ -210,7 +210,7 @@ let private runKl (io: Io) (a: ParseResults<KlArgs>) =
     out |> Option.iter (fun dir ->
         let files = OutputFiles.writeAll dir (Report.klFiles result)
         if not json then io.Out.WriteLine(sprintf "\nwrote %s" (String.Join(", ", files))))
-    if json then io.Out.Write(Report.klJson result)
+    if json then io.Out.WriteLine(Report.klJson result)
     0
 
 // ---- entry points -------------------------------------------------------------------------
@@ -218,7 +218,8 @@ let private runKl (io: Io) (a: ParseResults<KlArgs>) =
 /// Argu's message without its "ERROR: " prefix and usage block.
 let private arguMessage (e: ArguParseException) =
     let line = firstLine e.Message
-    if line.StartsWith("ERROR: ", StringComparison.Ordinal) then line.Substring 7 else line
+    let line = if line.StartsWith("ERROR: ", StringComparison.Ordinal) then line.Substring 7 else line
+    line.TrimEnd('.')
 
 /// Runs the command with the given streams; returns the exit code. Never throws.
 let runWith (argv: string[]) (io: Io) : int =

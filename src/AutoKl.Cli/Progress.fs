@@ -24,7 +24,10 @@ type Sink =
 /// Runs `body` with a progress bar on `terminal` (a writer attached to a terminal): table lines
 /// are printed above the bar, which is cleared at the end. `label` names the task.
 let withBar (terminal: TextWriter) (label: string) (total: int) (printLines: bool) (body: Sink -> 'a) : 'a =
-    let console = AnsiConsole.Create(AnsiConsoleSettings(Out = AnsiConsoleOutput(terminal)))
+    // The caller has decided that `terminal` is one; colours still follow Spectre's detection
+    // (NO_COLOR, TERM).
+    let console =
+        AnsiConsole.Create(AnsiConsoleSettings(Out = AnsiConsoleOutput(terminal), Interactive = InteractionSupport.Yes))
     let mutable result = Unchecked.defaultof<'a>
     console
         .Progress()

@@ -42,7 +42,8 @@ let fitFooter (result: FitResult) =
     let steps = result.Settings.Steps
     [ ""
       sprintf "final: mu = %.6f, sigma = %.6f, loss = %.8g" result.FinalMu result.FinalSigma result.FinalLoss
-      sprintf "%d steps in %.3f s (%.0f steps/s)" steps result.ComputeSeconds (float steps / max result.ComputeSeconds 1e-9) ]
+      sprintf "%d steps in %.3f s (%.0f steps/s; %.3f s of processor time)" steps result.ComputeSeconds
+          (float steps / max result.ComputeSeconds 1e-9) result.CpuSeconds ]
 
 /// The one line --quiet prints.
 let fitQuiet (result: FitResult) =
@@ -122,11 +123,13 @@ let private writeRun (w: Utf8JsonWriter) (result: FitResult) =
     number w "loss" result.FinalLoss
     w.WriteEndObject()
     number w "compute_seconds" result.ComputeSeconds
+    number w "cpu_seconds" result.CpuSeconds
     number w "steps_per_second" (float result.Settings.Steps / max result.ComputeSeconds 1e-9)
 
 let private document (build: Utf8JsonWriter -> unit) =
     use stream = new MemoryStream()
-    (use w = new Utf8JsonWriter(stream, JsonWriterOptions(Indented = true))
+    // Relaxed escaping keeps "reduction='sum'" readable (no \u0027); the output is not HTML.
+    (use w = new Utf8JsonWriter(stream, JsonWriterOptions(Indented = true, Encoder = Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
      w.WriteStartObject()
      build w
      w.WriteEndObject())
@@ -227,8 +230,15 @@ let compareFiles (results: FitResult list) =
 
 // ---- kl ---------------------------------------------------------------------------------
 
-let private list (values: float[]) = "[" + (values |> Array.map (fun v -> v.ToString("0.######", inv)) |> String.concat ", ") + "]"
-let private value (v: float) = if Double.IsFinite v then v.ToString("0.000000", inv) else (if v > 0.0 then "inf" else string v)
+/// A value for the text report: fixed decimals, or inf / -inf / nan.
+let private value (v: float) =
+    if Double.IsFinite v then v.ToString("0.000000", inv)
+    elif Double.IsNaN v then "nan"
+    elif v > 0.0 then "inf"
+    else "-inf"
+
+let private list (values: float[]) =
+    "[" + (values |> Array.map (fun v -> if Double.IsFinite v then v.ToString("0.######", inv) else value v) |> String.concat ", ") + "]"
 
 /// The text report of `autokl kl`.
 let klText (result: KlResult) =
@@ -246,6 +256,8 @@ let klText (result: KlResult) =
         lines.Add(sprintf "  KL(%s||P) = %s  the other direction; KL is not symmetric" qName (value c.KlQP))
         lines.Add(sprintf "  JS(P,%s)  = %s  Jensen-Shannon: symmetric, at most log 2 = 0.693147" qName (value c.Js))
         lines.Add(sprintf "  terms p*(log p - log q) = %s  (PyTorch reduction='none')" (list c.Terms))
+        if Double.IsPositiveInfinity c.KlPQ then
+            lines.Add(sprintf "  note: %s is 0 where P is positive, so KL(P||%s) is infinite (Divergences.KL with an epsilon smooths Q)" qName qName)
         lines.Add ""
         lines.Add "  What each convention returns:"
         let width = c.Conventions |> List.map (fun k -> k.Call.Length) |> List.max

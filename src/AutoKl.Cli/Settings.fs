@@ -27,23 +27,29 @@ module LossKind =
     /// The command-line name of a loss.
     let name (loss: LossKind) = names |> List.find (fun (_, l) -> l = loss) |> fst
 
-/// How a pointwise loss is reduced to one number (PyTorch's `reduction`).
+/// How a pointwise loss is reduced to one number (PyTorch's `reduction`; its 'none' gives no
+/// scalar to minimise, so it is not offered).
 type ReductionKind =
     | MeanReduction
     | SumReduction
     | BatchMeanReduction
 
 module ReductionKind =
+    /// Command-line name of each reduction.
     let names = [ "mean", MeanReduction; "sum", SumReduction; "batchmean", BatchMeanReduction ]
+    /// The command-line name of a reduction.
     let name (r: ReductionKind) = names |> List.find (fun (_, x) -> x = r) |> fst
 
+/// The optimizers the command offers (the library's Adam, AdamW and SGD).
 type OptimizerKind =
     | AdamOptimizer
     | AdamWOptimizer
     | SgdOptimizer
 
 module OptimizerKind =
+    /// Command-line name of each optimizer.
     let names = [ "adam", AdamOptimizer; "adamw", AdamWOptimizer; "sgd", SgdOptimizer ]
+    /// The command-line name of an optimizer.
     let name (o: OptimizerKind) = names |> List.find (fun (_, x) -> x = o) |> fst
 
 /// Where Adam adds epsilon: PyTorch's placement or Kingma & Ba's epsilon-hat.
@@ -52,7 +58,9 @@ type EpsPlacementKind =
     | KingmaBaPlacement
 
 module EpsPlacementKind =
+    /// Command-line name of each placement.
     let names = [ "pytorch", PyTorchPlacement; "kingma-ba", KingmaBaPlacement ]
+    /// The command-line name of a placement.
     let name (e: EpsPlacementKind) = names |> List.find (fun (_, x) -> x = e) |> fst
 
 /// One weighted Normal component of the target density.

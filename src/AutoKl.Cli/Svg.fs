@@ -18,8 +18,8 @@ type Series =
 /// Colours that stay distinguishable for colour-blind readers (Okabe-Ito).
 let palette = [| "#0072B2"; "#D55E00"; "#009E73"; "#CC79A7"; "#E69F00"; "#56B4E9"; "#F0E442"; "#000000" |]
 
-let private width, height = 760.0, 440.0
-let private left, right, top, bottom = 78.0, 170.0, 48.0, 58.0
+let private width, height = 800.0, 440.0
+let private left, right, top, bottom = 78.0, 215.0, 48.0, 58.0
 let private plotW, plotH = width - left - right, height - top - bottom
 
 /// A number for an SVG attribute: invariant, short.

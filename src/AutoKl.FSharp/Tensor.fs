@@ -97,6 +97,15 @@ module Tensor =
     let gt (a: T) (b: T) = T.Gt(a, b)
     let lt (a: T) (b: T) = T.Lt(a, b)
     let eq (a: T) (b: T) = T.Eq(a, b)
+    let ge (a: T) (b: T) = T.Ge(a, b)
+    let le (a: T) (b: T) = T.Le(a, b)
+    let ne (a: T) (b: T) = T.Ne(a, b)
+    /// Mask of the finite elements (neither infinite nor NaN).
+    let isFinite (x: T) = T.IsFinite x
+    /// 1 / x.
+    let reciprocal (x: T) = T.Reciprocal x
+    /// A constant base raised to x: `x |> Tensor.powBase 2.0`.
+    let powBase (baseValue: float) (x: T) = T.Pow(baseValue, x)
 
     // ---- reductions -----------------------------------------------------------------------
     let sum (x: T) = T.Sum x
@@ -117,8 +126,11 @@ module Tensor =
     let var (axis: int) (x: T) = T.Var(x, [| axis |])
     let std (axis: int) (x: T) = T.Std(x, [| axis |])
     let argmax (axis: int) (x: T) = T.ArgMax(x, axis)
+    let argmin (axis: int) (x: T) = T.ArgMin(x, axis)
     let softmax (axis: int) (x: T) = T.Softmax(x, axis)
     let logSoftmax (axis: int) (x: T) = T.LogSoftmax(x, axis)
+    /// Running sum along an axis.
+    let cumsum (axis: int) (x: T) = T.CumSum(x, axis)
 
     // ---- shape ----------------------------------------------------------------------------
     let reshape (shape: int list) (x: T) = T.Reshape(x, List.toArray shape)
@@ -137,6 +149,8 @@ module Tensor =
     let narrow (axis: int) (start: int) (length: int) (x: T) = T.Narrow(x, axis, start, length)
     let select (axis: int) (index: int) (x: T) = T.Select(x, axis, index)
     let gather (axis: int) (index: T) (x: T) = T.Gather(x, axis, index)
+    /// x with source added at the positions index names along the axis.
+    let scatterAdd (axis: int) (index: T) (source: T) (x: T) = T.ScatterAdd(x, axis, index, source)
     let concat (axis: int) (xs: T seq) = T.Concat(xs, axis)
     let stack (axis: int) (xs: T seq) = T.Stack(xs, axis)
 

@@ -36,7 +36,7 @@ public static class Autograd
     /// </summary>
     public static Tensor[] Gradients(Tensor output, IReadOnlyList<Tensor> inputs, Tensor cotangent, bool createGraph = false)
     {
-        CheckRoot("grad", output, cotangent);
+        cotangent = CheckRoot("grad", output, cotangent);
         foreach (var x in inputs)
             if (!x.RequiresGrad)
                 throw new AutoKlException("grad", $"an input of shape {Shapes.Format(x.ShapeRef)} does not require gradients, so none can be computed for it");
@@ -96,7 +96,7 @@ public static class Autograd
             value = f(points);
         }
         var seed = cotangent ?? ScalarSeed(op, value);
-        CheckRoot(op, value, seed);
+        seed = CheckRoot(op, value, seed);
         if (!value.RequiresGrad)
             return (value, points.Select(Tensor.ZerosLike).ToArray());
         var grads = Backprop.Run(value, seed, createGraph: nested, accumulate: false);
@@ -112,10 +112,13 @@ public static class Autograd
         return Tensor.OnesLike(output);
     }
 
-    internal static void CheckRoot(string op, Tensor output, Tensor cotangent)
+    /// <summary>Checks the cotangent against the output and returns it in the output's dtype, so
+    /// gradients come back in their inputs' dtypes.</summary>
+    internal static Tensor CheckRoot(string op, Tensor output, Tensor cotangent)
     {
         output.RequireFloat(op);
         if (!Shapes.Equal(output.ShapeRef, cotangent.ShapeRef))
             throw new AutoKlException(op, $"cotangent of shape {Shapes.Format(cotangent.ShapeRef)} does not match the output's shape {Shapes.Format(output.ShapeRef)}");
+        return cotangent.DType == output.DType ? cotangent : cotangent.ToType(output.DType);
     }
 }

@@ -182,8 +182,15 @@ public static partial class Losses
         const string op = "binary_cross_entropy";
         var d = Difference(op, input, target); // shape and dtype checks
         if (Validation.Enabled) LossSupport.InUnitInterval(op, "input", input);
-        var logX = Tensor.Clamp(Tensor.Log(input), min: -100);
-        var log1mX = Tensor.Clamp(Tensor.Log1p(-input), min: -100);
+        // PyTorch clamps each log at -100. At input exactly 0 (or 1) the log is fed a harmless 0.5
+        // and replaced by -100, so the gradient there is 0 (PyTorch's (x - t) / max(x(1 - x), 1e-12)
+        // is finite too) instead of 0 / 0.
+        var half = Tensor.FullLike(input, 0.5);
+        var floor = Tensor.FullLike(input, -100);
+        var atZero = Tensor.Le(input, 0.0);
+        var atOne = Tensor.Ge(input, 1.0);
+        var logX = Tensor.Where(atZero, floor, Tensor.Clamp(Tensor.Log(Tensor.Where(atZero, half, input)), min: -100));
+        var log1mX = Tensor.Where(atOne, floor, Tensor.Clamp(Tensor.Log1p(-Tensor.Where(atOne, half, input)), min: -100));
         return -(target * logX + (1.0 - target) * log1mX);
     }
 

@@ -110,16 +110,37 @@ internal static class LossSupport
         for (int i = 0; i < x.Numel; i++)
         {
             double v = x.GetFlat(i);
-            if (!ok(v))
-                throw new AutoKlException(op, $"{name} must be {requirement}; element {i} (flat) of shape {Shapes.Format(x.ShapeRef)} is {v}");
+            if (!ok(v)) Refuse(op, name, x, i, v, requirement);
         }
     }
 
-    public static void NonNegative(string op, string name, Tensor x) => Values(op, name, x, v => v >= 0, "non-negative");
+    /// <summary>
+    /// Every element lies in the interval [lo, hi] (or (lo, hi] when <paramref name="openLow"/>);
+    /// a plain loop over the typed storage, since these checks run on every call of a loss.
+    /// </summary>
+    public static void InRange(string op, string name, Tensor x, double lo, bool openLow, double hi, string requirement)
+    {
+        switch (x.Storage)
+        {
+            case double[] d:
+                for (int i = 0; i < d.Length; i++)
+                    if (!(openLow ? d[i] > lo : d[i] >= lo) || !(d[i] <= hi)) Refuse(op, name, x, i, d[i], requirement);
+                break;
+            case float[] f:
+                for (int i = 0; i < f.Length; i++)
+                    if (!(openLow ? f[i] > lo : f[i] >= lo) || !(f[i] <= hi)) Refuse(op, name, x, i, f[i], requirement);
+                break;
+        }
+    }
 
-    public static void Positive(string op, string name, Tensor x) => Values(op, name, x, v => v > 0, "positive");
+    private static void Refuse(string op, string name, Tensor x, int i, double v, string requirement)
+        => throw new AutoKlException(op, $"{name} must be {requirement}; element {i} (flat) of shape {Shapes.Format(x.ShapeRef)} is {v}");
 
-    public static void InUnitInterval(string op, string name, Tensor x) => Values(op, name, x, v => v >= 0 && v <= 1, "in [0, 1]");
+    public static void NonNegative(string op, string name, Tensor x) => InRange(op, name, x, 0, false, double.PositiveInfinity, "non-negative");
+
+    public static void Positive(string op, string name, Tensor x) => InRange(op, name, x, 0, true, double.PositiveInfinity, "positive");
+
+    public static void InUnitInterval(string op, string name, Tensor x) => InRange(op, name, x, 0, false, 1, "in [0, 1]");
 
     /// <summary>A gradient-transparent replacement of the values: forward gives <paramref name="replaced"/>,
     /// backward treats the result as <paramref name="x"/> (PyTorch's in-place clamp under no_grad).</summary>

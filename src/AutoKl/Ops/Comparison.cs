@@ -40,7 +40,10 @@ public sealed partial class Tensor
     /// <summary>
     /// Elementwise choice with broadcasting: <paramref name="a"/> where <paramref name="condition"/>
     /// is non-zero, else <paramref name="b"/>. Unlike a blend a*c + b*(1-c), an infinite or NaN
-    /// value on the side not chosen never leaks into the result or its gradient.
+    /// value on the side not chosen never reaches the result, and Where's own rule sends that side
+    /// a zero gradient. As in PyTorch, the op that computed the unchosen value still runs its rule:
+    /// <c>Where(x > 0, Log(x), 0)</c> has a NaN gradient at x = 0 (log's 0/0), so guard the
+    /// argument too: <c>Where(x > 0, Log(Where(x > 0, x, 1)), 0)</c>.
     /// </summary>
     public static Tensor Where(Tensor condition, Tensor a, Tensor b)
     {
@@ -81,8 +84,14 @@ public sealed partial class Tensor
     {
         x.RequireFloat("isfinite");
         var y = Empty(x.DType, x.ShapeRef);
-        for (int i = 0; i < x.Numel; i++) y.SetFlat(i, double.IsFinite(x.GetFlat(i)) ? 1 : 0);
+        if (x.DType == DType.Float32) Finite(x.Data<float>(), y.Data<float>());
+        else Finite(x.Data<double>(), y.Data<double>());
         return y;
+
+        static void Finite<T>(T[] x, T[] y) where T : System.Numerics.IFloatingPointIeee754<T>
+        {
+            for (int i = 0; i < x.Length; i++) y[i] = T.IsFinite(x[i]) ? T.One : T.Zero;
+        }
     }
 
     internal void SetFlat(int i, double v)

@@ -114,8 +114,7 @@ public sealed partial class Tensor
     public void Backward(Tensor cotangent, bool createGraph = false)
     {
         CheckBackward();
-        Autograd.CheckRoot("backward", this, cotangent);
-        Backprop.Run(this, cotangent.DType == DType ? cotangent : cotangent.ToType(DType), createGraph, accumulate: true);
+        Backprop.Run(this, Autograd.CheckRoot("backward", this, cotangent), createGraph, accumulate: true);
     }
 
     private void CheckBackward()

@@ -23,8 +23,18 @@ let succeed (args: string list) =
     if r.Code <> 0 then Assert.Fail(sprintf "autokl %s exited with %d: %s" (String.Join(" ", args)) r.Code r.Err)
     r
 
-/// A fresh folder path under the temp folder (not created).
-let freshFolder () = Path.Combine(Path.GetTempPath(), "autokl-cli-tests", Guid.NewGuid().ToString("N"))
+/// This test run's scratch folder (per process, so concurrent runs do not meet).
+let scratch = Path.Combine(Path.GetTempPath(), "autokl-cli-tests", string Environment.ProcessId)
+
+/// A fresh folder path under the scratch folder (not created).
+let freshFolder () = Path.Combine(scratch, Guid.NewGuid().ToString("N"))
+
+/// Removes the scratch folder after every test of the Cli namespace has run.
+[<SetUpFixture>]
+type ScratchCleanup() =
+    [<OneTimeTearDown>]
+    member _.RemoveScratch() =
+        if Directory.Exists scratch then Directory.Delete(scratch, true)
 
 /// Every file under a folder (none when it does not exist), as names relative to it.
 let filesIn (folder: string) =

@@ -57,6 +57,7 @@ let ``fit --json prints one document with settings, rows, final values and times
     Assert.That(number doc "compute_seconds", Is.GreaterThan 0.0)
     Assert.That(number doc "compute_seconds", Is.LessThanOrEqualTo(number doc "wall_seconds"))
     Assert.That(number doc "steps_per_second", Is.GreaterThan 0.0)
+    Assert.That(number doc "cpu_seconds", Is.GreaterThan 0.0)
 
 [<Test>]
 let ``fit --dtype float64 reproduces PyTorch's float64 reference experiment at every 1000th step to 1e-9`` () =
@@ -234,3 +235,20 @@ let ``--compare prints a summary table`` () =
     Assert.That(summary.Length, Is.EqualTo 3)
     Assert.That(summary[1], Does.StartWith "kl ")
     Assert.That(summary[2], Does.StartWith "reverse-kl ")
+
+[<Test>]
+let ``on a terminal the rows are printed around a progress bar and the run still succeeds`` () =
+    use out = new StringWriter()
+    use err = new StringWriter()
+    let io: AutoKl.Cli.Program.Io = { Out = out; Err = err; OutIsTerminal = true; ErrIsTerminal = true }
+    let code = AutoKl.Cli.Program.runWith [| "fit"; "--steps"; "3000"; "--dtype"; "float64" |] io
+    Assert.That(code, Is.EqualTo 0, err.ToString())
+    let text = out.ToString()
+    for row in [ "       1 "; "    1000 "; "    2000 "; "    3000 " ] do
+        Assert.That(text, Does.Contain row)
+    Assert.That(text, Does.Contain "final: mu = ")
+    // the JSON stays clean when the bar goes to stderr
+    use jsonOut = new StringWriter()
+    let code = AutoKl.Cli.Program.runWith [| "fit"; "--steps"; "500"; "--json" |] { io with Out = jsonOut }
+    Assert.That(code, Is.EqualTo 0)
+    Assert.That((json (jsonOut.ToString())).GetProperty("rows").GetArrayLength(), Is.EqualTo 2)

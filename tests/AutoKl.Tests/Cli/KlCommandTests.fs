@@ -118,3 +118,42 @@ let ``kl --out draws P and Q as bar charts and writes the values as CSV`` () =
     same "header" [| "q"; "quantity"; "value" |] (header)
     let klRow = rows |> Array.find (fun r -> r[0] = "Q1" && r[1] = "\"KL(P||Q)\"")
     Assert.That(float klRow[2], Is.EqualTo(kl p q1).Within(1e-12))
+
+[<Test>]
+let ``a Q that is zero where P is not gives an infinite KL(P||Q): inf in the text, null in JSON`` () =
+    let text = (succeed [ "kl"; "--p"; "0.5,0.5"; "--q"; "1,0" ]).Out
+    Assert.That(text, Does.Contain "KL(P||Q) = inf")
+    Assert.That(text, Does.Contain "KL(P||Q) is infinite")
+    let c = (json (succeed [ "kl"; "--p"; "0.5,0.5"; "--q"; "1,0"; "--json" ]).Out).GetProperty("comparisons")[0]
+    Assert.That(c.GetProperty("kl_pq").ValueKind, Is.EqualTo JsonValueKind.Null)
+    Assert.That(number c "kl_qp", Is.EqualTo(log 2.0).Within(1e-12))
+
+/// Random categorical P and Q with `categories` entries from a seed, written as inline lists.
+let private randomPair (seed: int) (categories: int) =
+    let g = AutoKl.Generator(seed)
+    let draw () =
+        let raw = Array.init categories (fun _ -> 0.05 + g.NextUniform())
+        raw |> Array.map (fun v -> v / Array.sum raw)
+    let text (v: float[]) = v |> Array.map (fun x -> x.ToString("R", Globalization.CultureInfo.InvariantCulture)) |> String.concat ","
+    let p, q = draw (), draw ()
+    p, q, text p, text q
+
+[<FsCheck.NUnit.Property(MaxTest = 25, QuietOnSuccess = true)>]
+let ``for any P and Q the conventions relate to KL as the report says`` (seed: int) (size: FsCheck.PositiveInt) =
+    let categories = 2 + size.Get % 9
+    let p, q, pText, qText = randomPair seed categories
+    let c = (json (succeed [ "kl"; "--p"; pText; "--q"; qText; "--json" ]).Out).GetProperty("comparisons")[0]
+    let n = float categories
+    let klpq, klqp = kl p q, kl q p
+    // atol: MXNet adds 1e-12 inside its log, which moves its values by up to N * 1e-12.
+    Check.arraysClose (sprintf "seed %d, %d categories" seed categories) 1e-9 1e-10
+        [| klpq; klqp; js p q; klpq; klpq; klpq / n; klpq; klqp; klpq / n; klpq |]
+        [| number c "kl_pq"; number c "kl_qp"; number c "js"
+           convention c "PyTorch" [ "reduction='sum'" ]
+           convention c "PyTorch" [ "Q.log(), P, reduction='batchmean')" ]
+           convention c "PyTorch" [ "the default" ]
+           convention c "PyTorch" [ "log_target=True" ]
+           convention c "PyTorch" [ "P.log(), Q" ]
+           convention c "MXNet" [ "1.8" ]
+           convention c "MXNet" [ "1.9" ] |]
+    Assert.That(number c "js", Is.LessThanOrEqualTo(log 2.0))

@@ -109,6 +109,14 @@ let ``Monte Carlo estimators from log-densities: k1, k2, k3 and their gradients 
     let g = Autograd.Gradients(e.Value, [| mu |]).[0].ToScalar()
     Assert.That(abs (g - 0.5) < 0.05, sprintf "d KL / d mu = mu = 0.5, estimate %g" g)
 
+[<Property(MaxTest = 15)>]
+let ``Monte Carlo estimators have exact gradients in both log-densities`` (seed: int) =
+    let logP = randn seed [| 6; 2 |] * 0.5
+    let logQ = randn (seed + 1) [| 6; 2 |] * 0.5
+    GradCheck.check (fun xs -> MonteCarloKL.K1(xs.[0], xs.[1])) [| logP; logQ |]
+    GradCheck.check (fun xs -> MonteCarloKL.K2(xs.[0], xs.[1])) [| logP; logQ |]
+    GradCheck.check (fun xs -> MonteCarloKL.K3(xs.[0], xs.[1])) [| logP; logQ |]
+
 [<Test>]
 let ``sampling: moments, support, shapes and seeds`` () =
     let normal = Normal(Tensor.FromArray [| 1.0; -2.0 |], Tensor.FromArray [| 0.5; 2.0 |])

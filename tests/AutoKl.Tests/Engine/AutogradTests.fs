@@ -208,6 +208,17 @@ let ``gradients keep the dtype of their tensor, float32 through a float64 comput
     Assert.That(a.Grad.DType, Is.EqualTo DType.Float32)
     Assert.That(b.Grad.DType, Is.EqualTo DType.Float64)
     Check.arraysClose "a grad" 0.0 0.0 [| 3.0; 4.0 |] (a.Grad.ToDoubleArray())
+    // A cotangent of another dtype (or int64) is converted to the output's dtype.
+    let x32 = T.FromArray([| 1.0f; 2.0f |]).RequiresGrad_()
+    for cotangent in [ Tensor.ofList [ 1.0; 2.0 ]; Tensor.ofInts [ 1; 2 ] ] do
+        let g = Autograd.Gradients(x32 * 3.0, [| x32 |], cotangent).[0]
+        Assert.That(g.DType, Is.EqualTo DType.Float32, "Gradients with a float64 cotangent")
+        Check.arraysClose "Gradients with a float64 cotangent" 0.0 0.0 [| 3.0; 6.0 |] (g.ToDoubleArray())
+        let _, v = vjp (fun x -> x * 3.0) x32 cotangent
+        Assert.That(v.DType, Is.EqualTo DType.Float32, "vjp with a float64 cotangent")
+        (x32 * 3.0).Backward(cotangent)
+        Assert.That(x32.Grad.DType, Is.EqualTo DType.Float32, "backward with a float64 cotangent")
+        x32.ZeroGrad()
 
 [<Test>]
 let ``long chains do not overflow the stack`` () =

@@ -75,6 +75,50 @@ let ``pow with a constant base`` (s: Shape) (seed: int) =
     check1 (fun x -> T.Pow(2.5, x)) x
     check1 (fun x -> T.Pow(0.4, x)) x
 
+[<EngineProperty>]
+let ``the engine's other differentiable elementwise ops: sin, cos, tan, erf, lgamma, square, reciprocal`` (s: Shape) (seed: int) =
+    let x = normal seed s.Dims
+    check1 T.Sin x
+    check1 T.Cos x
+    check1 T.Tan (uniform seed -1.0 1.0 s.Dims)
+    check1 T.Erf x
+    check1 T.Lgamma (uniform seed 0.8 3.0 s.Dims)
+    check1 T.Square x
+    check1 T.Reciprocal (x |> awayFrom 0.0 0.7)
+    // Piecewise constant: zero gradient away from the jumps.
+    for op in [ T.Floor; T.Ceiling; T.Round; T.Sign ] do
+        let g = grad (fun x -> T.Sum(op x)) x
+        Check.arraysClose "piecewise constant" 0.0 0.0 (Array.zeroCreate x.Numel) (g.ToDoubleArray())
+
+[<EngineProperty>]
+let ``scatter_add, var and std`` (a: AlongAxis) (seed: int) =
+    let x = normal seed a.Dims
+    let gen = Generator(seed)
+    let ax = (a.Axis + x.Rank) % x.Rank
+    let index = T.FromArray(Array.init x.Numel (fun _ -> int64 (gen.NextInt(x.Size ax))), x.Shape)
+    GradCheck.check (fun xs -> T.ScatterAdd(xs.[0], a.Axis, index, xs.[1])) [| normal (seed + 1) a.Dims; x |]
+    if x.Size ax > 1 then
+        check1 (fun x -> T.Var(x, [| a.Axis |])) x
+        // std = sqrt(var) has a kink where a slice's values (nearly) coincide: discard those samples.
+        if float (T.Min(T.Var(x, [| a.Axis |]))) > 0.05 then
+            check1 (fun x -> T.Std(x, [| a.Axis |], keepDim = true)) x
+
+[<EngineProperty>]
+let ``cumsum forward and reverse along any axis`` (a: AlongAxis) (seed: int) =
+    let x = normal seed a.Dims
+    check1 (fun x -> T.CumSum(x, a.Axis)) x
+    check1 (fun x -> T.CumSum(x, a.Axis, reverse = true)) x
+    // Second order through a non-linear use of the running sum.
+    GradCheck.checkHvp 1e-6 1e-8 (fun x -> T.Sum(T.Sin(T.CumSum(x, a.Axis)) * x)) x seed
+
+[<Test>]
+let ``cumsum values match a running sum written out`` () =
+    let x = Tensor.ofList2D [ [ 1.0; 2.0; 3.0 ]; [ 4.0; 5.0; 6.0 ] ]
+    Check.tensorEquals "axis 1" 0.0 [| 2; 3 |] [| 1.0; 3.0; 6.0; 4.0; 9.0; 15.0 |] (x |> Tensor.cumsum 1)
+    Check.tensorEquals "axis 0" 0.0 [| 2; 3 |] [| 1.0; 2.0; 3.0; 5.0; 7.0; 9.0 |] (T.CumSum(x, 0))
+    Check.tensorEquals "reverse" 0.0 [| 2; 3 |] [| 6.0; 5.0; 3.0; 15.0; 11.0; 6.0 |] (x.CumSum(-1, reverse = true))
+    Check.throwsAutoKl [ "cumsum"; "axis 2" ] (fun () -> T.CumSum(x, 2)) |> ignore
+
 // ---- elementwise, two inputs with broadcasting --------------------------------------------
 
 [<EngineProperty>]
@@ -133,27 +177,28 @@ let ``every binary op handles the named broadcasting pairs on both sides`` () =
 
 // ---- reductions -----------------------------------------------------------------------------
 
-let private reduce (op: Tensor * int[] * bool -> Tensor) (whole: Tensor -> Tensor) (r: Reduction) (x: Tensor) =
+/// Checks the reduction over the generated axes, the whole-tensor overload when no axis was
+/// picked, and the single-axis overload when one was.
+let private reduce (op: Tensor * int[] * bool -> Tensor) (single: Tensor * int * bool -> Tensor) (whole: Tensor -> Tensor) (r: Reduction) (x: Tensor) =
     check1 (fun x -> op (x, r.Axes, r.KeepDim)) x
     if r.Axes.Length = 0 then check1 whole x
-    if r.Axes.Length = 1 then check1 (fun x -> op (x, [| r.Axes.[0] |], r.KeepDim)) x
+    if r.Axes.Length = 1 then check1 (fun x -> single (x, r.Axes.[0], r.KeepDim)) x
 
 [<EngineProperty>]
 let ``sum over all or any axes, with and without keepDim`` (r: Reduction) (seed: int) =
-    reduce (fun (x, a, k) -> T.Sum(x, a, k)) T.Sum r (normal seed r.Dims)
-    check1 (fun x -> if x.Rank > 0 then T.Sum(x, -1, r.KeepDim) else T.Sum x) (normal seed r.Dims)
+    reduce (fun (x, a, k) -> T.Sum(x, a, k)) (fun (x, a, k) -> T.Sum(x, a, k)) T.Sum r (normal seed r.Dims)
 
 [<EngineProperty>]
 let ``mean over all or any axes, with and without keepDim`` (r: Reduction) (seed: int) =
-    reduce (fun (x, a, k) -> T.Mean(x, a, k)) T.Mean r (normal seed r.Dims)
+    reduce (fun (x, a, k) -> T.Mean(x, a, k)) (fun (x, a, k) -> T.Mean(x, a, k)) T.Mean r (normal seed r.Dims)
 
 [<EngineProperty>]
 let ``max over all or any axes, no ties`` (r: Reduction) (seed: int) =
-    reduce (fun (x, a, k) -> T.Max(x, a, k)) T.Max r (normal seed r.Dims |> distinct kinkMargin)
+    reduce (fun (x, a, k) -> T.Max(x, a, k)) (fun (x, a, k) -> T.Max(x, a, k)) T.Max r (normal seed r.Dims |> distinct kinkMargin)
 
 [<EngineProperty>]
 let ``min over all or any axes, no ties`` (r: Reduction) (seed: int) =
-    reduce (fun (x, a, k) -> T.Min(x, a, k)) T.Min r (normal seed r.Dims |> distinct kinkMargin)
+    reduce (fun (x, a, k) -> T.Min(x, a, k)) (fun (x, a, k) -> T.Min(x, a, k)) T.Min r (normal seed r.Dims |> distinct kinkMargin)
 
 [<Test>]
 let ``max and min share the gradient equally among exact ties`` () =
@@ -166,7 +211,7 @@ let ``max and min share the gradient equally among exact ties`` () =
 
 [<EngineProperty>]
 let ``logsumexp over all or any axes, with and without keepDim`` (r: Reduction) (seed: int) =
-    reduce (fun (x, a, k) -> T.LogSumExp(x, a, k)) T.LogSumExp r (normal seed r.Dims * 3.0)
+    reduce (fun (x, a, k) -> T.LogSumExp(x, a, k)) (fun (x, a, k) -> T.LogSumExp(x, a, k)) T.LogSumExp r (normal seed r.Dims * 3.0)
 
 // ---- softmax family -------------------------------------------------------------------------
 
@@ -325,6 +370,23 @@ let ``hessian-vector product through reductions, softmax, matmul and shape ops``
         let y = T.Softmax(x, a.Axis) * T.LogSumExp(x, a.Axis, keepDim = true) + T.LogSoftmax(x * x, a.Axis)
         let z = T.Flatten(T.Permute(y, Array.init y.Rank (fun i -> y.Rank - 1 - i)))
         T.MatMul(z, T.Tanh(z)) + T.Mean(T.Slice(z, 0, 0, Int32.MaxValue, 2) ** 3) + T.Sum(T.Concat([ z; z * 2.0 ], 0) ** 2)
+    GradCheck.checkHvp 1e-5 1e-7 f x seed
+
+[<EngineProperty>]
+let ``hessian-vector product through gather, where, expand, select, stack, max and maximum`` (a: AlongAxis) (seed: int) =
+    // Away from the ties of x^2 with sin x (at 0 and 0.8767) and of x with x/2 (at 0), where max
+    // and maximum switch branches.
+    let x = normal seed a.Dims |> awayFrom 0.0 kinkMargin |> awayFrom 0.876726 kinkMargin
+    let gen = Generator(seed)
+    let ax = (a.Axis + x.Rank) % x.Rank
+    let index = T.FromArray(Array.init x.Numel (fun _ -> int64 (gen.NextInt(x.Size ax))), x.Shape)
+    let mask = T.Gt(normal (seed + 1) a.Dims, 0.0)
+    let f (x: Tensor) =
+        let picked = T.Gather(x, a.Axis, index)
+        let chosen = T.Where(mask, T.Exp(picked), x * x * x)
+        let stretched = T.Expand(T.Unsqueeze(T.Select(x, a.Axis, 0), 0), Array.append [| 2 |] (T.Select(x, a.Axis, 0)).Shape)
+        let top = T.Max(T.Stack([ x * x; T.Sin(x) ]), 0)
+        T.Sum(chosen * T.Tanh(x)) + T.Sum(stretched ** 3) + T.Sum(top * x) + T.Sum(T.Maximum(x, x * 0.5) ** 2)
     GradCheck.checkHvp 1e-5 1e-7 f x seed
 
 [<Test>]

@@ -106,3 +106,23 @@ let ``logsumexp over several axes at once stays exact at 1e300`` () =
     Check.arraysClose "logsumexp over [1; 2]" 1e-15 0.0 [| 1e300; log 4.0 |] (lse.ToDoubleArray())
     let g = grad (fun x -> T.LogSumExp(x, [| -1; -2 |]) |> Tensor.sum) x
     Check.arraysClose "its gradient" 1e-15 0.0 (Array.create 8 0.25) (g.ToDoubleArray())
+
+[<Test>]
+let ``NaN propagates through elementwise ops and reductions, as in PyTorch`` () =
+    for dtype in [ DType.Float32; DType.Float64 ] do
+        let x = T.FromArray([| nan; 1.0; -2.0 |], [| 3 |], dtype)
+        let isNan (what: string) (t: Tensor) = Assert.That(Double.IsNaN(t.ToDoubleArray().[0]), Is.True, sprintf "%s of NaN (%A)" what dtype)
+        for name, op in [ "relu", T.Relu; "abs", T.Abs; "exp", T.Exp; "tanh", T.Tanh; "sigmoid", T.Sigmoid
+                          "clamp", (fun x -> T.Clamp(x, -1.0, 1.0)); "softplus", (fun x -> T.Softplus x)
+                          "maximum", (fun x -> T.Maximum(x, T.OnesLike x)); "minimum", (fun x -> T.Minimum(x, T.OnesLike x))
+                          "max", (fun x -> T.Max x); "min", (fun x -> T.Min x); "sum", T.Sum; "logsumexp", T.LogSumExp
+                          "softmax", (fun x -> T.Softmax(x, 0)); "log1p", T.Log1p; "expm1", T.Expm1 ] do
+            isNan name (op x)
+        Check.arraysClose "the other elements of relu" 0.0 0.0 [| 1.0; 0.0 |] ((T.Relu x).ToDoubleArray().[1..])
+    Check.arraysClose "log and sqrt outside their domain" 0.0 0.0 [| nan; nan; -infinity |]
+        (T.Concat([ T.Log(Tensor.ofList [ -1.0 ]); T.Sqrt(Tensor.ofList [ -1.0 ]); T.Log(Tensor.ofList [ 0.0 ]) ]).ToDoubleArray())
+    Check.arraysClose "large values saturate" 0.0 0.0 [| 0.0; 1.0; -1.0; 1.0; 1000.0; 0.0 |]
+        (T.Concat([ T.Sigmoid(Tensor.ofList [ -1000.0; 1000.0 ]); T.Tanh(Tensor.ofList [ -1000.0; 1000.0 ]); T.Softplus(Tensor.ofList [ 1000.0; -1000.0 ]) ]).ToDoubleArray())
+    let f32 = T.FromArray([| -200.0f; 200.0f |])
+    Check.arraysClose "float32 sigmoid saturates" 0.0 0.0 [| 0.0; 1.0 |] ((T.Sigmoid f32).ToDoubleArray())
+    Check.allFinite "float32 softplus gradient at large values" (grad (fun x -> T.Sum(T.Softplus x)) f32)

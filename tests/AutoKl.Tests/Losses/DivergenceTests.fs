@@ -116,6 +116,7 @@ let ``every divergence has exact gradients`` (seed: int) (a: PositiveInt) (b: Po
     let logits1 = Tensor.RandN(shape, Generator(seed + 2), DType.Float64)
     let logits2 = Tensor.RandN(shape, Generator(seed + 3), DType.Float64)
     GradCheck.check (fun xs -> Divergences.KLFromLogits(xs.[0], xs.[1])) [| logits1; logits2 |]
+    GradCheck.check (fun xs -> Divergences.KLFromLogProbs(Tensor.LogSoftmax(xs.[0], -1), Tensor.LogSoftmax(xs.[1], -1))) [| logits1; logits2 |]
     Check.tensorClose "from logits" 1e-12 1e-15 (Divergences.KL(Tensor.Softmax(logits1, -1), Tensor.Softmax(logits2, -1))) (Divergences.KLFromLogits(logits1, logits2))
     let grid = Tensor.Linspace(0.0, 2.0, shape.[1], DType.Float64)
     // |F_p - F_q| has a kink where the two CDFs cross: check only when every gap is clear of 0.
@@ -127,8 +128,14 @@ let ``every divergence has exact gradients`` (seed: int) (a: PositiveInt) (b: Po
         Array.map2 (fun x y -> abs (x - y)) cp.[1 .. shape.[1] - 1] cq.[1 .. shape.[1] - 1] |> Array.min)
     if Array.min gaps > 0.02 then
         GradCheck.check (fun xs -> Divergences.Wasserstein1(xs.[0], xs.[1], grid)) [| wp; wq |]
-    let s1 = Tensor.RandN([| 7 |], Generator(seed + 4), DType.Float64)
-    let s2 = Tensor.RandN([| 5 |], Generator(seed + 5), DType.Float64)
+    // Shuffled samples a_i in [i, i + 0.2] and b_j in [j + 0.5, j + 0.7]: every gap |a - b| and
+    // every spacing exceeds 0.3, so finite differences never cross a kink of |.| or of the sort.
+    let spread (count: int) (offset: float) (s: int) =
+        let g = Generator(s)
+        let values = Array.init count (fun i -> float i + offset + 0.2 * g.NextUniform())
+        Tensor.FromArray(values |> Array.sortBy (fun _ -> g.NextUniform()))
+    let s1 = spread 7 0.0 (seed + 4)
+    let s2 = spread 5 0.5 (seed + 5)
     GradCheck.check (fun xs -> Divergences.Wasserstein1Samples(xs.[0], xs.[1])) [| s1; s2 |]
 
 [<Test>]

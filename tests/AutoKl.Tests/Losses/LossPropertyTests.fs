@@ -136,6 +136,17 @@ let ``BCE with logits is exact and finite at logits of magnitude 100 and 1000`` 
     Check.arraysClose "gradient" 1e-15 1e-300 [| 1.0; -1.0; 0.0; 0.0; -0.5 |] (g.ToDoubleArray())
     Check.tensorClose "piped" 0.0 0.0 loss (logits |> Losses.bceWithLogits Reduction.None target)
 
+[<Test>]
+let ``binary cross-entropy at probabilities of exactly 0 and 1 clamps the log at -100 with finite gradients`` () =
+    let probs = Tensor.FromArray([| 0.0; 1.0; 0.0; 1.0; 0.3 |]).RequiresGrad_()
+    let target = Tensor.FromArray([| 0.0; 1.0; 1.0; 0.0; 1.0 |]).RequiresGrad_()
+    let loss = Losses.BinaryCrossEntropy(probs, target, Reduction.None)
+    Check.arraysClose "values" 1e-15 0.0 [| 0.0; 0.0; 100.0; 100.0; -(log 0.3) |] (loss.ToDoubleArray())
+    let gs = Autograd.Gradients(Tensor.Sum loss, [| probs; target |])
+    Check.allFinite "input gradient" gs.[0]
+    Check.allFinite "target gradient" gs.[1]
+    Check.arraysClose "interior gradient" 1e-15 0.0 [| -1.0 / 0.3 |] [| gs.[0].ItemAt(4) |]
+
 [<Property(MaxTest = 15)>]
 let ``Poisson and Gaussian NLL have exact gradients in each option`` (seed: int) (a: PositiveInt) (b: PositiveInt) =
     let shape = dims a b

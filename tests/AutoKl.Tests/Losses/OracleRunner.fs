@@ -23,10 +23,7 @@ let caseNames (root: Lazy<JsonElement>) (ops: string list) =
 let caseNamed (root: Lazy<JsonElement>) (name: string) =
     Oracle.cases root.Value |> List.find (fun c -> Oracle.name c = name)
 
-/// Oracle.tensorOf, with shape [] read as a rank-0 tensor (the support loader makes it [1]).
-let tensorOf (e: JsonElement) =
-    let t = Oracle.tensorOf e
-    if e.GetProperty("shape").GetArrayLength() = 0 then t.Reshape([||]) else t
+let tensorOf = Oracle.tensorOf
 
 let private objectTensors (case: JsonElement) (field: string) =
     match case.TryGetProperty(field) with

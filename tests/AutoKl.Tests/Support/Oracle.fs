@@ -29,8 +29,9 @@ let tensorOf (e: JsonElement) : Tensor =
             | _ -> Double.NaN
         | _ -> Double.NaN
     let data = [| for v in e.GetProperty("data").EnumerateArray() -> number v |]
-    if isInt then Tensor.FromArray(Array.map int64 data, shape)
-    else Tensor.FromArray(data, shape)
+    // FromArray with no dimensions means "1-D"; a fixture's shape [] is a scalar.
+    let t = if isInt then Tensor.FromArray(Array.map int64 data, shape) else Tensor.FromArray(data, shape)
+    if shape.Length = 0 then t.Reshape([||]) else t
 
 let cases (root: JsonElement) = [ for c in root.GetProperty("cases").EnumerateArray() -> c ]
 

@@ -1,0 +1,44 @@
+using System.Numerics;
+
+namespace AutoKl;
+
+// Cumulative sums along an axis. The adjoint of a running sum is the running sum taken from
+// the other end, so the forward and reverse scans are each other's backward rule.
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// Running sum along <paramref name="axis"/> (torch.cumsum); with <paramref name="reverse"/>,
+    /// from the last element backwards: result[i] = sum of x[j] for j &gt;= i.
+    /// </summary>
+    public static Tensor CumSum(Tensor x, int axis, bool reverse = false)
+    {
+        x.RequireFloat("cumsum");
+        if (x.Rank == 0) return Identity(x);
+        int a = Shapes.NormalizeAxis("cumsum", axis, x.Rank);
+        int outer = 1, n = x.ShapeRef[a], inner = 1;
+        for (int d = 0; d < a; d++) outer *= x.ShapeRef[d];
+        for (int d = a + 1; d < x.Rank; d++) inner *= x.ShapeRef[d];
+        var y = Empty(x.DType, x.ShapeRef);
+        if (x.DType == DType.Float32) Scan(x.Data<float>(), y.Data<float>(), outer, n, inner, reverse);
+        else Scan(x.Data<double>(), y.Data<double>(), outer, n, inner, reverse);
+        return Record(y, "cumsum", [x], g => [CumSum(g, a, !reverse)]);
+    }
+
+    private static void Scan<T>(T[] x, T[] y, int outer, int n, int inner, bool reverse) where T : IFloatingPointIeee754<T>
+    {
+        for (int o = 0; o < outer; o++)
+            for (int i = 0; i < inner; i++)
+            {
+                T acc = T.Zero;
+                for (int k = 0; k < n; k++)
+                {
+                    int at = (o * n + (reverse ? n - 1 - k : k)) * inner + i;
+                    acc += x[at];
+                    y[at] = acc;
+                }
+            }
+    }
+
+    /// <summary>Running sum along an axis (see <see cref="CumSum(Tensor, int, bool)"/>).</summary>
+    public Tensor CumSum(int axis, bool reverse = false) => CumSum(this, axis, reverse);
+}
