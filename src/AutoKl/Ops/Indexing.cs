@@ -15,9 +15,9 @@ public sealed partial class Tensor
         int a = Shapes.NormalizeAxis("gather", axis, x.Rank);
         CheckIndex("gather", x.ShapeRef, a, index);
         var y = Empty(x.DType, index.ShapeRef);
-        var idx = index.Data<long>();
-        int stride = Shapes.Strides(x.ShapeRef)[a];
-        ForEachIndex(index.ShapeRef, a, x.ShapeRef, (pos, src) => y.SetFlat(pos, x.GetFlat(src + (int)idx[pos] * stride)));
+        var at = Positions(index, a, x.ShapeRef);
+        if (x.DType == DType.Float32) Pick(x.Data<float>(), at, y.Data<float>());
+        else Pick(x.Data<double>(), at, y.Data<double>());
         return Record(y, "gather", [x], g => [ScatterAdd(ZerosLike(x), a, index, g)]);
     }
 
@@ -33,13 +33,9 @@ public sealed partial class Tensor
         if (!Shapes.Equal(index.ShapeRef, source.ShapeRef))
             throw new AutoKlException("scatter_add", $"source shape {Shapes.Format(source.ShapeRef)} must equal index shape {Shapes.Format(index.ShapeRef)}");
         var y = new Tensor(x.Storage.Clone() as Array ?? throw new InvalidOperationException(), x.ShapeRef);
-        var idx = index.Data<long>();
-        int stride = Shapes.Strides(x.ShapeRef)[a];
-        ForEachIndex(index.ShapeRef, a, x.ShapeRef, (pos, dst) =>
-        {
-            int at = dst + (int)idx[pos] * stride;
-            y.SetFlat(at, y.GetFlat(at) + source.GetFlat(pos));
-        });
+        var at = Positions(index, a, x.ShapeRef);
+        if (x.DType == DType.Float32) Accumulate(source.Data<float>(), at, y.Data<float>());
+        else Accumulate(source.Data<double>(), at, y.Data<double>());
         return Record(y, "scatter_add", [x, source], g => [For(x, () => g), For(source, () => Gather(g, a, index))]);
     }
 
@@ -59,24 +55,39 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// Calls <paramref name="visit"/>(flat position in the index, flat position in the tensor of
-    /// the same coordinates with the axis coordinate set to 0).
+    /// For each element of <paramref name="index"/> (row-major), the flat position in a tensor of
+    /// <paramref name="shape"/> that it names: its own coordinates, with the axis coordinate
+    /// replaced by the index value.
     /// </summary>
-    private static void ForEachIndex(int[] indexShape, int axis, int[] shape, Action<int, int> visit)
+    private static int[] Positions(Tensor index, int axis, int[] shape)
     {
         var strides = Shapes.Strides(shape);
+        var idx = index.Data<long>();
+        var indexShape = index.ShapeRef;
         var coords = new int[indexShape.Length];
-        int total = Shapes.Numel(indexShape);
-        for (int pos = 0; pos < total; pos++)
+        var at = new int[idx.Length];
+        for (int pos = 0; pos < at.Length; pos++)
         {
-            int baseOffset = 0;
-            for (int d = 0; d < coords.Length; d++) if (d != axis) baseOffset += coords[d] * strides[d];
-            visit(pos, baseOffset);
+            int offset = 0;
+            for (int d = 0; d < coords.Length; d++)
+                offset += (d == axis ? (int)idx[pos] : coords[d]) * strides[d];
+            at[pos] = offset;
             for (int d = coords.Length - 1; d >= 0; d--)
             {
                 if (++coords[d] < indexShape[d]) break;
                 coords[d] = 0;
             }
         }
+        return at;
+    }
+
+    private static void Pick<T>(T[] x, int[] at, T[] y)
+    {
+        for (int i = 0; i < at.Length; i++) y[i] = x[at[i]];
+    }
+
+    private static void Accumulate<T>(T[] source, int[] at, T[] y) where T : System.Numerics.INumber<T>
+    {
+        for (int i = 0; i < at.Length; i++) y[at[i]] += source[i];
     }
 }
