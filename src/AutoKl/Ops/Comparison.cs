@@ -69,7 +69,7 @@ public sealed partial class Tensor
     internal static Tensor Expanded(Tensor x, int[] shape)
     {
         if (Shapes.Equal(x.ShapeRef, shape)) return x;
-        var y = Empty(x.DType, shape);
+        var y = Uninitialized(x.DType, shape);
         switch (x.Storage)
         {
             case float[] f: Layout.Expand(f, x.ShapeRef, shape, y.Span<float>()); break;

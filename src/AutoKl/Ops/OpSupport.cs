@@ -46,7 +46,7 @@ public sealed partial class Tensor
     internal static Tensor Map<K>(string op, Tensor x, K kernel) where K : struct, IUnaryKernel
     {
         x.RequireFloat(op);
-        var y = Empty(x.DType, x.ShapeRef);
+        var y = Uninitialized(x.DType, x.ShapeRef);
         if (x.DType == DType.Float32) kernel.Run<float>(x.Data<float>(), y.Data<float>());
         else kernel.Run<double>(x.Data<double>(), y.Data<double>());
         return y;
@@ -56,7 +56,7 @@ public sealed partial class Tensor
     internal static Tensor Zip<K>(string op, Tensor a, Tensor b, K kernel) where K : struct, IBinaryKernel
     {
         var shape = Shapes.Broadcast(op, a.ShapeRef, b.ShapeRef);
-        var y = Empty(a.DType, shape);
+        var y = Uninitialized(a.DType, shape);
         if (a.DType == DType.Float32)
             Broadcast.Run(a.Data<float>(), a.ShapeRef, b.Data<float>(), b.ShapeRef, y.Data<float>(), shape, kernel);
         else

@@ -225,6 +225,22 @@ public sealed partial class Tensor
 
     internal static Tensor Empty(DType dtype, int[] shape) => new(NewStorage(dtype, Shapes.Numel(shape)), shape);
 
+    /// <summary>
+    /// Like <see cref="Empty"/> but without zeroing the memory: only for kernels that write every
+    /// element (on large tensors the zeroing is a whole extra pass over memory).
+    /// </summary>
+    internal static Tensor Uninitialized(DType dtype, int[] shape)
+    {
+        int n = Shapes.Numel(shape);
+        Array storage = dtype switch
+        {
+            DType.Float32 => GC.AllocateUninitializedArray<float>(n),
+            DType.Float64 => GC.AllocateUninitializedArray<double>(n),
+            _ => GC.AllocateUninitializedArray<long>(n),
+        };
+        return new Tensor(storage, shape);
+    }
+
     internal void RequireFloat(string op)
     {
         if (DType == DType.Int64)
