@@ -135,18 +135,25 @@ public sealed partial class Tensor
         for (int d = 0; d < a; d++) outer *= x.ShapeRef[d];
         for (int d = a + 1; d < x.Rank; d++) inner *= x.ShapeRef[d];
         var result = new long[outer * inner];
+        if (x.DType == DType.Float32) FirstExtreme(x.Data<float>(), result, outer, n, inner, direction);
+        else FirstExtreme(x.Data<double>(), result, outer, n, inner, direction);
+        return new Tensor(result, Shapes.Reduced(x.ShapeRef, [a], keepDim));
+    }
+
+    /// <summary>The index of the first extreme value along the middle axis; a NaN wins, as in PyTorch.</summary>
+    private static void FirstExtreme<T>(T[] x, long[] result, int outer, int n, int inner, int direction) where T : System.Numerics.IFloatingPointIeee754<T>
+    {
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {
                 int best = 0;
-                double bestValue = x.GetFlat(o * n * inner + i);
-                for (int k = 1; k < n; k++)
+                T bestValue = x[o * n * inner + i];
+                for (int k = 1; k < n && !T.IsNaN(bestValue); k++)
                 {
-                    double v = x.GetFlat((o * n + k) * inner + i);
-                    if (direction * (v - bestValue) > 0 || (double.IsNaN(v) && !double.IsNaN(bestValue))) { best = k; bestValue = v; }
+                    T v = x[(o * n + k) * inner + i];
+                    if (T.IsNaN(v) || (direction > 0 ? v > bestValue : v < bestValue)) { best = k; bestValue = v; }
                 }
                 result[o * inner + i] = best;
             }
-        return new Tensor(result, Shapes.Reduced(x.ShapeRef, [a], keepDim));
     }
 }

@@ -136,7 +136,8 @@ public static class Checkpoint
         }
 
         // ... then change
-        for (int i = 0; i < parameters.Count; i++) parameters[i].CopyValuesFrom(contents.Parameters[i]);
+        using (Autograd.NoGrad())
+            for (int i = 0; i < parameters.Count; i++) parameters[i].Copy_(contents.Parameters[i]);
         optimizer.LoadState(contents.Optimizer);
         if (scheduler is not null) scheduler.LoadState(contents.Scheduler!);
     }

@@ -285,13 +285,3 @@ public sealed class OptimizerState
     /// <summary>The per-parameter states (parameters never updated have none).</summary>
     public IReadOnlyList<Entry> Entries { get; }
 }
-
-/// <summary>Copies and in-place overwrites of tensor values, for optimizer states and checkpoints.</summary>
-internal static class TensorCopies
-{
-    /// <summary>A new leaf with a copy of the values (no gradient, nothing recorded).</summary>
-    public static Tensor CopyValues(this Tensor t) => new((Array)t.Storage.Clone(), t.Shape);
-
-    /// <summary>Overwrites the values of <paramref name="target"/> with those of <paramref name="source"/> (same dtype and shape).</summary>
-    public static void CopyValuesFrom(this Tensor target, Tensor source) => Array.Copy(source.Storage, target.Storage, target.Numel);
-}

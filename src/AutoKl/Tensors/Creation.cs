@@ -131,25 +131,22 @@ public sealed partial class Tensor
     public static Tensor Linspace(double start, double end, int steps, DType dtype = DType.Float32)
     {
         if (steps < 0) throw new AutoKlException("linspace", $"steps must be non-negative, got {steps}");
-        var values = new double[steps];
-        if (steps == 1) values[0] = start;
-        else if (steps > 1)
+        // PyTorch computes a float32 linspace in float32 arithmetic.
+        return dtype == DType.Float32
+            ? new Tensor(Spaced((float)start, (float)end, steps), [steps])
+            : ToType(new Tensor(Spaced(start, end, steps), [steps]), dtype);
+
+        static T[] Spaced<T>(T start, T end, int steps) where T : System.Numerics.IFloatingPointIeee754<T>
         {
-            double step = (end - start) / (steps - 1);
+            var values = new T[steps];
+            if (steps == 1) values[0] = start;
+            if (steps < 2) return values;
+            T step = (end - start) / T.CreateChecked(steps - 1);
             int half = steps / 2;
             for (int i = 0; i < steps; i++)
-                values[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+                values[i] = i < half ? start + step * T.CreateChecked(i) : end - step * T.CreateChecked(steps - 1 - i);
+            return values;
         }
-        if (dtype == DType.Float32 && steps > 1)
-        {
-            // PyTorch computes float32 linspace in float32 arithmetic.
-            float s = (float)start, e = (float)end, st = (e - s) / (steps - 1);
-            int half = steps / 2;
-            var f = new float[steps];
-            for (int i = 0; i < steps; i++) f[i] = i < half ? s + st * i : e - st * (steps - 1 - i);
-            return new Tensor(f, [steps]);
-        }
-        return FromArray(values, [steps], dtype);
     }
 
     /// <summary>The n-by-n identity matrix.</summary>

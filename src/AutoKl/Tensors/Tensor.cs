@@ -130,11 +130,14 @@ public sealed partial class Tensor
     internal void AccumulateGrad(Tensor g, bool copy)
     {
         if (_grad is not null) _grad = _grad + g;
-        else _grad = copy ? new Tensor((Array)g.Storage.Clone(), g._shape) : g;
+        else _grad = copy ? g.CopyValues() : g;
     }
 
     /// <summary>A copy with its own storage; the gradient flows through unchanged (torch.clone).</summary>
-    public Tensor Clone() => Record(new Tensor((Array)Storage.Clone(), _shape), "clone", [this], g => [g]);
+    public Tensor Clone() => Record(CopyValues(), "clone", [this], g => [g]);
+
+    /// <summary>A new leaf with its own copy of the values: records nothing (for optimizer state, checkpoints, gradients).</summary>
+    internal Tensor CopyValues() => new((Array)Storage.Clone(), _shape);
 
     /// <summary>
     /// Marks a fresh scalar as standing for a plain number: in mixed-dtype arithmetic it takes the
