@@ -68,12 +68,9 @@ public sealed class Adam : Optimizer
 
     internal static void ValidateAdam(Optimizer optimizer, ParamGroup group, string where)
     {
-        foreach (var name in new[] { "lr", "eps", "weight_decay" })
-            if (!(group[name] >= 0))
-                throw new AutoKlException(optimizer.Name, $"{where}: invalid {name} = {group[name]}; it must be >= 0");
-        foreach (var name in new[] { "beta1", "beta2" })
-            if (!(group[name] >= 0 && group[name] < 1))
-                throw new AutoKlException(optimizer.Name, $"{where}: invalid {name} = {group[name]}; it must be in [0, 1)");
+        foreach (var name in new[] { "lr", "eps", "weight_decay" }) optimizer.RequireNonNegative(group, where, name);
+        optimizer.RequireInUnitInterval(group, where, "beta1");
+        optimizer.RequireInUnitInterval(group, where, "beta2");
         double placement = group["epsilon_placement"];
         if (placement != (int)EpsilonPlacement.PyTorch && placement != (int)EpsilonPlacement.KingmaBa)
             throw new AutoKlException(optimizer.Name, $"{where}: invalid epsilon_placement = {placement}");

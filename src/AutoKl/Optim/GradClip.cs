@@ -27,10 +27,14 @@ public static class GradClip
             throw new AutoKlException("clip_grad_norm", $"normType must be > 0 (or infinity), got {normType}");
         var withGrad = parameters.Where(p => p.HasGrad).ToArray();
         if (withGrad.Length == 0) return 0;
-        var norms = withGrad.Select(p => Norm(p.Grad.ToDoubleArray(), normType)).ToArray();
-        double total = Norm(norms, normType);
+        var norms = withGrad.Select(p => p.DType == DType.Float32
+            ? Norm<float>(p.Grad.Span<float>(), normType)
+            : Norm<double>(p.Grad.Span<double>(), normType)).ToArray();
+        double total = Norm<double>(norms, normType);
         double coefficient = Math.Min(maxNorm / (total + 1e-6), 1.0);
-        foreach (var p in withGrad) p.Grad = Map(p.Grad, coefficient, clamp: false);
+        // Scaling by exactly 1 changes nothing; a NaN coefficient still spreads, as in PyTorch.
+        if (!(coefficient >= 1))
+            foreach (var p in withGrad) p.Grad = Map(p.Grad, coefficient, clamp: false);
         return total;
     }
 
@@ -46,12 +50,18 @@ public static class GradClip
             p.Grad = Map(p.Grad, clipValue, clamp: true);
     }
 
-    private static double Norm(double[] values, double p)
+    /// <summary>The p-norm, accumulated in double; the infinity norm is NaN when any value is.</summary>
+    private static double Norm<T>(ReadOnlySpan<T> values, double p) where T : IFloatingPointIeee754<T>
     {
-        if (double.IsPositiveInfinity(p)) return values.Length == 0 ? 0 : values.Max(Math.Abs);
-        if (p == 2) return Math.Sqrt(values.Sum(v => v * v));
-        if (p == 1) return values.Sum(Math.Abs);
-        return Math.Pow(values.Sum(v => Math.Pow(Math.Abs(v), p)), 1 / p);
+        double acc = 0;
+        foreach (var value in values)
+        {
+            double a = Math.Abs(double.CreateChecked(value));
+            if (double.IsPositiveInfinity(p)) acc = double.IsNaN(a) || a > acc ? a : acc;
+            else acc += p == 2 ? a * a : p == 1 ? a : Math.Pow(a, p);
+            if (double.IsNaN(acc)) return acc;
+        }
+        return double.IsPositiveInfinity(p) || p == 1 ? acc : p == 2 ? Math.Sqrt(acc) : Math.Pow(acc, 1 / p);
     }
 
     /// <summary>A copy of the gradient scaled by (or clamped to) the constant, computed in the gradient's own dtype.</summary>

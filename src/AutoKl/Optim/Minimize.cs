@@ -57,8 +57,7 @@ public static class Minimize
         }
         for (int step = 1; step <= steps; step++)
         {
-            foreach (var p in parameters) p.ZeroGrad();
-            optimizer.ZeroGrad();
+            optimizer.ZeroGrad(); // covers every parameter: each was checked to be the optimizer's
             var value = loss();
             if (value.Numel != 1)
                 throw new AutoKlException("minimize", $"step {step}: the loss has shape {Shapes.Format(value.ShapeRef)}; it must have one element");

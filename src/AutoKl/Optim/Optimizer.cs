@@ -116,16 +116,16 @@ public abstract class Optimizer
     /// <summary>Names of the state buffers this optimizer may keep for a parameter (for checking restored states).</summary>
     protected abstract IReadOnlyCollection<string> BufferNames { get; }
 
-    /// <summary>Throws when the hyper-parameter <paramref name="name"/> is NaN or negative.</summary>
-    protected void RequireNonNegative(ParamGroup group, string where, string name)
+    /// <summary>Throws when the hyper-parameter <paramref name="name"/> is NaN, infinite or negative.</summary>
+    protected internal void RequireNonNegative(ParamGroup group, string where, string name)
     {
         double v = group[name];
-        if (!(v >= 0))
-            throw new AutoKlException(Name, $"{where}: invalid {name} = {v}; it must be >= 0");
+        if (!(double.IsFinite(v) && v >= 0))
+            throw new AutoKlException(Name, $"{where}: invalid {name} = {v}; it must be a finite number >= 0");
     }
 
     /// <summary>Throws unless 0 &lt;= value &lt; 1.</summary>
-    protected void RequireInUnitInterval(ParamGroup group, string where, string name)
+    protected internal void RequireInUnitInterval(ParamGroup group, string where, string name)
     {
         double v = group[name];
         if (!(v >= 0 && v < 1))

@@ -40,9 +40,6 @@ public sealed class CosineAnnealingLR : LRScheduler
     }
 
     /// <inheritdoc/>
-    protected override bool HasClosedForm => true;
-
-    /// <inheritdoc/>
     protected override double[] ClosedFormLr() =>
         BaseLrs.Select(b => EtaMin + (b - EtaMin) * (1 + Math.Cos(Math.PI * LastEpoch / TMax)) / 2).ToArray();
 }

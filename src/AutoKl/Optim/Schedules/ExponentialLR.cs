@@ -20,8 +20,5 @@ public sealed class ExponentialLR : LRScheduler
     protected override double[] ComputeLr() => LastEpoch == 0 ? GroupLrs() : GroupLrs().Select(lr => lr * Gamma).ToArray();
 
     /// <inheritdoc/>
-    protected override bool HasClosedForm => true;
-
-    /// <inheritdoc/>
     protected override double[] ClosedFormLr() => BaseLrs.Select(b => b * Math.Pow(Gamma, LastEpoch)).ToArray();
 }

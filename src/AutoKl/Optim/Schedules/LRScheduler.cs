@@ -51,11 +51,11 @@ public abstract class LRScheduler
     }
 
     /// <summary>Jumps to <paramref name="epoch"/> using the closed form when the schedule has one (PyTorch's <c>step(epoch)</c>, used by <see cref="SequentialLR"/>).</summary>
-    internal virtual void StepTo(int epoch)
+    internal void StepTo(int epoch)
     {
         StepCount++;
         LastEpoch = epoch;
-        Apply(HasClosedForm ? ClosedFormLr() : ComputeLr());
+        Apply(ClosedFormLr());
     }
 
     /// <summary>The construction-time step: resets the step count and steps to epoch 0.</summary>
@@ -68,10 +68,10 @@ public abstract class LRScheduler
     /// <summary>The new lr of every group for <see cref="LastEpoch"/>, from each group's current lr (chainable form).</summary>
     protected abstract double[] ComputeLr();
 
-    /// <summary>Whether <see cref="ClosedFormLr"/> is available.</summary>
-    protected virtual bool HasClosedForm => false;
-
-    /// <summary>The lr of every group at <see cref="LastEpoch"/> computed from <see cref="BaseLrs"/> alone.</summary>
+    /// <summary>
+    /// The lr of every group at <see cref="LastEpoch"/> computed from <see cref="BaseLrs"/> alone;
+    /// schedules without a closed form keep the chainable rule.
+    /// </summary>
     protected virtual double[] ClosedFormLr() => ComputeLr();
 
     /// <summary>Writes <paramref name="lrs"/> into the groups and remembers them.</summary>

@@ -41,9 +41,6 @@ public sealed class LinearLR : LRScheduler
     }
 
     /// <inheritdoc/>
-    protected override bool HasClosedForm => true;
-
-    /// <inheritdoc/>
     protected override double[] ClosedFormLr() =>
         BaseLrs.Select(b => b * (StartFactor + (EndFactor - StartFactor) * Math.Min(TotalIters, LastEpoch) / TotalIters)).ToArray();
 }

@@ -31,9 +31,6 @@ public sealed class MultiStepLR : LRScheduler
     }
 
     /// <inheritdoc/>
-    protected override bool HasClosedForm => true;
-
-    /// <inheritdoc/>
     protected override double[] ClosedFormLr()
     {
         int passed = _milestones.Count(m => m <= LastEpoch);

@@ -26,8 +26,5 @@ public sealed class StepLR : LRScheduler
         LastEpoch == 0 || LastEpoch % StepSize != 0 ? GroupLrs() : GroupLrs().Select(lr => lr * Gamma).ToArray();
 
     /// <inheritdoc/>
-    protected override bool HasClosedForm => true;
-
-    /// <inheritdoc/>
     protected override double[] ClosedFormLr() => BaseLrs.Select(b => b * Math.Pow(Gamma, LastEpoch / StepSize)).ToArray();
 }
