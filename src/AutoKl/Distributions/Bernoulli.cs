@@ -52,11 +52,11 @@ public sealed class Bernoulli : Distribution
     public override Tensor LogProb(Tensor value)
     {
         RequireFloat("bernoulli.log_prob", "value", value);
-        return -((1.0 - value) * Logits + LossSupport.Softplus(-Logits));
+        return -((1.0 - value) * Logits + Tensor.Softplus(-Logits, threshold: double.PositiveInfinity));
     }
 
     /// <summary>BCEWithLogits(logit, p): -p log p - (1 - p) log(1 - p).</summary>
-    public override Tensor Entropy() => (1.0 - Probs) * Logits + LossSupport.Softplus(-Logits);
+    public override Tensor Entropy() => (1.0 - Probs) * Logits + Tensor.Softplus(-Logits, threshold: double.PositiveInfinity);
 
     /// <inheritdoc/>
     public override Tensor Mean => Probs;

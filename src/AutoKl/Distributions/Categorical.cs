@@ -32,7 +32,10 @@ public sealed class Categorical : Distribution
                     throw new AutoKlException(op, $"probs must sum to 1 along the last axis (within 1e-6); row {i} sums to {sums[i]}");
         }
         var normalised = probs / Tensor.Sum(probs, -1, keepDim: true);
-        return new Categorical(normalised, Tensor.Log(normalised), fromLogits: false);
+        // Clamped before the log, as PyTorch does: a class of probability 0 gets a finite log-probability
+        // and a zero gradient instead of log's 0/0, which would spread NaN to every probability.
+        double eps = Epsilon(probs.DType);
+        return new Categorical(normalised, Tensor.Log(Tensor.Clamp(normalised, eps, 1 - eps)), fromLogits: false);
     }
 
     /// <summary>From unnormalised log-probabilities along the last axis (any real values; -inf excludes a class).</summary>

@@ -73,7 +73,7 @@ public static class KL
     {
         if (p.NumCategories != q.NumCategories)
             throw new AutoKlException("kl_divergence", $"the categoricals have {p.NumCategories} and {q.NumCategories} categories");
-        return Tensor.Sum(Tensor.Xlogy(p.Probs, p.Probs) - Tensor.Xlogy(p.Probs, q.Probs), -1);
+        return Divergences.KlCore(p.Probs, q.Probs, -1);
     }
 
     /// <summary>p log(p/q) + (1-p) log((1-p)/(1-q)), with the zero conventions of xlogy.</summary>

@@ -80,11 +80,12 @@ public static partial class Losses
     }
 
     /// <summary>The input with its class axis moved last (a view for rank &lt;= 2).</summary>
-    private static Tensor ClassesLast(Tensor x, int classAxis)
+    /// <summary>Per-class weights [C] shaped [1, C, 1, ...] to broadcast along the class axis of a rank-<paramref name="rank"/> tensor.</summary>
+    private static Tensor ClassView(Tensor weight, int rank, int classAxis)
     {
-        if (x.Rank <= 2) return x;
-        var perm = Enumerable.Range(0, x.Rank).Where(d => d != classAxis).Append(classAxis).ToArray();
-        return Tensor.Permute(x, perm);
+        var shape = Enumerable.Repeat(1, rank).ToArray();
+        shape[classAxis] = weight.ShapeRef[0];
+        return weight.Reshape(shape);
     }
 
     private static Tensor ClassIndexLoss(string op, Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double labelSmoothing, bool fromLogits)
@@ -112,16 +113,20 @@ public static partial class Losses
             safe[i] = raw[i];
             keep[i] = 1;
         }
-        var logp = ClassesLast(fromLogits ? Tensor.LogSoftmax(input, classAxis) : input, classAxis);
-        var picked = Tensor.Gather(logp, -1, Tensor.FromArray(safe, [.. expected, 1])).Reshape(expected);
+        var logp = fromLogits ? Tensor.LogSoftmax(input, classAxis) : input;
+        // The index has the input's shape with the class axis of size 1, in the target's element order.
+        var indexShape = input.Shape;
+        indexShape[classAxis] = 1;
+        var picked = Tensor.Gather(logp, classAxis, Tensor.FromArray(safe, indexShape)).Reshape(expected);
         var mask = Tensor.FromArray(keep, [keep.Length], logp.DType).Reshape(expected);
-        var targetWeight = weight is null ? mask : Tensor.Gather(weight.ToType(logp.DType), 0, Tensor.FromArray(safe)).Reshape(expected) * mask;
+        var classWeight = weight?.ToType(logp.DType);
+        var targetWeight = classWeight is null ? mask : Tensor.Gather(classWeight, 0, Tensor.FromArray(safe)).Reshape(expected) * mask;
         var nll = -picked * targetWeight;
         var loss = ReduceWeighted(nll, targetWeight, reduction);
         if (labelSmoothing == 0) return loss;
         // Label smoothing adds the cross-entropy with the uniform target, weighted by class weights.
-        var perClass = weight is null ? logp : logp * weight.ToType(logp.DType);
-        var smooth = -Tensor.Sum(perClass, -1) * mask;
+        var perClass = classWeight is null ? logp : logp * ClassView(classWeight, input.Rank, classAxis);
+        var smooth = -Tensor.Sum(perClass, classAxis) * mask;
         return loss * (1 - labelSmoothing) + ReduceWeighted(smooth, targetWeight, reduction) * (labelSmoothing / classes);
     }
 
@@ -143,12 +148,7 @@ public static partial class Losses
         if (Validation.Enabled) LossSupport.NonNegative(op, "target", target);
         if (labelSmoothing > 0) target = target * (1 - labelSmoothing) + labelSmoothing / classes;
         var terms = Tensor.LogSoftmax(input, classAxis) * target;
-        if (weight is not null)
-        {
-            var view = Enumerable.Repeat(1, input.Rank).ToArray();
-            view[classAxis] = classes;
-            terms = terms * weight.Reshape(view);
-        }
+        if (weight is not null) terms = terms * ClassView(weight, input.Rank, classAxis);
         return reduction switch
         {
             Reduction.None => -Tensor.Sum(terms, classAxis),
@@ -180,13 +180,13 @@ public static partial class Losses
     private static Tensor BcePointwise(Tensor input, Tensor target)
     {
         const string op = "binary_cross_entropy";
-        var d = Difference(op, input, target); // shape and dtype checks
+        LossSupport.CheckPair(op, input, target);
         if (Validation.Enabled) LossSupport.InUnitInterval(op, "input", input);
         // PyTorch clamps each log at -100. At input exactly 0 (or 1) the log is fed a harmless 0.5
         // and replaced by -100, so the gradient there is 0 (PyTorch's (x - t) / max(x(1 - x), 1e-12)
         // is finite too) instead of 0 / 0.
-        var half = Tensor.FullLike(input, 0.5);
-        var floor = Tensor.FullLike(input, -100);
+        var half = input.Const(0.5);
+        var floor = input.Const(-100);
         var atZero = Tensor.Le(input, 0.0);
         var atOne = Tensor.Ge(input, 1.0);
         var logX = Tensor.Where(atZero, floor, Tensor.Clamp(Tensor.Log(Tensor.Where(atZero, half, input)), min: -100));
@@ -240,8 +240,8 @@ public static partial class Losses
     private static Tensor BceLogitsPointwise(Tensor input, Tensor target, Tensor? posWeight)
     {
         const string op = "binary_cross_entropy_with_logits";
-        Difference(op, input, target); // shape and dtype checks
-        var softplusNeg = LossSupport.Softplus(-input);
+        LossSupport.CheckPair(op, input, target);
+        var softplusNeg = Tensor.Softplus(-input, threshold: double.PositiveInfinity);
         if (posWeight is null) return (1.0 - target) * input + softplusNeg;
         LossSupport.Float(op, "posWeight", posWeight);
         var logWeight = (posWeight - 1.0) * target + 1.0;

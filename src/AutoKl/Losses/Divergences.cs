@@ -21,8 +21,11 @@ public static class Divergences
     public static Tensor KL(Tensor p, Tensor q, int axis = -1)
     {
         Check("kl", p, q);
-        return Tensor.Sum(Tensor.Xlogy(p, p) - Tensor.Xlogy(p, q), axis);
+        return KlCore(p, q, axis);
     }
+
+    /// <summary>sum p log(p/q) along the axis, unchecked: 0 where p = 0, +inf where q = 0 &lt; p.</summary>
+    internal static Tensor KlCore(Tensor p, Tensor q, int axis) => Tensor.Sum(Tensor.Xlogy(p, p) - Tensor.Xlogy(p, q), axis);
 
     /// <summary>
     /// KL(P||Q_eps) with Q smoothed towards the uniform distribution, Q_eps = (1 - eps) q + eps / K
@@ -81,7 +84,7 @@ public static class Divergences
     {
         Check("jensen_shannon", p, q);
         var m = (p + q) * 0.5;
-        return (KL(p, m, axis) + KL(q, m, axis)) * 0.5;
+        return (KlCore(p, m, axis) + KlCore(q, m, axis)) * 0.5;
     }
 
     /// <summary>
@@ -98,7 +101,7 @@ public static class Divergences
         if (!(alpha > 0) || double.IsPositiveInfinity(alpha))
             throw new AutoKlException(op, $"alpha must be positive and finite, got {alpha}");
         Check(op, p, q);
-        if (alpha == 1) return KL(p, q, axis);
+        if (alpha == 1) return KlCore(p, q, axis);
         var terms = Tensor.Pow(p, alpha) * Tensor.Pow(q, 1 - alpha);
         return Tensor.Log(Tensor.Sum(terms, axis)) / (alpha - 1);
     }

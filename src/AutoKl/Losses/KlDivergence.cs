@@ -35,9 +35,7 @@ public static partial class Losses
     public static Tensor KlDiv(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, bool logTarget = false)
     {
         const string op = "kl_div";
-        LossSupport.Float(op, "input", input);
-        LossSupport.Float(op, "target", target);
-        LossSupport.SameShape(op, "input", input, "target", target);
+        LossSupport.CheckPair(op, input, target);
         if (!logTarget && Validation.Enabled) LossSupport.NonNegative(op, "target", target);
         var pointwise = logTarget
             ? Tensor.Exp(target) * (target - input)

@@ -19,7 +19,7 @@ public static partial class Losses
     public static Tensor PoissonNllLoss(Tensor input, Tensor target, bool logInput = true, bool full = false, double eps = 1e-8, Reduction reduction = Reduction.Mean)
     {
         const string op = "poisson_nll_loss";
-        Difference(op, input, target);
+        LossSupport.CheckPair(op, input, target);
         var loss = logInput ? Tensor.Exp(input) - target * input : input - target * Tensor.Log(input + eps);
         if (full)
         {

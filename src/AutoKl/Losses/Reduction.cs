@@ -98,6 +98,14 @@ internal static class LossSupport
             throw new AutoKlException(op, $"{nameB} shape {Shapes.Format(b.ShapeRef)} does not match {nameA} shape {Shapes.Format(a.ShapeRef)}");
     }
 
+    /// <summary>Both floating-point and of the same shape (the usual input/target contract).</summary>
+    public static void CheckPair(string op, Tensor input, Tensor target)
+    {
+        Float(op, "input", input);
+        Float(op, "target", target);
+        SameShape(op, "input", input, "target", target);
+    }
+
     public static void Float(string op, string name, Tensor x)
     {
         if (!x.DType.IsFloatingPoint())
@@ -149,18 +157,5 @@ internal static class LossSupport
         Tensor shift;
         using (Autograd.NoGrad()) shift = replaced(x) - x;
         return x + shift.Detach();
-    }
-
-    /// <summary>
-    /// log(1 + e^z) exact for every z and with the exact derivative sigmoid(z) everywhere (0.5 at 0):
-    /// z + log1p(e^-z) for z &gt; 0, log1p(e^z) otherwise; each branch is fed a clamped z so the
-    /// branch not taken stays finite and leaks no NaN into the gradient.
-    /// </summary>
-    public static Tensor Softplus(Tensor z)
-    {
-        var positive = Tensor.Gt(z, 0.0);
-        var upper = Tensor.Clamp(z, min: 0);
-        var lower = Tensor.Clamp(z, max: 0);
-        return Tensor.Where(positive, upper + Tensor.Log1p(Tensor.Exp(-upper)), Tensor.Log1p(Tensor.Exp(lower)));
     }
 }

@@ -59,9 +59,7 @@ public static partial class Losses
 
     private static Tensor Difference(string op, Tensor input, Tensor target)
     {
-        LossSupport.Float(op, "input", input);
-        LossSupport.Float(op, "target", target);
-        LossSupport.SameShape(op, "input", input, "target", target);
+        LossSupport.CheckPair(op, input, target);
         return input - target;
     }
 }

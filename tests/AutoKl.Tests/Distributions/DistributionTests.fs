@@ -247,3 +247,14 @@ let ``log_prob broadcasts samples against the batch, and the F# module pipes`` (
     let value, se = Distribution.klMonteCarlo (Generator(3)) 5000 normal (Distribution.normal (Tensor.Scalar 0.5) (Tensor.Scalar 1.5))
     Check.shapeIs "one estimate per distribution" [| 2 |] value
     Check.allFinite "standard error" se
+
+[<Test>]
+let ``a categorical with a class of probability 0 has finite log-probabilities and gradients`` () =
+    let probs = Tensor.ofList [ 0.5; 0.5; 0.0 ] |> Tensor.requiresGrad
+    let c = Categorical.FromProbs probs
+    let lp = c.LogProb(Tensor.FromArray([| 0L; 1L |]))
+    Check.allFinite "log-probabilities of the possible classes" lp
+    (Tensor.sum lp).Backward()
+    Check.allFinite "gradient with respect to probs" probs.Grad
+    // d/dp_k of log(p_k / sum p) at the observed classes 0 and 1: 1/p_k - 2/sum(p) for each.
+    Check.arraysClose "gradient" 1e-12 1e-12 [| 2.0 - 2.0; 2.0 - 2.0; -2.0 |] (probs.Grad.ToDoubleArray())
