@@ -42,7 +42,7 @@ let grid (s: FitSettings) = Tensor.Linspace(s.GridMin, s.GridMax, s.GridSize, s.
 /// The target p(x): the weighted SUM of the component densities (not normalised).
 let target (s: FitSettings) (x: Tensor) =
     let density (c: Component) =
-        let q = Normal(Tensor.Scalar(c.Mu, s.DType), Tensor.Scalar(c.Sigma, s.DType)).LogProb(x) |> Tensor.Exp
+        let q = Normal(Tensor.Scalar(c.Mu, s.DType), Tensor.Scalar(c.Sigma, s.DType)).Prob(x)
         if c.Weight = 1.0 then q else q * c.Weight
     s.Components |> List.map density |> List.reduce (+)
 
@@ -57,14 +57,15 @@ let lossFunction (s: FitSettings) (x: Tensor) (p: Tensor) : Tensor -> Tensor -> 
     let mass (density: Tensor) = density / Tensor.Sum density
     let pMass = mass p
     let logQ (mu: Tensor) (sigma: Tensor) = Normal(mu, sigma).LogProb(x)
+    let q (mu: Tensor) (sigma: Tensor) = Normal(mu, sigma).Prob(x)
     match s.Loss with
     | Kl -> fun mu sigma -> Losses.KlDiv(logQ mu sigma, p, reduction s.Reduction)
-    | Mse -> fun mu sigma -> Losses.MseLoss(Tensor.Exp(logQ mu sigma), p, reduction s.Reduction)
-    | L1 -> fun mu sigma -> Losses.L1Loss(Tensor.Exp(logQ mu sigma), p, reduction s.Reduction)
-    | Cosine -> fun mu sigma -> Tensor.Neg(Losses.CosineSimilarity(Tensor.Exp(logQ mu sigma), p, axis = 0))
-    | ReverseKl -> fun mu sigma -> Divergences.ReverseKL(pMass, mass (Tensor.Exp(logQ mu sigma)), 0)
-    | Js -> fun mu sigma -> Divergences.JensenShannon(pMass, mass (Tensor.Exp(logQ mu sigma)), 0)
-    | Wasserstein -> fun mu sigma -> Divergences.Wasserstein1(pMass, mass (Tensor.Exp(logQ mu sigma)), x)
+    | Mse -> fun mu sigma -> Losses.MseLoss(q mu sigma, p, reduction s.Reduction)
+    | L1 -> fun mu sigma -> Losses.L1Loss(q mu sigma, p, reduction s.Reduction)
+    | Cosine -> fun mu sigma -> Tensor.Neg(Losses.CosineSimilarity(q mu sigma, p, axis = 0))
+    | ReverseKl -> fun mu sigma -> Divergences.ReverseKL(pMass, mass (q mu sigma), 0)
+    | Js -> fun mu sigma -> Divergences.JensenShannon(pMass, mass (q mu sigma), 0)
+    | Wasserstein -> fun mu sigma -> Divergences.Wasserstein1(pMass, mass (q mu sigma), x)
 
 /// The optimizer over the parameters, as chosen on the command line.
 let private optimizer (o: OptimizerSettings) (parameters: Tensor list) : Optimizer =
@@ -141,6 +142,5 @@ let run (s: FitSettings) (progress: int -> unit) (onRow: Row -> unit) : FitResul
 /// Q's density on the grid for given parameters, in float64 (for the plots).
 let density (gridValues: float[]) (mu: float) (sigma: float) =
     use _ = Autograd.NoGrad()
-    Normal(Tensor.Scalar mu, Tensor.Scalar sigma).LogProb(Tensor.FromArray gridValues)
-    |> Tensor.Exp
+    Normal(Tensor.Scalar mu, Tensor.Scalar sigma).Prob(Tensor.FromArray gridValues)
     |> fun t -> t.ToDoubleArray()

@@ -60,3 +60,6 @@ let choice (what: string) (options: (string * 'a) list) (text: string) =
 /// Checks a number against a condition, naming the option when it fails.
 let require (condition: bool) (what: string) (rule: string) (value: obj) =
     if not condition then fail "%s must be %s, got %O" what rule value
+
+/// The command-line name of a value in a (name, value) table such as `choice` reads.
+let nameOf (options: (string * 'a) list) (value: 'a) = options |> List.find (fun (_, v) -> v = value) |> fst

@@ -58,10 +58,15 @@ let validate (s: KlSettings) =
 let private row (values: float[]) = Tensor.FromArray(values, [| 1; values.Length |])
 let private scalar (t: Tensor) = t.ToScalar()
 
+/// Log-probabilities along the last axis: log_softmax of raw scores (exact even where softmax
+/// underflows to 0), or the log of probabilities.
+let private logProbabilities (fromLogits: bool) (given: Tensor) =
+    if fromLogits then Tensor.LogSoftmax(given, -1) else Tensor.Log given
+
 let private conventions (fromLogits: bool) (pGiven: float[]) (qGiven: float[]) (p: float[]) (q: float[]) =
     let n = p.Length
     let pT, qT = row p, row q
-    let logP, logQ = Tensor.Log pT, Tensor.Log qT
+    let logP, logQ = logProbabilities fromLogits (row pGiven), logProbabilities fromLogits (row qGiven)
     let kl input target reduction = Losses.KlDiv(input, target, reduction) |> scalar
     let inputName = if fromLogits then "log_softmax(q_scores)" else "Q.log()"
     let targetName = if fromLogits then "softmax(p_scores)" else "P"
@@ -101,9 +106,8 @@ let private conventions (fromLogits: bool) (pGiven: float[]) (qGiven: float[]) (
         mxnet "KLDivLoss(from_logits=False)(Q, P), MXNet 2.x" (gluon qT pT false MXNetAveraging.Mean)
             "from_logits=False applies log_softmax to pred: right for raw scores, wrong for probabilities" ]
 
-/// Computes every number the command prints.
+/// Computes every number the command prints (the settings were checked by `validate`).
 let compute (s: KlSettings) : KlResult =
-    validate s
     let toProbabilities (values: float[]) =
         if s.FromLogits then (Tensor.Softmax(Tensor.FromArray values, 0)).ToDoubleArray() else values
     let p = toProbabilities s.P
@@ -111,11 +115,16 @@ let compute (s: KlSettings) : KlResult =
     let compare (qGiven: float[]) =
         let q = toProbabilities qGiven
         let qT = Tensor.FromArray q
+        let klPQ, klQP =
+            if s.FromLogits then
+                let pScores, qScores = Tensor.FromArray s.P, Tensor.FromArray qGiven
+                Divergences.KLFromLogits(pScores, qScores, 0), Divergences.KLFromLogits(qScores, pScores, 0)
+            else Divergences.KL(pT, qT, 0), Divergences.ReverseKL(pT, qT, 0)
         { Q = q
           QGiven = qGiven
-          KlPQ = Divergences.KL(pT, qT, 0) |> scalar
-          KlQP = Divergences.ReverseKL(pT, qT, 0) |> scalar
+          KlPQ = scalar klPQ
+          KlQP = scalar klQP
           Js = Divergences.JensenShannon(pT, qT, 0) |> scalar
-          Terms = Losses.KlDiv(Tensor.Log qT, pT, Reduction.None).ToDoubleArray()
+          Terms = Losses.KlDiv(logProbabilities s.FromLogits (Tensor.FromArray qGiven), pT, Reduction.None).ToDoubleArray()
           Conventions = conventions s.FromLogits s.P qGiven p q }
     { P = p; PGiven = s.P; FromLogits = s.FromLogits; Comparisons = s.Qs |> List.map compare }

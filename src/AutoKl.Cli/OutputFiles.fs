@@ -31,8 +31,9 @@ let checkWritable (folder: string) =
     with e -> fail "--out: cannot write to folder '%s': %s" anchor (firstLine e.Message)
 
 /// Writes every (file name, content) into `folder`: all to temporary names first, then renamed
-/// over the final names. If any write fails, the temporary files are removed and the error is
-/// reported as one line; files from earlier runs stay untouched.
+/// over the final names, so no file is ever half-written. If a write fails, the temporary files
+/// are removed, earlier files stay untouched, and the error is reported as one line; a rename
+/// failing part-way (after every file was written in full) can leave a mix of old and new files.
 let writeAll (folder: string) (files: (string * string) list) =
     // A final name taken by a folder would make a rename fail half-way: refuse before writing.
     for name, _ in files do
@@ -48,9 +49,7 @@ let writeAll (folder: string) (files: (string * string) list) =
             File.WriteAllText(temp, content)
         for temp, final in written do
             File.Move(temp, final, true)
-    with
-    | InputError _ -> reraise ()
-    | e ->
+    with e ->
         for temp, _ in written do
             try if File.Exists temp then File.Delete temp with _ -> ()
         fail "--out: cannot write to folder '%s': %s" folder (firstLine e.Message)

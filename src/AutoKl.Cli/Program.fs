@@ -56,12 +56,9 @@ let fitSettings (a: ParseResults<FitArgs>) =
             if names.Length = 0 then fail "--compare: no losses given (e.g. --compare kl,reverse-kl,mse,cosine)"
             names |> Array.map (choice "--compare" LossKind.names) |> Array.distinct |> List.ofArray)
     let reduction = a.TryGetResult Reduction |> Option.map (choice "--reduction" ReductionKind.names) |> Option.defaultValue d.Reduction
-    let reducible = [ LossKind.Kl; Mse; L1 ]
-    if a.Contains Reduction then
-        let losses = defaultArg compare [ loss ]
-        match losses |> List.tryFind (fun l -> not (List.contains l reducible)) with
-        | Some l when compare.IsNone -> fail "--reduction applies to kl, mse and l1 only, not to %s" (LossKind.name l)
-        | _ -> ()
+    // With --compare, --reduction applies to the losses that take one and the others use theirs.
+    if a.Contains Reduction && compare.IsNone && not (List.contains loss LossKind.reducible) then
+        fail "--reduction applies to kl, mse and l1 only, not to %s" (LossKind.name loss)
     let kind = a.TryGetResult Optimizer |> Option.map (choice "--optimizer" OptimizerKind.names) |> Option.defaultValue AdamOptimizer
     let adamOnly =
         [ (if a.Contains Beta1 then Some "--beta1" else None)
@@ -160,7 +157,7 @@ let private runFit (io: Io) (a: ParseResults<FitArgs>) =
         let results =
             losses
             |> List.map (fun loss ->
-                let reduction = if List.contains loss [ LossKind.Kl; Mse; L1 ] then settings.Reduction else MeanReduction
+                let reduction = if List.contains loss LossKind.reducible then settings.Reduction else MeanReduction
                 let s = { settings with Loss = loss; Reduction = reduction }
                 say (Report.fitHeader s start)
                 let result = fitOnce io s json quiet

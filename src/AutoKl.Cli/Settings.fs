@@ -25,7 +25,9 @@ module LossKind =
     let names =
         [ "kl", Kl; "reverse-kl", ReverseKl; "mse", Mse; "l1", L1; "cosine", Cosine; "js", Js; "wasserstein", Wasserstein ]
     /// The command-line name of a loss.
-    let name (loss: LossKind) = names |> List.find (fun (_, l) -> l = loss) |> fst
+    let name (loss: LossKind) = Input.nameOf names loss
+    /// The losses that take --reduction (PyTorch's reduction of a pointwise loss).
+    let reducible = [ Kl; Mse; L1 ]
 
 /// How a pointwise loss is reduced to one number (PyTorch's `reduction`; its 'none' gives no
 /// scalar to minimise, so it is not offered).
@@ -38,7 +40,7 @@ module ReductionKind =
     /// Command-line name of each reduction.
     let names = [ "mean", MeanReduction; "sum", SumReduction; "batchmean", BatchMeanReduction ]
     /// The command-line name of a reduction.
-    let name (r: ReductionKind) = names |> List.find (fun (_, x) -> x = r) |> fst
+    let name (r: ReductionKind) = Input.nameOf names r
 
 /// The optimizers the command offers (the library's Adam, AdamW and SGD).
 type OptimizerKind =
@@ -50,7 +52,7 @@ module OptimizerKind =
     /// Command-line name of each optimizer.
     let names = [ "adam", AdamOptimizer; "adamw", AdamWOptimizer; "sgd", SgdOptimizer ]
     /// The command-line name of an optimizer.
-    let name (o: OptimizerKind) = names |> List.find (fun (_, x) -> x = o) |> fst
+    let name (o: OptimizerKind) = Input.nameOf names o
 
 /// Where Adam adds epsilon: PyTorch's placement or Kingma & Ba's epsilon-hat.
 type EpsPlacementKind =
@@ -61,7 +63,7 @@ module EpsPlacementKind =
     /// Command-line name of each placement.
     let names = [ "pytorch", PyTorchPlacement; "kingma-ba", KingmaBaPlacement ]
     /// The command-line name of a placement.
-    let name (e: EpsPlacementKind) = names |> List.find (fun (_, x) -> x = e) |> fst
+    let name (e: EpsPlacementKind) = Input.nameOf names e
 
 /// One weighted Normal component of the target density.
 type Component = { Mu: float; Sigma: float; Weight: float }

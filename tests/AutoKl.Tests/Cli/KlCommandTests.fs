@@ -157,3 +157,13 @@ let ``for any P and Q the conventions relate to KL as the report says`` (seed: i
            convention c "MXNet" [ "1.8" ]
            convention c "MXNet" [ "1.9" ] |]
     Assert.That(number c "js", Is.LessThanOrEqualTo(log 2.0))
+
+[<Test>]
+let ``kl --from-logits stays exact for scores so far apart that softmax underflows`` () =
+    // P = softmax(0, 0) = (1/2, 1/2); log softmax(0, 2000) = (-2000, 0) exactly, while softmax(0, 2000)
+    // rounds its first entry to 0. KL(P||Q) = 1/2 (log 1/2 + 2000) + 1/2 log 1/2 = 1000 - log 2.
+    let r = succeed [ "kl"; "--from-logits"; "--p"; "0,0"; "--q"; "0,2000"; "--json" ]
+    let c = (json r.Out).GetProperty("comparisons").EnumerateArray() |> Seq.exactlyOne
+    Assert.That(number c "kl_pq", Is.EqualTo(1000.0 - log 2.0).Within(1e-9))
+    Assert.That(Double.IsFinite(number c "kl_qp"), Is.True, "KL(Q||P) is finite for finite scores")
+    Assert.That(convention c "PyTorch" [ "reduction='sum'" ], Is.EqualTo(1000.0 - log 2.0).Within(1e-9))
