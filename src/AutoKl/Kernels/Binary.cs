@@ -136,39 +136,84 @@ internal readonly struct CompareK(Relation relation) : IBinaryKernel
     public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> { for (int i = 0; i < y.Length; i++) y[i] = Holds(a, b[i]) ? T.One : T.Zero; }
 }
 
-/// <summary>Runs a binary kernel over two contiguous arrays broadcast to a common shape.</summary>
+/// <summary>
+/// Runs a binary kernel over two contiguous arrays broadcast to a common shape, split across
+/// cores when the result is large.
+/// </summary>
 internal static class Broadcast
 {
     public static void Run<T, K>(T[] a, int[] shapeA, T[] b, int[] shapeB, T[] y, int[] shape, K kernel)
         where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
     {
         if (y.Length == 0) return;
-        if (a.Length == y.Length && b.Length == y.Length) { kernel.Run<T>(a, b, y); return; }
-        if (b.Length == 1 && a.Length == y.Length) { kernel.Run<T>(a, b[0], y); return; }
-        if (a.Length == 1 && b.Length == y.Length) { kernel.Run<T>(a[0], b, y); return; }
-
-        var (dims, strides) = Coalesce(shape, Shapes.BroadcastStrides(shapeA, shape), Shapes.BroadcastStrides(shapeB, shape));
-        var sa = strides[0];
-        var sb = strides[1];
-        int r = dims.Length, n = dims[r - 1];
-        int lastA = sa[r - 1], lastB = sb[r - 1];
-        var index = new int[r];
-        int offA = 0, offB = 0;
-        for (int start = 0; start < y.Length; start += n)
+        if (a.Length == y.Length && b.Length == y.Length || a.Length == 1 || b.Length == 1)
         {
-            var row = y.AsSpan(start, n);
+            // the same length, or one side a single number: chunks of the flat arrays
+            if (Chunked.Splits(y.Length, 1)) SplitFlat(a, b, y, kernel);
+            else Flat(a, b, y, kernel, 0, y.Length);
+            return;
+        }
+        var (dims, strides) = Coalesce(shape, Shapes.BroadcastStrides(shapeA, shape), Shapes.BroadcastStrides(shapeB, shape));
+        var rows = new BroadcastRows(dims, strides[0], strides[1]);
+        if (Chunked.Splits(rows.Count, rows.Length)) SplitRows(a, b, y, rows, kernel);
+        else Rows(a, b, y, rows, kernel, 0, rows.Count);
+    }
+
+    private static void Flat<T, K>(T[] a, T[] b, T[] y, K kernel, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
+    {
+        var dst = y.AsSpan(start, end - start);
+        if (a.Length == 1 && b.Length == 1) kernel.Run<T>(a, b, dst);
+        else if (b.Length == 1) kernel.Run(a.AsSpan(start, end - start), b[0], dst);
+        else if (a.Length == 1) kernel.Run(a[0], b.AsSpan(start, end - start), dst);
+        else kernel.Run<T>(a.AsSpan(start, end - start), b.AsSpan(start, end - start), dst);
+    }
+
+    private static void SplitFlat<T, K>(T[] a, T[] b, T[] y, K kernel)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
+        => Chunked.For(y.Length, 1, (start, end) => Flat(a, b, y, kernel, start, end));
+
+    /// <summary>The result's coalesced dimensions and each operand's strides over them (0 where broadcast).</summary>
+    private readonly record struct BroadcastRows(int[] Dims, int[] StridesA, int[] StridesB)
+    {
+        /// <summary>The innermost dimension: the length of a row.</summary>
+        public int Length => Dims[^1];
+
+        public int Count => Shapes.Numel(Dims) / Length;
+
+        /// <summary>Where row <paramref name="row"/> starts in each operand.</summary>
+        public (int A, int B) Offsets(int row)
+        {
+            int offA = 0, offB = 0;
+            for (int d = Dims.Length - 2; d >= 0 && row > 0; d--)
+            {
+                int i = row % Dims[d];
+                row /= Dims[d];
+                offA += i * StridesA[d];
+                offB += i * StridesB[d];
+            }
+            return (offA, offB);
+        }
+    }
+
+    private static void Rows<T, K>(T[] a, T[] b, T[] y, BroadcastRows rows, K kernel, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
+    {
+        int n = rows.Length, lastA = rows.StridesA[^1], lastB = rows.StridesB[^1];
+        for (int r = start; r < end; r++)
+        {
+            var (offA, offB) = rows.Offsets(r);
+            var row = y.AsSpan(r * n, n);
             if (lastA != 0 && lastB != 0) kernel.Run<T>(a.AsSpan(offA, n), b.AsSpan(offB, n), row);
             else if (lastA != 0) kernel.Run(a.AsSpan(offA, n), b[offB], row);
             else if (lastB != 0) kernel.Run(a[offA], b.AsSpan(offB, n), row);
             else { kernel.Run<T>(a.AsSpan(offA, 1), b.AsSpan(offB, 1), row[..1]); row.Fill(row[0]); }
-            for (int d = r - 2; d >= 0; d--)
-            {
-                offA += sa[d]; offB += sb[d];
-                if (++index[d] < dims[d]) break;
-                offA -= sa[d] * dims[d]; offB -= sb[d] * dims[d]; index[d] = 0;
-            }
         }
     }
+
+    private static void SplitRows<T, K>(T[] a, T[] b, T[] y, BroadcastRows rows, K kernel)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
+        => Chunked.For(rows.Count, rows.Length, (start, end) => Rows(a, b, y, rows, kernel, start, end));
 
     /// <summary>
     /// Drops size-1 dimensions and merges neighbours that are contiguous in every operand, so

@@ -9,6 +9,19 @@ internal interface IUnaryKernel
     void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
+/// <summary>Runs a unary kernel over a whole array, split across cores when it is large.</summary>
+internal static class Unary
+{
+    public static void Run<T, K>(T[] x, T[] y, K kernel) where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IUnaryKernel
+    {
+        if (Chunked.Splits(y.Length, 1)) Split(x, y, kernel);
+        else kernel.Run<T>(x, y);
+    }
+
+    private static void Split<T, K>(T[] x, T[] y, K kernel) where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IUnaryKernel
+        => Chunked.For(y.Length, 1, (start, end) => kernel.Run<T>(x.AsSpan(start, end - start), y.AsSpan(start, end - start)));
+}
+
 internal readonly struct NegK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Negate(x, y); }
 internal readonly struct ExpK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Exp(x, y); }
 internal readonly struct LogK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Log(x, y); }

@@ -61,4 +61,27 @@ internal static class Layout
 
     public static void Expand<T>(T[] src, int[] shape, int[] target, Span<T> dst)
         => Gather(src, 0, target, Shapes.BroadcastStrides(shape, target), dst);
+
+    /// <summary>
+    /// A copy of <paramref name="src"/> with the sorted <paramref name="axes"/> moved to the end
+    /// (the others keep their order), so that they form one block of contiguous rows; with the
+    /// permutation used, to move a result back.
+    /// </summary>
+    public static (T[] Data, int[] Shape, int[] Perm) AxesLast<T>(T[] src, int[] shape, int[] axes)
+    {
+        var perm = Enumerable.Range(0, shape.Length).Where(d => Array.IndexOf(axes, d) < 0).Concat(axes).ToArray();
+        var moved = new T[src.Length];
+        Permute(src, shape, perm, moved);
+        return (moved, perm.Select(d => shape[d]).ToArray(), perm);
+    }
+
+    /// <summary>Undoes <see cref="AxesLast"/>: <paramref name="src"/> has the permuted <paramref name="shape"/>.</summary>
+    public static T[] AxesBack<T>(T[] src, int[] shape, int[] perm)
+    {
+        var inverse = new int[perm.Length];
+        for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
+        var back = new T[src.Length];
+        Permute(src, shape, inverse, back);
+        return back;
+    }
 }

@@ -47,40 +47,52 @@ internal static class Reduction
         where T : unmanaged, IFloatingPointIeee754<T> where K : IReduceKernel
     {
         if (axes.Length == 0) return (T[])x.Clone();
-        bool block = axes[^1] - axes[0] == axes.Length - 1;
-        if (!block)
+        if (RowLayout.Of(shape, axes) is not { } rows)
         {
-            var kept = Enumerable.Range(0, shape.Length).Where(d => Array.IndexOf(axes, d) < 0);
-            var perm = kept.Concat(axes).ToArray();
-            var moved = new T[x.Length];
-            Layout.Permute(x, shape, perm, moved);
-            var movedShape = perm.Select(d => shape[d]).ToArray();
+            var (moved, movedShape, _) = Layout.AxesLast(x, shape, axes);
             return Run(moved, movedShape, Enumerable.Range(shape.Length - axes.Length, axes.Length).ToArray(), kernel);
         }
-        int outer = 1, reduced = 1, inner = 1;
-        for (int d = 0; d < shape.Length; d++)
-        {
-            if (d < axes[0]) outer *= shape[d];
-            else if (d <= axes[^1]) reduced *= shape[d];
-            else inner *= shape[d];
-        }
-        var y = new T[outer * inner];
+        var y = new T[rows.Count];
         if (y.Length == 0) return y;
-        if (reduced == 0)
+        if (rows.N == 0)
         {
             if (!kernel.AllowsEmpty)
                 throw new AutoKlException(kernel.Name, $"cannot reduce over an empty dimension (shape {Shapes.Format(shape)}, axes [{string.Join(", ", axes)}])");
             return y;
         }
-        for (int o = 0; o < outer; o++)
+        // Each output element is reduced by one thread, in the same order whatever the split.
+        if (rows.Outer > 1 || rows.Inner == 1)
         {
-            if (inner == 1) { y[o] = kernel.Reduce<T>(x.AsSpan(o * reduced, reduced)); continue; }
-            var dst = y.AsSpan(o * inner, inner);
-            int baseIndex = o * reduced * inner;
-            x.AsSpan(baseIndex, inner).CopyTo(dst);
-            for (int r = 1; r < reduced; r++)
-                kernel.Combine<T>(dst, x.AsSpan(baseIndex + r * inner, inner), dst);
+            if (Chunked.Splits(rows.Outer, rows.N * rows.Inner)) SplitBlocks(x, y, rows, kernel);
+            else Blocks(x, y, rows, kernel, 0, rows.Outer, 0, rows.Inner);
         }
+        else if (Chunked.Splits(rows.Inner, rows.N)) SplitColumns(x, y, rows, kernel);
+        else Blocks(x, y, rows, kernel, 0, 1, 0, rows.Inner);
         return y;
     }
+
+    /// <summary>Reduces outer blocks [o0, o1), columns [i0, i1) of each (row reductions when Inner is 1).</summary>
+    private static void Blocks<T, K>(T[] x, T[] y, RowLayout rows, K kernel, int o0, int o1, int i0, int i1)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : IReduceKernel
+    {
+        int reduced = rows.N, inner = rows.Inner;
+        for (int o = o0; o < o1; o++)
+        {
+            if (inner == 1) { y[o] = kernel.Reduce<T>(x.AsSpan(o * reduced, reduced)); continue; }
+            var dst = y.AsSpan(o * inner + i0, i1 - i0);
+            int first = o * reduced * inner + i0;
+            x.AsSpan(first, dst.Length).CopyTo(dst);
+            for (int r = 1; r < reduced; r++)
+                kernel.Combine<T>(dst, x.AsSpan(first + r * inner, dst.Length), dst);
+        }
+    }
+
+    private static void SplitBlocks<T, K>(T[] x, T[] y, RowLayout rows, K kernel)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : IReduceKernel
+        => Chunked.For(rows.Outer, rows.N * rows.Inner, (start, end) => Blocks(x, y, rows, kernel, start, end, 0, rows.Inner));
+
+    /// <summary>One outer block with many columns (a reduction over the leading axes): split the columns.</summary>
+    private static void SplitColumns<T, K>(T[] x, T[] y, RowLayout rows, K kernel)
+        where T : unmanaged, IFloatingPointIeee754<T> where K : IReduceKernel
+        => Chunked.For(rows.Inner, rows.N, (start, end) => Blocks(x, y, rows, kernel, 0, 1, start, end));
 }

@@ -47,8 +47,8 @@ public sealed partial class Tensor
     {
         x.RequireFloat(op);
         var y = Uninitialized(x.DType, x.ShapeRef);
-        if (x.DType == DType.Float32) kernel.Run<float>(x.Data<float>(), y.Data<float>());
-        else kernel.Run<double>(x.Data<double>(), y.Data<double>());
+        if (x.DType == DType.Float32) Unary.Run(x.Data<float>(), y.Data<float>(), kernel);
+        else Unary.Run(x.Data<double>(), y.Data<double>(), kernel);
         return y;
     }
 

@@ -1,24 +1,39 @@
+using AutoKl.Kernels;
+
 namespace AutoKl;
 
-// The softmax family along one axis, shifted by the maximum along that axis (not the global
-// maximum), so rows of very different magnitude in one tensor are all exact.
+// The softmax family along one axis (or a block of axes), shifted by the maximum of each row (not
+// the global maximum), so rows of very different magnitude in one tensor are all exact. Forward
+// and backward are fused row kernels (Kernels/Rows.cs): one pass writes the output, where the
+// same formula composed of elementwise ops would write four temporaries the size of the input.
+// The backward rules are ops of their own whose derivatives are composed of differentiable ops,
+// so second derivatives work.
 public sealed partial class Tensor
 {
     /// <summary>
-    /// exp(x) / sum(exp(x)) along <paramref name="axis"/>. Fused: the backward rule is
-    /// y * (g - sum(g * y)), written with differentiable ops.
+    /// exp(x) / sum(exp(x)) along <paramref name="axis"/>. Backward: y * (g - sum(g * y)).
     /// </summary>
     public static Tensor Softmax(Tensor x, int axis)
     {
         x.RequireFloat("softmax");
         int a = Shapes.NormalizeAxis("softmax", axis, x.Rank);
-        Tensor y;
-        using (Autograd.NoGrad())
+        int[] axes = x.Rank == 0 ? [] : [a];
+        var y = RowWise(x, null, axes, new SoftmaxRow());
+        return Record(y, "softmax", [x], g => [SoftmaxBackward(g, y, axes)]);
+    }
+
+    /// <summary>
+    /// The gradient of softmax, y * (g - sum(g * y)), as an op: its own derivatives are
+    /// y * (h - sum(h * y)) for g and h * (g - sum(g * y)) - g * sum(h * y) for y.
+    /// </summary>
+    private static Tensor SoftmaxBackward(Tensor g, Tensor y, int[] axes)
+    {
+        var dx = RowWise(y, g, axes, new SoftmaxBackwardRow());
+        return Record(dx, "softmax_backward", [g, y], h =>
         {
-            var e = Exp(x - FiniteMax(x, [a]));
-            y = e / Sum(e, [a], keepDim: true);
-        }
-        return Record(y, "softmax", [x], g => [y * (g - Sum(g * y, [a], keepDim: true))]);
+            var hy = Sum(h * y, axes, keepDim: true);
+            return [For(g, () => y * (h - hy)), For(y, () => h * (g - Sum(g * y, axes, keepDim: true)) - g * hy)];
+        });
     }
 
     /// <summary>
@@ -34,28 +49,43 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// log_softmax over normalised <paramref name="axes"/>, fused. Backward: g - exp(y) * sum(g),
-    /// with y the recorded output, so it differentiates again. Also the exact gradient weights of
-    /// logsumexp (exp(x - logsumexp(x)) would use a rounded logsumexp).
+    /// log_softmax over normalised <paramref name="axes"/>. Backward: g - exp(y) * sum(g), with y
+    /// the output. Also the exact gradient weights of logsumexp (exp(x - logsumexp(x)) would use
+    /// a rounded logsumexp).
     /// </summary>
     internal static Tensor LogSoftmaxOver(Tensor x, int[] axes)
     {
-        Tensor y;
-        using (Autograd.NoGrad())
-        {
-            var shifted = x - FiniteMax(x, axes);
-            y = shifted - Log(Sum(Exp(shifted), axes, keepDim: true));
-        }
-        return Record(y, "log_softmax", [x], g => [g - Exp(y) * Sum(g, axes, keepDim: true)]);
+        var y = RowWise(x, null, axes, new LogSoftmaxRow());
+        return Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes)]);
     }
 
     /// <summary>
-    /// The maximum over <paramref name="axes"/> (kept), or 0 where it is not finite: a row that is
-    /// all -inf (or holds +inf) would otherwise give inf - inf.
+    /// The gradient of log_softmax, g - exp(y) * sum(g), as an op: its own derivatives are
+    /// h - sum(h * exp(y)) for g and -h * exp(y) * sum(g) for y.
     /// </summary>
-    private static Tensor FiniteMax(Tensor x, int[] axes)
+    private static Tensor LogSoftmaxBackward(Tensor g, Tensor y, int[] axes)
     {
-        var shift = Max(x, axes, keepDim: true);
-        return Where(IsFinite(shift), shift, shift.Const(0));
+        var dx = RowWise(y, g, axes, new LogSoftmaxBackwardRow());
+        return Record(dx, "log_softmax_backward", [g, y], h =>
+        {
+            var p = Exp(y);
+            return [For(g, () => h - Sum(h * p, axes, keepDim: true)), For(y, () => -(h * p * Sum(g, axes, keepDim: true)))];
+        });
+    }
+
+    /// <summary>
+    /// Runs a row kernel over the rows of <paramref name="x"/> along <paramref name="axes"/>
+    /// (with the matching rows of <paramref name="other"/>, converted to x's dtype). Not recorded:
+    /// the callers record. The result has x's shape, or the reduced shape when the kernel reduces.
+    /// </summary>
+    private static Tensor RowWise<K>(Tensor x, Tensor? other, int[] axes, K kernel) where K : struct, IRowKernel
+    {
+        if (other is not null && other.DType != x.DType)
+            using (Autograd.NoGrad()) other = other.ToType(x.DType);
+        var shape = kernel.Reduces ? Shapes.Reduced(x.ShapeRef, axes, keepDim: false) : x.ShapeRef;
+        Array data = x.DType == DType.Float32
+            ? Rows.Apply(x.Data<float>(), other?.Data<float>() ?? [], x.ShapeRef, axes, kernel)
+            : Rows.Apply(x.Data<double>(), other?.Data<double>() ?? [], x.ShapeRef, axes, kernel);
+        return new Tensor(data, shape);
     }
 }

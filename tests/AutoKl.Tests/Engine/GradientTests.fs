@@ -372,6 +372,18 @@ let ``hessian-vector product through reductions, softmax, matmul and shape ops``
         T.MatMul(z, T.Tanh(z)) + T.Mean(T.Slice(z, 0, 0, Int32.MaxValue, 2) ** 3) + T.Sum(T.Concat([ z; z * 2.0 ], 0) ** 2)
     GradCheck.checkHvp 1e-5 1e-7 f x seed
 
+/// The backward rules of the softmax family are ops of their own (fused row kernels); their
+/// derivatives, in both the incoming gradient and the forward output, are checked here by
+/// differentiating the gradient itself.
+[<EngineProperty>]
+let ``the backward rules of softmax, log_softmax and logsumexp are differentiable along any axis`` (a: AlongAxis) (seed: int) =
+    let x = normal seed a.Dims
+    let f (x: Tensor) =
+        T.Sum(T.Softmax(x, a.Axis) * T.Sin x) + T.Sum(T.LogSoftmax(x, a.Axis) * T.Cos x) + T.Sum(T.LogSumExp(x, a.Axis) ** 2)
+    GradCheck.check (fun xs -> grad f xs.[0]) [| x |]
+    let cube = normal (seed + 1) [| 3; 2; 4 |]
+    GradCheck.check (fun xs -> grad (fun x -> T.Sum(T.LogSumExp(x, [| 0; 2 |]) ** 2) + T.Sum(T.Softmax(x, 1) * x)) xs.[0]) [| cube |]
+
 [<EngineProperty>]
 let ``hessian-vector product through gather, where, expand, select, stack, max and maximum`` (a: AlongAxis) (seed: int) =
     // Away from the ties of x^2 with sin x (at 0 and 0.8767) and of x with x/2 (at 0), where max
