@@ -4,7 +4,7 @@
 # times, because a shared machine is noisy: both sides run alternately, several times, and
 # each keeps its fastest batch, so a slow patch of time hurts neither.
 #
-# Usage: bench/compare.sh [passes=2] [rounds=5] [torch-threads=1]
+# Usage: bench/compare.sh [passes=2] [rounds=5] [threads=1]  (threads: for both sides)
 # Needs: the .NET SDK, and /usr/bin/python3 with torch (Debian: apt-get install python3-torch).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -21,12 +21,12 @@ results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 for pass in $(seq 1 "$passes"); do
   echo "pass $pass/$passes: AutoKl" >&2
-  dotnet "$dll" --timing "$rounds" 2>/dev/null | sed 's/^/autokl /' >> "$results"
+  dotnet "$dll" --timing "$rounds" "$threads" 2>/dev/null | sed 's/^/autokl /' >> "$results"
   echo "pass $pass/$passes: PyTorch ($threads thread(s))" >&2
   "$python" "$root/bench/pytorch_bench.py" "$rounds" "$threads" 2>/dev/null | sed 's/^/pytorch /' >> "$results"
 done
 
-echo "PyTorch $("$python" -c 'import torch; print(torch.__version__)') with $threads thread(s); .NET $(dotnet --version); $(nproc) cores"
+echo "AutoKl and PyTorch $("$python" -c 'import torch; print(torch.__version__)') each with $threads thread(s); .NET $(dotnet --version); $(nproc) cores"
 awk '
   $1 == "autokl" || $1 == "pytorch" {
     key = $2; t = $3 + 0

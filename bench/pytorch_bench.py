@@ -3,8 +3,8 @@
 
 Run:  /usr/bin/python3 bench/pytorch_bench.py [rounds] [threads]
 (Debian's python3-torch 1.13). Prints "name seconds-per-call" lines (the fastest of `rounds`
-batches, over two sweeps); bench/compare.sh reads them. Threads default to 1, the same as AutoKl, which
-computes on one core.
+batches, over two sweeps); bench/compare.sh reads them and gives AutoKl the same thread count.
+Threads default to 1.
 
 Workloads (each identical to bench/AutoKl.Benchmarks/Workloads.cs):
   gaussian_step_{float32,float64}  one step of the reference fit: zero_grad, loss, backward, Adam step

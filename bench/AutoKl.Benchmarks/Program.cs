@@ -6,7 +6,7 @@ namespace AutoKl.Benchmarks;
 
 /// <summary>
 /// BenchmarkDotNet's switcher (all its options: --filter, --job short, --list flat, ...); with
-/// --timing a plain Stopwatch run that bench/compare.sh sets beside bench/pytorch_bench.py; with
+/// --timing [rounds] [threads] a plain Stopwatch run that bench/compare.sh sets beside bench/pytorch_bench.py; with
 /// --profile a per-op breakdown of the log_softmax + KL workload.
 /// </summary>
 public static class Program
@@ -16,6 +16,8 @@ public static class Program
         if (args.Length > 0 && args[0] == "--timing")
         {
             int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
+            // the same thread count as the PyTorch side (torch.set_num_threads)
+            if (args.Length > 2) Parallelism.MaxThreads = int.Parse(args[2], CultureInfo.InvariantCulture);
             Timing.Run(rounds);
             return 0;
         }

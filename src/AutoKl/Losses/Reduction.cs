@@ -123,21 +123,32 @@ internal static class LossSupport
     }
 
     /// <summary>
-    /// Every element lies in the interval [lo, hi] (or (lo, hi] when <paramref name="openLow"/>);
-    /// a plain loop over the typed storage, since these checks run on every call of a loss.
+    /// Every element lies in the interval [lo, hi] (or (lo, hi] when <paramref name="openLow"/>).
+    /// These checks run on every call of a loss, so the common case is one vectorised pass for
+    /// the minimum (and one for the maximum when hi is finite); NaN propagates through both and
+    /// fails. Only then is the element at fault looked for, to name it.
     /// </summary>
     public static void InRange(string op, string name, Tensor x, double lo, bool openLow, double hi, string requirement)
     {
         switch (x.Storage)
         {
-            case double[] d:
-                for (int i = 0; i < d.Length; i++)
-                    if (!(openLow ? d[i] > lo : d[i] >= lo) || !(d[i] <= hi)) Refuse(op, name, x, i, d[i], requirement);
-                break;
-            case float[] f:
-                for (int i = 0; i < f.Length; i++)
-                    if (!(openLow ? f[i] > lo : f[i] >= lo) || !(f[i] <= hi)) Refuse(op, name, x, i, f[i], requirement);
-                break;
+            case double[] d: InRange(op, name, x, d, lo, openLow, hi, requirement); break;
+            case float[] f: InRange(op, name, x, f, lo, openLow, hi, requirement); break;
+        }
+    }
+
+    private static void InRange<T>(string op, string name, Tensor x, T[] values, double lo, bool openLow, double hi, string requirement)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (values.Length == 0) return;
+        bool Inside(double v) => (openLow ? v > lo : v >= lo) && v <= hi;
+        double min = double.CreateChecked(System.Numerics.Tensors.TensorPrimitives.Min<T>(values));
+        if (Inside(min) && (double.IsPositiveInfinity(hi) || Inside(double.CreateChecked(System.Numerics.Tensors.TensorPrimitives.Max<T>(values)))))
+            return;
+        for (int i = 0; i < values.Length; i++)
+        {
+            double v = double.CreateChecked(values[i]);
+            if (!Inside(v)) Refuse(op, name, x, i, v, requirement);
         }
     }
 
