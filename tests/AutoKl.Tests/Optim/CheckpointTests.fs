@@ -234,3 +234,27 @@ let ``optimizer states round-trip in memory too`` () =
     Assert.That(s.Optimizer.State(s.W2).Step, Is.EqualTo 4L)
     Assert.That(s.Optimizer.State(s.W2).Buffers.["max_exp_avg_sq"].ToDoubleArray(), Is.EqualTo<float>(expAvg))
     Check.throwsAutoKl [ "saved by Adam, not SGD" ] (fun () -> SGD([ s.W1 ], lr = 0.1).LoadState snapshot) |> ignore
+
+[<Test>]
+let ``LoadState refuses a hyper-parameter the optimizer does not use and changes nothing`` () =
+    let s = fresh "adam-amsgrad" [ 1.5; 0.5; -1.0 ]
+    run s 4 |> ignore
+    let saved = s.Optimizer.SaveState()
+    let withForeignKey (g: OptimizerState.Group) =
+        let values = Collections.Generic.Dictionary<string, float>(g.HyperParameters)
+        values.["momentum"] <- 0.9 // an SGD setting: Adam would ignore it
+        OptimizerState.Group(g.ParameterIndices, values)
+    let foreign = OptimizerState(saved.OptimizerName, [| saved.Groups.[0]; withForeignKey saved.Groups.[1] |], saved.Entries)
+    run s 2 |> ignore
+    let lrs () = s.Optimizer.ParamGroups |> Seq.map (fun g -> g.Lr) |> Array.ofSeq
+    let lrsBefore = lrs ()
+    let expAvg = s.Optimizer.State(s.W2).Buffers.["exp_avg"].ToDoubleArray()
+    Check.throwsAutoKl [ "Adam"; "param group 1"; "'momentum'"; "does not use" ] (fun () -> s.Optimizer.LoadState foreign) |> ignore
+    // nothing changed: not the groups (also not group 0, which comes before the bad one), not the states
+    Assert.That(s.Optimizer.ParamGroups.[1].Has "momentum", Is.False)
+    Assert.That(lrs (), Is.EqualTo<float>(lrsBefore))
+    Assert.That(s.Optimizer.State(s.W2).Step, Is.EqualTo 6L)
+    Assert.That(s.Optimizer.State(s.W2).Buffers.["exp_avg"].ToDoubleArray(), Is.EqualTo<float>(expAvg))
+    // the state as saved (with the schedule's initial_lr) still loads
+    s.Optimizer.LoadState saved
+    Assert.That(s.Optimizer.State(s.W2).Step, Is.EqualTo 4L)
