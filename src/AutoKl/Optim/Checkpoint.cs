@@ -45,6 +45,7 @@ public static class Checkpoint
 
     private const int HeaderLength = 8 + 4 + 8;
     private const int ChecksumLength = 32;
+    private const string SaveOp = "checkpoint.save", LoadOp = "checkpoint.load";
 
     /// <summary>Saves the parameters and the optimizer's state to <paramref name="path"/> (atomically).</summary>
     public static void Save(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer)
@@ -64,7 +65,7 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(optimizer);
         if (scheduler is not null && !ReferenceEquals(scheduler.Optimizer, optimizer))
-            throw new AutoKlException("checkpoint.save", "scheduler: the schedule acts on another optimizer");
+            throw new AutoKlException(SaveOp, "scheduler: the schedule acts on another optimizer");
         var bytes = Encode(parameters, optimizer, scheduler);
         var full = Path.GetFullPath(path);
         var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
@@ -107,39 +108,45 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(optimizer);
-        const string op = "checkpoint.load";
-        if (!File.Exists(path)) throw new AutoKlException(op, $"no checkpoint file at '{path}'");
+        if (!File.Exists(path)) throw new AutoKlException(LoadOp, $"no checkpoint file at '{path}'");
         var contents = Decode(File.ReadAllBytes(path), path);
+        CheckCompatible(contents, path, parameters, optimizer, scheduler);
 
-        // check everything first ...
+        // nothing was refused: change
+        using (Autograd.NoGrad())
+            for (int i = 0; i < parameters.Count; i++) parameters[i].Copy_(contents.Parameters[i]);
+        optimizer.Restore(contents.Optimizer);
+        scheduler?.Restore(contents.Scheduler!);
+    }
+
+    /// <summary>
+    /// Every check of a decoded file against the caller's parameters, optimizer and schedule, made
+    /// once, before <see cref="LoadInto"/> changes anything; throws naming what does not match.
+    /// </summary>
+    private static void CheckCompatible(Contents contents, string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler)
+    {
         if (contents.Parameters.Length != parameters.Count)
-            throw new AutoKlException(op, $"'{path}' holds {contents.Parameters.Length} parameters, {parameters.Count} were given");
+            throw new AutoKlException(LoadOp, $"'{path}' holds {contents.Parameters.Length} parameters, {parameters.Count} were given");
         for (int i = 0; i < parameters.Count; i++)
         {
             var (saved, p) = (contents.Parameters[i], parameters[i]);
             if (saved.DType != p.DType || !Shapes.Equal(saved.ShapeRef, p.ShapeRef))
-                throw new AutoKlException(op, $"parameters[{i}] is {p.DType.Name()} {Shapes.Format(p.ShapeRef)}, '{path}' holds {saved.DType.Name()} {Shapes.Format(saved.ShapeRef)}");
+                throw new AutoKlException(LoadOp, $"parameters[{i}] is {p.DType.Name()} {Shapes.Format(p.ShapeRef)}, '{path}' holds {saved.DType.Name()} {Shapes.Format(saved.ShapeRef)}");
         }
-        var mapping = GroupMapping(parameters, optimizer, op);
+        var mapping = GroupMapping(parameters, optimizer, LoadOp);
         if (!mapping.SequenceEqual(contents.Mapping))
-            throw new AutoKlException(op, $"the optimizer's parameters are not the same entries of the parameter list as in '{path}' (groups or order differ)");
-        optimizer.CheckCompatible(contents.Optimizer, op);
+            throw new AutoKlException(LoadOp, $"the optimizer's parameters are not the same entries of the parameter list as in '{path}' (groups or order differ)");
+        optimizer.CheckCompatible(contents.Optimizer, LoadOp);
         if (scheduler is null && contents.Scheduler is not null)
-            throw new AutoKlException(op, $"'{path}' holds a {contents.Scheduler.Kind} position; pass the schedule to restore it");
+            throw new AutoKlException(LoadOp, $"'{path}' holds a {contents.Scheduler.Kind} position; pass the schedule to restore it");
         if (scheduler is not null)
         {
             if (contents.Scheduler is null)
-                throw new AutoKlException(op, $"'{path}' holds no schedule, but a {scheduler.Kind} was given");
+                throw new AutoKlException(LoadOp, $"'{path}' holds no schedule, but a {scheduler.Kind} was given");
             if (!ReferenceEquals(scheduler.Optimizer, optimizer))
-                throw new AutoKlException(op, "scheduler: the schedule acts on another optimizer");
-            scheduler.CheckCompatible(contents.Scheduler, op);
+                throw new AutoKlException(LoadOp, "scheduler: the schedule acts on another optimizer");
+            scheduler.CheckCompatible(contents.Scheduler, LoadOp);
         }
-
-        // ... then change
-        using (Autograd.NoGrad())
-            for (int i = 0; i < parameters.Count; i++) parameters[i].Copy_(contents.Parameters[i]);
-        optimizer.LoadState(contents.Optimizer);
-        if (scheduler is not null) scheduler.LoadState(contents.Scheduler!);
     }
 
     /// <summary>For each optimizer parameter (group order), its index in the caller's list.</summary>
@@ -155,7 +162,7 @@ public static class Checkpoint
 
     private static byte[] Encode(IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler)
     {
-        var mapping = GroupMapping(parameters, optimizer, "checkpoint.save");
+        var mapping = GroupMapping(parameters, optimizer, SaveOp);
         var state = optimizer.SaveState();
         var payload = new MemoryStream();
         using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
@@ -201,7 +208,7 @@ public static class Checkpoint
     private static void WriteTensor(BinaryWriter w, Tensor t)
     {
         if (!t.DType.IsFloatingPoint())
-            throw new AutoKlException("checkpoint.save", $"only float32/float64 tensors are saved, got {t.DType.Name()} {Shapes.Format(t.ShapeRef)}");
+            throw new AutoKlException(SaveOp, $"only float32/float64 tensors are saved, got {t.DType.Name()} {Shapes.Format(t.ShapeRef)}");
         w.Write(t.DType == DType.Float32 ? (byte)0 : (byte)1);
         w.Write(t.Rank);
         foreach (var d in t.ShapeRef) w.Write(d);
@@ -237,23 +244,22 @@ public static class Checkpoint
 
     private static Contents Decode(byte[] bytes, string path)
     {
-        const string op = "checkpoint.load";
         if (bytes.Length < 8 || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
-            throw new AutoKlException(op, $"'{path}' is not an AutoKl checkpoint (it does not start with \"AUTOKLCK\")" + (bytes.Length < 8 ? "; it is truncated" : ""));
+            throw new AutoKlException(LoadOp, $"'{path}' is not an AutoKl checkpoint (it does not start with \"AUTOKLCK\")" + (bytes.Length < 8 ? "; it is truncated" : ""));
         if (bytes.Length < HeaderLength)
-            throw new AutoKlException(op, $"'{path}' is truncated: {bytes.Length} bytes, shorter than the {HeaderLength}-byte header");
+            throw new AutoKlException(LoadOp, $"'{path}' is truncated: {bytes.Length} bytes, shorter than the {HeaderLength}-byte header");
         int version = BitConverter.ToInt32(bytes, 8);
         if (version != FormatVersion)
-            throw new AutoKlException(op, $"'{path}' has format version {version}; this build reads version {FormatVersion}");
+            throw new AutoKlException(LoadOp, $"'{path}' has format version {version}; this build reads version {FormatVersion}");
         long length = BitConverter.ToInt64(bytes, 12);
         long expected = HeaderLength + length + ChecksumLength;
         if (length < 0 || bytes.Length < expected)
-            throw new AutoKlException(op, $"'{path}' is truncated: {bytes.Length} bytes, the header announces {expected}");
+            throw new AutoKlException(LoadOp, $"'{path}' is truncated: {bytes.Length} bytes, the header announces {expected}");
         if (bytes.Length > expected)
-            throw new AutoKlException(op, $"'{path}' is corrupted: {bytes.Length} bytes, the header announces {expected}");
+            throw new AutoKlException(LoadOp, $"'{path}' is corrupted: {bytes.Length} bytes, the header announces {expected}");
         var body = bytes.AsSpan(HeaderLength, (int)length);
         if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(HeaderLength + (int)length, ChecksumLength)))
-            throw new AutoKlException(op, $"'{path}' is corrupted: its SHA-256 checksum does not match its contents");
+            throw new AutoKlException(LoadOp, $"'{path}' is corrupted: its SHA-256 checksum does not match its contents");
         try
         {
             using var r = new BinaryReader(new MemoryStream(bytes, HeaderLength, (int)length), Encoding.UTF8);
@@ -290,7 +296,7 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentException or OverflowException or FormatException)
         {
-            throw new AutoKlException(op, $"'{path}' is corrupted: its payload cannot be read ({e.Message})");
+            throw new AutoKlException(LoadOp, $"'{path}' is corrupted: its payload cannot be read ({e.Message})");
         }
     }
 

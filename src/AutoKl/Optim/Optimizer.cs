@@ -182,6 +182,12 @@ public abstract class Optimizer
     {
         ArgumentNullException.ThrowIfNull(state);
         CheckCompatible(state);
+        Restore(state);
+    }
+
+    /// <summary>Takes the groups' hyper-parameters and the parameters' states from <paramref name="state"/>, which <see cref="CheckCompatible"/> has accepted.</summary>
+    internal void Restore(OptimizerState state)
+    {
         for (int gi = 0; gi < _groups.Count; gi++)
             _groups[gi].ReplaceHyperParameters(state.Groups[gi].HyperParameters);
         var parameters = Parameters;
