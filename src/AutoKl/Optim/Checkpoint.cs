@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -28,7 +31,8 @@ namespace AutoKl.Optim;
 ///   byte has-schedule (0/1); if 1 a schedule state:
 ///       string kind; int32 v; v x (string, float64); int32 k; k x float64 base lrs;
 ///       int32 k; k x float64 last lrs; int32 c; c x schedule state (sub-schedules)
-/// tensor: byte dtype (0 = float32, 1 = float64); int32 rank; rank x int32 dims; values
+/// tensor: byte dtype (0 = float32, 1 = float64); int32 rank; rank x int32 dims;
+///         numel x float32 or float64 values, row-major (one block, read and written in bulk)
 /// </code>
 /// Writes are atomic: the file is written to a temporary file in the same folder, flushed to
 /// disk, then renamed over the destination, so a crash leaves the previous file intact.
@@ -212,8 +216,22 @@ public static class Checkpoint
         w.Write(t.DType == DType.Float32 ? (byte)0 : (byte)1);
         w.Write(t.Rank);
         foreach (var d in t.ShapeRef) w.Write(d);
-        if (t.DType == DType.Float32) foreach (var v in t.Data<float>()) w.Write(v);
-        else foreach (var v in t.Data<double>()) w.Write(v);
+        if (t.DType == DType.Float32) WriteElements<float>(w, t.Span<float>());
+        else WriteElements<double>(w, t.Span<double>());
+    }
+
+    /// <summary>Writes the values as one block of little-endian bytes (the format's byte order).</summary>
+    private static void WriteElements<T>(BinaryWriter w, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        var bytes = MemoryMarshal.AsBytes(values);
+        if (BitConverter.IsLittleEndian)
+        {
+            w.Write(bytes);
+            return;
+        }
+        var swapped = bytes.ToArray(); // the tensor's own bytes must not be touched
+        ReverseEachElement<T>(swapped);
+        w.Write(swapped);
     }
 
     private static void WriteValues(BinaryWriter w, IReadOnlyDictionary<string, double> values)
@@ -248,10 +266,10 @@ public static class Checkpoint
             throw new AutoKlException(LoadOp, $"'{path}' is not an AutoKl checkpoint (it does not start with \"AUTOKLCK\")" + (bytes.Length < 8 ? "; it is truncated" : ""));
         if (bytes.Length < HeaderLength)
             throw new AutoKlException(LoadOp, $"'{path}' is truncated: {bytes.Length} bytes, shorter than the {HeaderLength}-byte header");
-        int version = BitConverter.ToInt32(bytes, 8);
+        int version = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
         if (version != FormatVersion)
             throw new AutoKlException(LoadOp, $"'{path}' has format version {version}; this build reads version {FormatVersion}");
-        long length = BitConverter.ToInt64(bytes, 12);
+        long length = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(12));
         long expected = HeaderLength + length + ChecksumLength;
         if (length < 0 || bytes.Length < expected)
             throw new AutoKlException(LoadOp, $"'{path}' is truncated: {bytes.Length} bytes, the header announces {expected}");
@@ -313,20 +331,30 @@ public static class Checkpoint
         if (dtype > 1) throw new InvalidDataException($"bad dtype code {dtype}");
         var shape = new int[Count(r)];
         long numel = 1;
-        for (int i = 0; i < shape.Length; i++) numel *= shape[i] = Count(r);
-        if (numel * (dtype == 0 ? 4 : 8) > r.BaseStream.Length) throw new InvalidDataException($"tensor of {numel} elements does not fit");
-        if (dtype == 0)
-        {
-            var values = new float[numel];
-            for (int i = 0; i < values.Length; i++) values[i] = r.ReadSingle();
-            return new Tensor(values, shape);
-        }
-        else
-        {
-            var values = new double[numel];
-            for (int i = 0; i < values.Length; i++) values[i] = r.ReadDouble();
-            return new Tensor(values, shape);
-        }
+        for (int i = 0; i < shape.Length; i++) numel = checked(numel * (shape[i] = Count(r)));
+        long remaining = r.BaseStream.Length - r.BaseStream.Position;
+        if (numel * (dtype == 0 ? sizeof(float) : sizeof(double)) > remaining)
+            throw new InvalidDataException($"a tensor of {numel} elements does not fit in the {remaining} bytes left");
+        return dtype == 0 ? new Tensor(ReadElements<float>(r, numel), shape) : new Tensor(ReadElements<double>(r, numel), shape);
+    }
+
+    /// <summary>Reads <paramref name="count"/> values stored as one block of little-endian bytes.</summary>
+    private static T[] ReadElements<T>(BinaryReader r, long count) where T : unmanaged
+    {
+        var values = new T[count];
+        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
+        // BinaryReader reads no further ahead than each value it is asked for, so its stream is
+        // positioned at the block; ReadExactly throws EndOfStreamException when the block is short.
+        r.BaseStream.ReadExactly(bytes);
+        if (!BitConverter.IsLittleEndian) ReverseEachElement<T>(bytes);
+        return values;
+    }
+
+    /// <summary>Big-endian machines only: swaps each element's bytes between the file's order and the machine's.</summary>
+    private static void ReverseEachElement<T>(Span<byte> bytes) where T : unmanaged
+    {
+        int size = Unsafe.SizeOf<T>();
+        for (int i = 0; i < bytes.Length; i += size) bytes.Slice(i, size).Reverse();
     }
 
     private static Dictionary<string, double> ReadValues(BinaryReader r)

@@ -183,6 +183,55 @@ let ``a checkpoint for other parameters, optimizer or schedule is refused and no
         refusedAndUnchanged [ "SequentialLR"; "ExponentialLR" ] (fun s ->
             Checkpoint.Load(path, parametersOf s, s.Optimizer, ExponentialLR(s.Optimizer, 0.9))))
 
+/// A float64 [3] and a float32 [2; 2] parameter with values whose bytes are all distinct.
+let private mixedParameters () =
+    let w64 = Tensor.ofList [ 1.5; -0.25; 1e300 ] |> Tensor.requiresGrad
+    let w32 = Tensor.ofList32 [ 0.8f; -0.3f; 1e-30f; 3.25f ] |> Tensor.reshape [ 2; 2 ] |> Tensor.detach |> Tensor.requiresGrad
+    w64, w32
+
+[<Test>]
+let ``tensors are stored as documented: dtype, rank, dims, then the values little-endian and row-major`` () =
+    withDir (fun dir ->
+        let w64, w32 = mixedParameters ()
+        let path = Path.Combine(dir, "layout.ckpt")
+        Checkpoint.Save(path, [| w64; w32 |], SGD([ w64; w32 ], lr = 0.1))
+        // the payload's start as the documented format spells it (BinaryWriter writes little-endian)
+        let expected =
+            use m = new MemoryStream()
+            use w = new BinaryWriter(m)
+            w.Write 2 // number of parameters
+            w.Write 1uy; w.Write 1; w.Write 3 // float64, rank 1, [3]
+            for v in [ 1.5; -0.25; 1e300 ] do w.Write(v: float)
+            w.Write 0uy; w.Write 2; w.Write 2; w.Write 2 // float32, rank 2, [2; 2]
+            for v in [ 0.8f; -0.3f; 1e-30f; 3.25f ] do w.Write(v: float32)
+            w.Flush()
+            m.ToArray()
+        let bytes = File.ReadAllBytes path
+        Assert.That(Array.sub bytes 20 expected.Length, Is.EqualTo<byte>(expected))
+        // and the values come back exactly, float32 included
+        let r64 = Tensor.zeros DType.Float64 [ 3 ] |> Tensor.requiresGrad
+        let r32 = Tensor.zeros DType.Float32 [ 2; 2 ] |> Tensor.requiresGrad
+        Checkpoint.Load(path, [| r64; r32 |], SGD([ r64; r32 ], lr = 0.1))
+        Assert.That(r64.ToDoubleArray(), Is.EqualTo<float>(w64.ToDoubleArray()))
+        Assert.That(r32.DType, Is.EqualTo DType.Float32)
+        Assert.That(r32.ToDoubleArray(), Is.EqualTo<float>(w32.ToDoubleArray())))
+
+[<Test>]
+let ``a payload cut inside a tensor is refused even with a matching checksum, and nothing changes`` () =
+    withDir (fun dir ->
+        let bytes = File.ReadAllBytes(goodCheckpoint dir)
+        // keep the header's magic and version, the parameter count, the first tensor's dtype,
+        // rank and dims and one of its three values; then a consistent length and checksum
+        let payload = Array.sub bytes 20 (4 + 1 + 4 + 4 + 8)
+        let forged =
+            Array.concat [ Array.sub bytes 0 12
+                           BitConverter.GetBytes(int64 payload.Length)
+                           payload
+                           Security.Cryptography.SHA256.HashData payload ]
+        let path = Path.Combine(dir, "cut.ckpt")
+        File.WriteAllBytes(path, forged)
+        refusedAndUnchanged [ "corrupted"; "payload cannot be read"; "does not fit" ] (fun s -> load path s))
+
 /// A stream that fails after `limit` bytes, as a crash or a full disk would.
 type private FailingStream(inner: Stream, limit: int) =
     inherit Stream()
