@@ -78,16 +78,20 @@ public sealed class Adam : Optimizer
 
     /// <inheritdoc/>
     protected override void Update(ParamGroup group, Tensor parameter, Tensor gradient, ParameterState state)
-        => AdamStep(group, parameter, gradient, state, group.WeightDecay);
+        => AdamStep(group, parameter, gradient, state, decoupledDecay: false);
 
-    /// <summary>One Adam step with <paramref name="l2"/> added to the gradient (AdamW passes 0 after decaying p itself).</summary>
-    internal static void AdamStep(ParamGroup group, Tensor parameter, Tensor gradient, ParameterState state, double l2)
+    /// <summary>
+    /// One Adam step. The group's weight decay is either added to the gradient as an L2 term
+    /// (Adam) or, when <paramref name="decoupledDecay"/>, applied to the parameter itself,
+    /// <c>p *= 1 - lr * weight_decay</c>, just before its update (AdamW).
+    /// </summary>
+    internal static void AdamStep(ParamGroup group, Tensor parameter, Tensor gradient, ParameterState state, bool decoupledDecay)
     {
         var m = state.GetOrCreate("exp_avg", parameter);
         var v = state.GetOrCreate("exp_avg_sq", parameter);
         var vmax = group.Amsgrad ? state.GetOrCreate("max_exp_avg_sq", parameter) : v;
         state.Step++;
-        var h = new Hyper(group, state.Step, l2);
+        var h = new Hyper(group, state.Step, decoupledDecay);
         if (parameter.DType == DType.Float32)
             Apply(parameter.Span<float>(), gradient.Span<float>(), m.Span<float>(), v.Span<float>(), vmax.Span<float>(), h);
         else
@@ -95,9 +99,11 @@ public sealed class Adam : Optimizer
     }
 
     /// <summary>The step's scalars, computed in double as PyTorch does in Python.</summary>
-    private readonly struct Hyper(ParamGroup group, long step, double l2)
+    private readonly struct Hyper(ParamGroup group, long step, bool decoupledDecay)
     {
-        public readonly double Beta1 = group.Beta1, Beta2 = group.Beta2, Eps = group.Eps, L2 = l2;
+        public readonly double Beta1 = group.Beta1, Beta2 = group.Beta2, Eps = group.Eps;
+        public readonly double L2 = decoupledDecay ? 0 : group.WeightDecay;
+        public readonly double Shrink = decoupledDecay ? 1 - group.Lr * group.WeightDecay : 1;
         public readonly bool Amsgrad = group.Amsgrad, Maximize = group.Maximize;
         public readonly bool KingmaBa = group.EpsilonPlacement == EpsilonPlacement.KingmaBa;
         public readonly double BiasCorrection1 = 1 - Math.Pow(group.Beta1, step);
@@ -110,13 +116,16 @@ public sealed class Adam : Optimizer
     {
         T b1 = As<T>(h.Beta1), oneMinusB1 = As<T>(1 - h.Beta1);
         T b2 = As<T>(h.Beta2), oneMinusB2 = As<T>(1 - h.Beta2);
-        T eps = As<T>(h.Eps), l2 = As<T>(h.L2), bc2Sqrt = As<T>(h.BiasCorrection2Sqrt);
+        T eps = As<T>(h.Eps), l2 = As<T>(h.L2), shrink = As<T>(h.Shrink), bc2Sqrt = As<T>(h.BiasCorrection2Sqrt);
         // PyTorch: step_size = lr / bc1 and denom = sqrt(v)/sqrt(bc2) + eps;
         // Kingma & Ba: step_size = lr * sqrt(bc2) / bc1 and denom = sqrt(v) + eps.
         T negStepSize = As<T>(h.KingmaBa ? -(h.Lr * h.BiasCorrection2Sqrt / h.BiasCorrection1) : -(h.Lr / h.BiasCorrection1));
-        bool amsgrad = h.Amsgrad, maximize = h.Maximize, kingmaBa = h.KingmaBa, decay = h.L2 != 0;
+        bool amsgrad = h.Amsgrad, maximize = h.Maximize, kingmaBa = h.KingmaBa, decay = h.L2 != 0, shrinks = h.Shrink != 1;
         for (int i = 0; i < p.Length; i++)
         {
+            // AdamW's decoupled decay, p.mul_(1 - lr*wd) in PyTorch: each element is shrunk just
+            // before its own update, which rounds exactly as a separate pass over p would
+            if (shrinks) p[i] *= shrink;
             T g = maximize ? -grad[i] : grad[i];
             if (decay) g += l2 * p[i];
             m[i] = m[i] * b1 + oneMinusB1 * g;

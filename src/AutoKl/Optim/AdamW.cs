@@ -38,20 +38,5 @@ public sealed class AdamW : Optimizer
 
     /// <inheritdoc/>
     protected override void Update(ParamGroup group, Tensor parameter, Tensor gradient, ParameterState state)
-    {
-        // decoupled decay: p.mul_(1 - lr * weight_decay), in the parameter's dtype
-        double shrink = 1 - group.Lr * group.WeightDecay;
-        if (parameter.DType == DType.Float32)
-        {
-            var p = parameter.Span<float>();
-            float s = (float)shrink;
-            for (int i = 0; i < p.Length; i++) p[i] *= s;
-        }
-        else
-        {
-            var p = parameter.Span<double>();
-            for (int i = 0; i < p.Length; i++) p[i] *= shrink;
-        }
-        Adam.AdamStep(group, parameter, gradient, state, l2: 0);
-    }
+        => Adam.AdamStep(group, parameter, gradient, state, decoupledDecay: true);
 }

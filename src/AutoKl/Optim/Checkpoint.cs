@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -28,7 +31,8 @@ namespace AutoKl.Optim;
 ///   byte has-schedule (0/1); if 1 a schedule state:
 ///       string kind; int32 v; v x (string, float64); int32 k; k x float64 base lrs;
 ///       int32 k; k x float64 last lrs; int32 c; c x schedule state (sub-schedules)
-/// tensor: byte dtype (0 = float32, 1 = float64); int32 rank; rank x int32 dims; values
+/// tensor: byte dtype (0 = float32, 1 = float64); int32 rank; rank x int32 dims;
+///         numel x float32 or float64 values, row-major (one block, read and written in bulk)
 /// </code>
 /// Writes are atomic: the file is written to a temporary file in the same folder, flushed to
 /// disk, then renamed over the destination, so a crash leaves the previous file intact.
@@ -45,6 +49,7 @@ public static class Checkpoint
 
     private const int HeaderLength = 8 + 4 + 8;
     private const int ChecksumLength = 32;
+    private const string SaveOp = "checkpoint.save", LoadOp = "checkpoint.load";
 
     /// <summary>Saves the parameters and the optimizer's state to <paramref name="path"/> (atomically).</summary>
     public static void Save(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer)
@@ -64,7 +69,7 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(optimizer);
         if (scheduler is not null && !ReferenceEquals(scheduler.Optimizer, optimizer))
-            throw new AutoKlException("checkpoint.save", "scheduler: the schedule acts on another optimizer");
+            throw new AutoKlException(SaveOp, "scheduler: the schedule acts on another optimizer");
         var bytes = Encode(parameters, optimizer, scheduler);
         var full = Path.GetFullPath(path);
         var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
@@ -107,39 +112,45 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(optimizer);
-        const string op = "checkpoint.load";
-        if (!File.Exists(path)) throw new AutoKlException(op, $"no checkpoint file at '{path}'");
+        if (!File.Exists(path)) throw new AutoKlException(LoadOp, $"no checkpoint file at '{path}'");
         var contents = Decode(File.ReadAllBytes(path), path);
+        CheckCompatible(contents, path, parameters, optimizer, scheduler);
 
-        // check everything first ...
+        // nothing was refused: change
+        using (Autograd.NoGrad())
+            for (int i = 0; i < parameters.Count; i++) parameters[i].Copy_(contents.Parameters[i]);
+        optimizer.Restore(contents.Optimizer);
+        scheduler?.Restore(contents.Scheduler!);
+    }
+
+    /// <summary>
+    /// Every check of a decoded file against the caller's parameters, optimizer and schedule, made
+    /// once, before <see cref="LoadInto"/> changes anything; throws naming what does not match.
+    /// </summary>
+    private static void CheckCompatible(Contents contents, string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler)
+    {
         if (contents.Parameters.Length != parameters.Count)
-            throw new AutoKlException(op, $"'{path}' holds {contents.Parameters.Length} parameters, {parameters.Count} were given");
+            throw new AutoKlException(LoadOp, $"'{path}' holds {contents.Parameters.Length} parameters, {parameters.Count} were given");
         for (int i = 0; i < parameters.Count; i++)
         {
             var (saved, p) = (contents.Parameters[i], parameters[i]);
             if (saved.DType != p.DType || !Shapes.Equal(saved.ShapeRef, p.ShapeRef))
-                throw new AutoKlException(op, $"parameters[{i}] is {p.DType.Name()} {Shapes.Format(p.ShapeRef)}, '{path}' holds {saved.DType.Name()} {Shapes.Format(saved.ShapeRef)}");
+                throw new AutoKlException(LoadOp, $"parameters[{i}] is {p.DType.Name()} {Shapes.Format(p.ShapeRef)}, '{path}' holds {saved.DType.Name()} {Shapes.Format(saved.ShapeRef)}");
         }
-        var mapping = GroupMapping(parameters, optimizer, op);
+        var mapping = GroupMapping(parameters, optimizer, LoadOp);
         if (!mapping.SequenceEqual(contents.Mapping))
-            throw new AutoKlException(op, $"the optimizer's parameters are not the same entries of the parameter list as in '{path}' (groups or order differ)");
-        optimizer.CheckCompatible(contents.Optimizer, op);
+            throw new AutoKlException(LoadOp, $"the optimizer's parameters are not the same entries of the parameter list as in '{path}' (groups or order differ)");
+        optimizer.CheckCompatible(contents.Optimizer, LoadOp);
         if (scheduler is null && contents.Scheduler is not null)
-            throw new AutoKlException(op, $"'{path}' holds a {contents.Scheduler.Kind} position; pass the schedule to restore it");
+            throw new AutoKlException(LoadOp, $"'{path}' holds a {contents.Scheduler.Kind} position; pass the schedule to restore it");
         if (scheduler is not null)
         {
             if (contents.Scheduler is null)
-                throw new AutoKlException(op, $"'{path}' holds no schedule, but a {scheduler.Kind} was given");
+                throw new AutoKlException(LoadOp, $"'{path}' holds no schedule, but a {scheduler.Kind} was given");
             if (!ReferenceEquals(scheduler.Optimizer, optimizer))
-                throw new AutoKlException(op, "scheduler: the schedule acts on another optimizer");
-            scheduler.CheckCompatible(contents.Scheduler, op);
+                throw new AutoKlException(LoadOp, "scheduler: the schedule acts on another optimizer");
+            scheduler.CheckCompatible(contents.Scheduler, LoadOp);
         }
-
-        // ... then change
-        using (Autograd.NoGrad())
-            for (int i = 0; i < parameters.Count; i++) parameters[i].Copy_(contents.Parameters[i]);
-        optimizer.LoadState(contents.Optimizer);
-        if (scheduler is not null) scheduler.LoadState(contents.Scheduler!);
     }
 
     /// <summary>For each optimizer parameter (group order), its index in the caller's list.</summary>
@@ -155,7 +166,7 @@ public static class Checkpoint
 
     private static byte[] Encode(IReadOnlyList<Tensor> parameters, Optimizer optimizer, LRScheduler? scheduler)
     {
-        var mapping = GroupMapping(parameters, optimizer, "checkpoint.save");
+        var mapping = GroupMapping(parameters, optimizer, SaveOp);
         var state = optimizer.SaveState();
         var payload = new MemoryStream();
         using (var w = new BinaryWriter(payload, Encoding.UTF8, leaveOpen: true))
@@ -201,12 +212,26 @@ public static class Checkpoint
     private static void WriteTensor(BinaryWriter w, Tensor t)
     {
         if (!t.DType.IsFloatingPoint())
-            throw new AutoKlException("checkpoint.save", $"only float32/float64 tensors are saved, got {t.DType.Name()} {Shapes.Format(t.ShapeRef)}");
+            throw new AutoKlException(SaveOp, $"only float32/float64 tensors are saved, got {t.DType.Name()} {Shapes.Format(t.ShapeRef)}");
         w.Write(t.DType == DType.Float32 ? (byte)0 : (byte)1);
         w.Write(t.Rank);
         foreach (var d in t.ShapeRef) w.Write(d);
-        if (t.DType == DType.Float32) foreach (var v in t.Data<float>()) w.Write(v);
-        else foreach (var v in t.Data<double>()) w.Write(v);
+        if (t.DType == DType.Float32) WriteElements<float>(w, t.Span<float>());
+        else WriteElements<double>(w, t.Span<double>());
+    }
+
+    /// <summary>Writes the values as one block of little-endian bytes (the format's byte order).</summary>
+    private static void WriteElements<T>(BinaryWriter w, ReadOnlySpan<T> values) where T : unmanaged
+    {
+        var bytes = MemoryMarshal.AsBytes(values);
+        if (BitConverter.IsLittleEndian)
+        {
+            w.Write(bytes);
+            return;
+        }
+        var swapped = bytes.ToArray(); // the tensor's own bytes must not be touched
+        ReverseEachElement<T>(swapped);
+        w.Write(swapped);
     }
 
     private static void WriteValues(BinaryWriter w, IReadOnlyDictionary<string, double> values)
@@ -237,23 +262,22 @@ public static class Checkpoint
 
     private static Contents Decode(byte[] bytes, string path)
     {
-        const string op = "checkpoint.load";
         if (bytes.Length < 8 || !bytes.AsSpan(0, 8).SequenceEqual(Magic))
-            throw new AutoKlException(op, $"'{path}' is not an AutoKl checkpoint (it does not start with \"AUTOKLCK\")" + (bytes.Length < 8 ? "; it is truncated" : ""));
+            throw new AutoKlException(LoadOp, $"'{path}' is not an AutoKl checkpoint (it does not start with \"AUTOKLCK\")" + (bytes.Length < 8 ? "; it is truncated" : ""));
         if (bytes.Length < HeaderLength)
-            throw new AutoKlException(op, $"'{path}' is truncated: {bytes.Length} bytes, shorter than the {HeaderLength}-byte header");
-        int version = BitConverter.ToInt32(bytes, 8);
+            throw new AutoKlException(LoadOp, $"'{path}' is truncated: {bytes.Length} bytes, shorter than the {HeaderLength}-byte header");
+        int version = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan(8));
         if (version != FormatVersion)
-            throw new AutoKlException(op, $"'{path}' has format version {version}; this build reads version {FormatVersion}");
-        long length = BitConverter.ToInt64(bytes, 12);
+            throw new AutoKlException(LoadOp, $"'{path}' has format version {version}; this build reads version {FormatVersion}");
+        long length = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(12));
         long expected = HeaderLength + length + ChecksumLength;
         if (length < 0 || bytes.Length < expected)
-            throw new AutoKlException(op, $"'{path}' is truncated: {bytes.Length} bytes, the header announces {expected}");
+            throw new AutoKlException(LoadOp, $"'{path}' is truncated: {bytes.Length} bytes, the header announces {expected}");
         if (bytes.Length > expected)
-            throw new AutoKlException(op, $"'{path}' is corrupted: {bytes.Length} bytes, the header announces {expected}");
+            throw new AutoKlException(LoadOp, $"'{path}' is corrupted: {bytes.Length} bytes, the header announces {expected}");
         var body = bytes.AsSpan(HeaderLength, (int)length);
         if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(HeaderLength + (int)length, ChecksumLength)))
-            throw new AutoKlException(op, $"'{path}' is corrupted: its SHA-256 checksum does not match its contents");
+            throw new AutoKlException(LoadOp, $"'{path}' is corrupted: its SHA-256 checksum does not match its contents");
         try
         {
             using var r = new BinaryReader(new MemoryStream(bytes, HeaderLength, (int)length), Encoding.UTF8);
@@ -290,7 +314,7 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ArgumentException or OverflowException or FormatException)
         {
-            throw new AutoKlException(op, $"'{path}' is corrupted: its payload cannot be read ({e.Message})");
+            throw new AutoKlException(LoadOp, $"'{path}' is corrupted: its payload cannot be read ({e.Message})");
         }
     }
 
@@ -307,20 +331,30 @@ public static class Checkpoint
         if (dtype > 1) throw new InvalidDataException($"bad dtype code {dtype}");
         var shape = new int[Count(r)];
         long numel = 1;
-        for (int i = 0; i < shape.Length; i++) numel *= shape[i] = Count(r);
-        if (numel * (dtype == 0 ? 4 : 8) > r.BaseStream.Length) throw new InvalidDataException($"tensor of {numel} elements does not fit");
-        if (dtype == 0)
-        {
-            var values = new float[numel];
-            for (int i = 0; i < values.Length; i++) values[i] = r.ReadSingle();
-            return new Tensor(values, shape);
-        }
-        else
-        {
-            var values = new double[numel];
-            for (int i = 0; i < values.Length; i++) values[i] = r.ReadDouble();
-            return new Tensor(values, shape);
-        }
+        for (int i = 0; i < shape.Length; i++) numel = checked(numel * (shape[i] = Count(r)));
+        long remaining = r.BaseStream.Length - r.BaseStream.Position;
+        if (numel * (dtype == 0 ? sizeof(float) : sizeof(double)) > remaining)
+            throw new InvalidDataException($"a tensor of {numel} elements does not fit in the {remaining} bytes left");
+        return dtype == 0 ? new Tensor(ReadElements<float>(r, numel), shape) : new Tensor(ReadElements<double>(r, numel), shape);
+    }
+
+    /// <summary>Reads <paramref name="count"/> values stored as one block of little-endian bytes.</summary>
+    private static T[] ReadElements<T>(BinaryReader r, long count) where T : unmanaged
+    {
+        var values = new T[count];
+        var bytes = MemoryMarshal.AsBytes(values.AsSpan());
+        // BinaryReader reads no further ahead than each value it is asked for, so its stream is
+        // positioned at the block; ReadExactly throws EndOfStreamException when the block is short.
+        r.BaseStream.ReadExactly(bytes);
+        if (!BitConverter.IsLittleEndian) ReverseEachElement<T>(bytes);
+        return values;
+    }
+
+    /// <summary>Big-endian machines only: swaps each element's bytes between the file's order and the machine's.</summary>
+    private static void ReverseEachElement<T>(Span<byte> bytes) where T : unmanaged
+    {
+        int size = Unsafe.SizeOf<T>();
+        for (int i = 0; i < bytes.Length; i += size) bytes.Slice(i, size).Reverse();
     }
 
     private static Dictionary<string, double> ReadValues(BinaryReader r)

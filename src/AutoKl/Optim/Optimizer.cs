@@ -66,11 +66,21 @@ public abstract class Optimizer
         }
         foreach (var (k, v) in _defaults)
             if (!group.Has(k)) group.SetRaw(k, v);
-        foreach (var k in group.HyperParameters.Keys)
-            if (!_defaults.ContainsKey(k) && k != "initial_lr")
-                throw new AutoKlException(Name, $"param group {_groups.Count} sets '{k}', which {Name} does not use (it uses: {string.Join(", ", _defaults.Keys)})");
+        RejectUnknownHyperParameters(group.HyperParameters, Name, $"param group {_groups.Count}");
         Validate(group, $"param group {_groups.Count}");
         _groups.Add(group);
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="hyperParameters"/> holds a name this optimizer does not use
+    /// (<c>initial_lr</c>, which schedules record, is allowed): a misspelt or foreign setting
+    /// would otherwise be ignored without a word.
+    /// </summary>
+    private void RejectUnknownHyperParameters(IReadOnlyDictionary<string, double> hyperParameters, string op, string where)
+    {
+        foreach (var k in hyperParameters.Keys)
+            if (!_defaults.ContainsKey(k) && k != "initial_lr")
+                throw new AutoKlException(op, $"{where} sets '{k}', which {Name} does not use (it uses: {string.Join(", ", _defaults.Keys)})");
     }
 
     /// <summary>Adds a group of parameters that uses the default hyper-parameters.</summary>
@@ -165,12 +175,19 @@ public abstract class Optimizer
     /// <summary>
     /// Restores a state from <see cref="SaveState"/>. Refuses (and changes nothing) when it was
     /// saved by another kind of optimizer, for other groups or parameter shapes/dtypes, or has
-    /// unknown buffers or invalid hyper-parameters.
+    /// unknown buffers, unknown hyper-parameters (as <see cref="AddParamGroup(ParamGroup)"/> does)
+    /// or invalid ones.
     /// </summary>
     public void LoadState(OptimizerState state)
     {
         ArgumentNullException.ThrowIfNull(state);
         CheckCompatible(state);
+        Restore(state);
+    }
+
+    /// <summary>Takes the groups' hyper-parameters and the parameters' states from <paramref name="state"/>, which <see cref="CheckCompatible"/> has accepted.</summary>
+    internal void Restore(OptimizerState state)
+    {
         for (int gi = 0; gi < _groups.Count; gi++)
             _groups[gi].ReplaceHyperParameters(state.Groups[gi].HyperParameters);
         var parameters = Parameters;
@@ -199,6 +216,7 @@ public abstract class Optimizer
             if (saved.ParameterIndices.Count != n || !saved.ParameterIndices.SequenceEqual(Enumerable.Range(index, n)))
                 throw new AutoKlException(op, $"param group {gi} has {n} parameters here, {saved.ParameterIndices.Count} in the state");
             index += n;
+            RejectUnknownHyperParameters(saved.HyperParameters, op, $"param group {gi} of the state");
             var probe = new ParamGroup(_groups[gi].Parameters);
             probe.ReplaceHyperParameters(saved.HyperParameters);
             foreach (var k in _defaults.Keys)

@@ -183,6 +183,55 @@ let ``a checkpoint for other parameters, optimizer or schedule is refused and no
         refusedAndUnchanged [ "SequentialLR"; "ExponentialLR" ] (fun s ->
             Checkpoint.Load(path, parametersOf s, s.Optimizer, ExponentialLR(s.Optimizer, 0.9))))
 
+/// A float64 [3] and a float32 [2; 2] parameter with values whose bytes are all distinct.
+let private mixedParameters () =
+    let w64 = Tensor.ofList [ 1.5; -0.25; 1e300 ] |> Tensor.requiresGrad
+    let w32 = Tensor.ofList32 [ 0.8f; -0.3f; 1e-30f; 3.25f ] |> Tensor.reshape [ 2; 2 ] |> Tensor.detach |> Tensor.requiresGrad
+    w64, w32
+
+[<Test>]
+let ``tensors are stored as documented: dtype, rank, dims, then the values little-endian and row-major`` () =
+    withDir (fun dir ->
+        let w64, w32 = mixedParameters ()
+        let path = Path.Combine(dir, "layout.ckpt")
+        Checkpoint.Save(path, [| w64; w32 |], SGD([ w64; w32 ], lr = 0.1))
+        // the payload's start as the documented format spells it (BinaryWriter writes little-endian)
+        let expected =
+            use m = new MemoryStream()
+            use w = new BinaryWriter(m)
+            w.Write 2 // number of parameters
+            w.Write 1uy; w.Write 1; w.Write 3 // float64, rank 1, [3]
+            for v in [ 1.5; -0.25; 1e300 ] do w.Write(v: float)
+            w.Write 0uy; w.Write 2; w.Write 2; w.Write 2 // float32, rank 2, [2; 2]
+            for v in [ 0.8f; -0.3f; 1e-30f; 3.25f ] do w.Write(v: float32)
+            w.Flush()
+            m.ToArray()
+        let bytes = File.ReadAllBytes path
+        Assert.That(Array.sub bytes 20 expected.Length, Is.EqualTo<byte>(expected))
+        // and the values come back exactly, float32 included
+        let r64 = Tensor.zeros DType.Float64 [ 3 ] |> Tensor.requiresGrad
+        let r32 = Tensor.zeros DType.Float32 [ 2; 2 ] |> Tensor.requiresGrad
+        Checkpoint.Load(path, [| r64; r32 |], SGD([ r64; r32 ], lr = 0.1))
+        Assert.That(r64.ToDoubleArray(), Is.EqualTo<float>(w64.ToDoubleArray()))
+        Assert.That(r32.DType, Is.EqualTo DType.Float32)
+        Assert.That(r32.ToDoubleArray(), Is.EqualTo<float>(w32.ToDoubleArray())))
+
+[<Test>]
+let ``a payload cut inside a tensor is refused even with a matching checksum, and nothing changes`` () =
+    withDir (fun dir ->
+        let bytes = File.ReadAllBytes(goodCheckpoint dir)
+        // keep the header's magic and version, the parameter count, the first tensor's dtype,
+        // rank and dims and one of its three values; then a consistent length and checksum
+        let payload = Array.sub bytes 20 (4 + 1 + 4 + 4 + 8)
+        let forged =
+            Array.concat [ Array.sub bytes 0 12
+                           BitConverter.GetBytes(int64 payload.Length)
+                           payload
+                           Security.Cryptography.SHA256.HashData payload ]
+        let path = Path.Combine(dir, "cut.ckpt")
+        File.WriteAllBytes(path, forged)
+        refusedAndUnchanged [ "corrupted"; "payload cannot be read"; "does not fit" ] (fun s -> load path s))
+
 /// A stream that fails after `limit` bytes, as a crash or a full disk would.
 type private FailingStream(inner: Stream, limit: int) =
     inherit Stream()
@@ -234,3 +283,27 @@ let ``optimizer states round-trip in memory too`` () =
     Assert.That(s.Optimizer.State(s.W2).Step, Is.EqualTo 4L)
     Assert.That(s.Optimizer.State(s.W2).Buffers.["max_exp_avg_sq"].ToDoubleArray(), Is.EqualTo<float>(expAvg))
     Check.throwsAutoKl [ "saved by Adam, not SGD" ] (fun () -> SGD([ s.W1 ], lr = 0.1).LoadState snapshot) |> ignore
+
+[<Test>]
+let ``LoadState refuses a hyper-parameter the optimizer does not use and changes nothing`` () =
+    let s = fresh "adam-amsgrad" [ 1.5; 0.5; -1.0 ]
+    run s 4 |> ignore
+    let saved = s.Optimizer.SaveState()
+    let withForeignKey (g: OptimizerState.Group) =
+        let values = Collections.Generic.Dictionary<string, float>(g.HyperParameters)
+        values.["momentum"] <- 0.9 // an SGD setting: Adam would ignore it
+        OptimizerState.Group(g.ParameterIndices, values)
+    let foreign = OptimizerState(saved.OptimizerName, [| saved.Groups.[0]; withForeignKey saved.Groups.[1] |], saved.Entries)
+    run s 2 |> ignore
+    let lrs () = s.Optimizer.ParamGroups |> Seq.map (fun g -> g.Lr) |> Array.ofSeq
+    let lrsBefore = lrs ()
+    let expAvg = s.Optimizer.State(s.W2).Buffers.["exp_avg"].ToDoubleArray()
+    Check.throwsAutoKl [ "Adam"; "param group 1"; "'momentum'"; "does not use" ] (fun () -> s.Optimizer.LoadState foreign) |> ignore
+    // nothing changed: not the groups (also not group 0, which comes before the bad one), not the states
+    Assert.That(s.Optimizer.ParamGroups.[1].Has "momentum", Is.False)
+    Assert.That(lrs (), Is.EqualTo<float>(lrsBefore))
+    Assert.That(s.Optimizer.State(s.W2).Step, Is.EqualTo 6L)
+    Assert.That(s.Optimizer.State(s.W2).Buffers.["exp_avg"].ToDoubleArray(), Is.EqualTo<float>(expAvg))
+    // the state as saved (with the schedule's initial_lr) still loads
+    s.Optimizer.LoadState saved
+    Assert.That(s.Optimizer.State(s.W2).Step, Is.EqualTo 4L)

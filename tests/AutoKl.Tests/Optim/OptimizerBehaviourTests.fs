@@ -75,6 +75,41 @@ let ``Kingma-Ba's epsilon placement differs from PyTorch's only through eps`` ()
     let a, b = run EpsilonPlacement.PyTorch 0.5, run EpsilonPlacement.KingmaBa 0.5
     Assert.That(abs (a.[0] - b.[0]), Is.GreaterThan 1e-3)
 
+/// PyTorch's AdamW multiplies p by 1 - lr*weight_decay, then takes Adam's step from the gradient
+/// computed before; AdamW folds the multiplication into its update loop, and this pins that the
+/// fold rounds exactly as the separate pass does (float32 in float32).
+[<TestCase(false, false)>]
+[<TestCase(false, true)>]
+[<TestCase(true, false)>]
+[<TestCase(true, true)>]
+let ``AdamW equals a decay pass over p then plain Adam, bit for bit`` (inFloat32: bool, amsgrad: bool) =
+    let dtype = if inFloat32 then DType.Float32 else DType.Float64
+    let start () =
+        let g = Generator(7)
+        Tensor.RandN([| 4 |], g, dtype).RequiresGrad_(), Tensor.RandN([| 2; 3 |], g, dtype).RequiresGrad_()
+    let (a1, a2), (b1, b2) = start (), start ()
+    let adamW = AdamW([ ParamGroup([ a1 ], Lr = 0.05, WeightDecay = 0.1); ParamGroup([ a2 ], Lr = 0.02, WeightDecay = 0.3) ], amsgrad = amsgrad)
+    let adam = Adam([ ParamGroup([ b1 ], Lr = 0.05); ParamGroup([ b2 ], Lr = 0.02) ], amsgrad = amsgrad, weightDecay = 0.0)
+    let backward (x: Tensor) (y: Tensor) = (Tensor.sum (x * x * x - x) + 0.1 * Tensor.sum (Tensor.exp y)).Backward()
+    let decay (factor: float) (p: Tensor) =
+        let shrunk =
+            if inFloat32 then Tensor.ofArray32 [| for v in p.ToDoubleArray() -> float32 v * float32 factor |]
+            else Tensor.ofArray [| for v in p.ToDoubleArray() -> v * factor |]
+        use _ = Autograd.NoGrad()
+        p.Copy_(shrunk |> Tensor.reshape (List.ofArray p.Shape)) |> ignore
+    for step in 1 .. 40 do
+        adamW.ZeroGrad()
+        backward a1 a2
+        adamW.Step()
+        adam.ZeroGrad()
+        backward b1 b2 // the gradient at the parameters before the decay, as in AdamW
+        decay (1.0 - 0.05 * 0.1) b1
+        decay (1.0 - 0.02 * 0.3) b2
+        adam.Step()
+        Assert.That(a1.ToDoubleArray(), Is.EqualTo<float>(b1.ToDoubleArray()), sprintf "w1 after step %d" step)
+        Assert.That(a2.ToDoubleArray(), Is.EqualTo<float>(b2.ToDoubleArray()), sprintf "w2 after step %d" step)
+    Assert.That(a1.DType, Is.EqualTo dtype)
+
 [<Test>]
 let ``the F# helpers: minimize returns the losses, group and minimizeScheduled, clipGradNorm`` () =
     let a = Tensor.ofList [ 2.0 ] |> Tensor.requiresGrad

@@ -124,7 +124,8 @@ public abstract class LRScheduler
         for (int i = 0; i < children.Count; i++) children[i].CheckCompatible(state.Children[i], op);
     }
 
-    private void Restore(SchedulerState state)
+    /// <summary>Takes the position from <paramref name="state"/>, which <see cref="CheckCompatible"/> has accepted.</summary>
+    internal void Restore(SchedulerState state)
     {
         LastEpoch = (int)state.Values["last_epoch"];
         StepCount = (int)state.Values["step_count"];
