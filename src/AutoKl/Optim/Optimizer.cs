@@ -64,10 +64,19 @@ public abstract class Optimizer
             if (known.Contains(p) || !seen.Add(p))
                 throw new AutoKlException(Name, $"{at} appears more than once among the optimizer's parameters");
         }
-        foreach (var (k, v) in _defaults)
-            if (!group.Has(k)) group.SetRaw(k, v);
         RejectUnknownHyperParameters(group.HyperParameters, Name, $"param group {_groups.Count}");
-        Validate(group, $"param group {_groups.Count}");
+        // The defaults fill the caller's group; a group that is refused is handed back as it came.
+        var filled = _defaults.Keys.Where(k => !group.Has(k)).ToList();
+        foreach (var k in filled) group.SetRaw(k, _defaults[k]);
+        try
+        {
+            Validate(group, $"param group {_groups.Count}");
+        }
+        catch
+        {
+            foreach (var k in filled) group.RemoveRaw(k);
+            throw;
+        }
         _groups.Add(group);
     }
 

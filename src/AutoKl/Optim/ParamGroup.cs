@@ -90,6 +90,9 @@ public sealed class ParamGroup
     /// <summary>Sets a hyper-parameter without the non-negativity check (for values restored from a state).</summary>
     internal void SetRaw(string name, double value) => _hyperParameters[name] = value;
 
+    /// <summary>Forgets a hyper-parameter, so that the optimizer's default applies again.</summary>
+    internal void RemoveRaw(string name) => _hyperParameters.Remove(name);
+
     internal void ReplaceHyperParameters(IReadOnlyDictionary<string, double> values)
     {
         _hyperParameters.Clear();

@@ -68,3 +68,15 @@ let ``minimize refuses a loss that is not a scalar and parameters outside the op
     Check.throwsAutoKl [ "minimize"; "not one of the optimizer's parameters" ] (fun () ->
         Optim.minimize [ p; param () ] o 1 (fun () -> Tensor.sum (p * p))) |> ignore
     Check.throwsAutoKl [ "minimize"; "steps" ] (fun () -> Optim.minimize [ p ] o -1 (fun () -> Tensor.sum (p * p))) |> ignore
+
+[<Test>]
+let ``a refused param group is handed back as it came, and can be fixed and added`` () =
+    let o = SGD([ param () ], lr = 0.1)
+    let g = ParamGroup([ param () ], Nesterov = true)
+    Check.throwsAutoKl [ "SGD"; "param group 1"; "nesterov" ] (fun () -> o.AddParamGroup g) |> ignore
+    Assert.That((Seq.toList g.HyperParameters.Keys = [ "nesterov" ]), "no defaults were filled in")
+    Assert.That(o.ParamGroups.Count, Is.EqualTo 1)
+    g.Momentum <- 0.9
+    o.AddParamGroup g
+    Assert.That(o.ParamGroups.Count, Is.EqualTo 2)
+    Assert.That(g.Lr, Is.EqualTo 0.1, "the defaults fill the accepted group")
