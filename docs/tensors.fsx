@@ -153,5 +153,24 @@ let picked = m |> Tensor.gather 1 labels
 (*** include-value: picked ***)
 
 (**
+## Threads
+
+Kernels split large tensors (tens of thousands of elements and up) across cores; small ones
+stay on the calling thread, where handing work over would cost more than it saves.
+`Parallelism.MaxThreads` caps the number of threads, like PyTorch's `torch.set_num_threads`,
+and defaults to the number of cores. Every output element is computed by one thread in the
+same order whatever the split, so the results are the same bits with one thread or many:
+*)
+let big = Tensor.randn (Generator 7) DType.Float32 [ 512; 1024 ]
+let withThreads n =
+    let before = Parallelism.MaxThreads
+    Parallelism.MaxThreads <- n
+    try big |> Tensor.logSoftmax 1 |> Tensor.sum |> float
+    finally Parallelism.MaxThreads <- before
+let oneThread, fourThreads = withThreads 1, withThreads 4
+let identical = (oneThread = fourThreads)
+(*** include-value: identical ***)
+
+(**
 Next: [Gradients](gradients.html).
 *)
