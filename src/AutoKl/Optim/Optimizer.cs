@@ -161,7 +161,9 @@ public abstract class Optimizer
     /// <summary>
     /// A deep copy of everything needed to continue optimising exactly: each group's
     /// hyper-parameters (including a schedule's current <c>lr</c>) and each parameter's state.
-    /// Parameters are numbered in group order (<see cref="Parameters"/>).
+    /// Parameters are numbered in group order (<see cref="Parameters"/>). Refuses a group that was
+    /// given a setting the optimizer does not use after it was added (<see cref="LoadState"/> would
+    /// refuse the state).
     /// </summary>
     public OptimizerState SaveState()
     {
@@ -170,6 +172,8 @@ public abstract class Optimizer
         int index = 0;
         foreach (var g in _groups)
         {
+            // a setting added to the group after AddParamGroup would make the state unloadable
+            RejectUnknownHyperParameters(g.HyperParameters, Name, $"param group {groups.Count}");
             groups.Add(new OptimizerState.Group(Enumerable.Range(index, g.Parameters.Count).ToArray(),
                 new Dictionary<string, double>(g.HyperParameters)));
             index += g.Parameters.Count;

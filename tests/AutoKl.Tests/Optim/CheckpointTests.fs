@@ -307,3 +307,10 @@ let ``LoadState refuses a hyper-parameter the optimizer does not use and changes
     // the state as saved (with the schedule's initial_lr) still loads
     s.Optimizer.LoadState saved
     Assert.That(s.Optimizer.State(s.W2).Step, Is.EqualTo 4L)
+
+[<Test>]
+let ``SaveState refuses a group given a setting its optimizer does not use after it was added`` () =
+    let s = fresh "adam-amsgrad" [ 1.5; 0.5; -1.0 ]
+    run s 2 |> ignore
+    s.Optimizer.ParamGroups.[1].["momentum"] <- 0.9
+    Check.throwsAutoKl [ "Adam"; "param group 1"; "'momentum'"; "does not use" ] (fun () -> s.Optimizer.SaveState()) |> ignore
