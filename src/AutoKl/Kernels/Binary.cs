@@ -142,36 +142,35 @@ internal readonly struct CompareK(Relation relation) : IBinaryKernel
 /// </summary>
 internal static class Broadcast
 {
+    /// <summary><paramref name="y"/> has exactly the broadcast <paramref name="shape"/> of the two operands.</summary>
     public static void Run<T, K>(T[] a, int[] shapeA, T[] b, int[] shapeB, T[] y, int[] shape, K kernel)
         where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
     {
         if (y.Length == 0) return;
-        if (a.Length == y.Length && b.Length == y.Length || a.Length == 1 || b.Length == 1)
+        // Equal lengths, or one operand a single number: since y is their broadcast, the other
+        // operand then has y's length too, and flat slices line up.
+        if ((a.Length == y.Length && b.Length == y.Length) || a.Length == 1 || b.Length == 1)
         {
-            // the same length, or one side a single number: chunks of the flat arrays
-            if (Chunked.Splits(y.Length, 1)) SplitFlat(a, b, y, kernel);
-            else Flat(a, b, y, kernel, 0, y.Length);
+            Chunked.Run(y.Length, 1, new FlatChunk<T, K>(a, b, y, kernel));
             return;
         }
         var (dims, strides) = Coalesce(shape, Shapes.BroadcastStrides(shapeA, shape), Shapes.BroadcastStrides(shapeB, shape));
         var rows = new BroadcastRows(dims, strides[0], strides[1]);
-        if (Chunked.Splits(rows.Count, rows.Length)) SplitRows(a, b, y, rows, kernel);
-        else Rows(a, b, y, rows, kernel, 0, rows.Count);
+        Chunked.Run(rows.Count, rows.Length, new RowsChunk<T, K>(a, b, y, rows, kernel));
     }
 
-    private static void Flat<T, K>(T[] a, T[] b, T[] y, K kernel, int start, int end)
+    private readonly struct FlatChunk<T, K>(T[] a, T[] b, T[] y, K kernel) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
     {
-        var dst = y.AsSpan(start, end - start);
-        if (a.Length == 1 && b.Length == 1) kernel.Run<T>(a, b, dst);
-        else if (b.Length == 1) kernel.Run(a.AsSpan(start, end - start), b[0], dst);
-        else if (a.Length == 1) kernel.Run(a[0], b.AsSpan(start, end - start), dst);
-        else kernel.Run<T>(a.AsSpan(start, end - start), b.AsSpan(start, end - start), dst);
+        public void Run(int start, int end)
+        {
+            var dst = y.AsSpan(start, end - start);
+            if (a.Length == 1 && b.Length == 1) kernel.Run<T>(a, b, dst);
+            else if (b.Length == 1) kernel.Run(a.AsSpan(start, end - start), b[0], dst);
+            else if (a.Length == 1) kernel.Run(a[0], b.AsSpan(start, end - start), dst);
+            else kernel.Run<T>(a.AsSpan(start, end - start), b.AsSpan(start, end - start), dst);
+        }
     }
-
-    private static void SplitFlat<T, K>(T[] a, T[] b, T[] y, K kernel)
-        where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
-        => Chunked.For(y.Length, 1, (start, end) => Flat(a, b, y, kernel, start, end));
 
     /// <summary>The result's coalesced dimensions and each operand's strides over them (0 where broadcast).</summary>
     private readonly record struct BroadcastRows(int[] Dims, int[] StridesA, int[] StridesB)
@@ -196,24 +195,24 @@ internal static class Broadcast
         }
     }
 
-    private static void Rows<T, K>(T[] a, T[] b, T[] y, BroadcastRows rows, K kernel, int start, int end)
+    /// <summary>Rows of the result, each a kernel call over a row of each operand or its single broadcast value.</summary>
+    private readonly struct RowsChunk<T, K>(T[] a, T[] b, T[] y, BroadcastRows rows, K kernel) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
     {
-        int n = rows.Length, lastA = rows.StridesA[^1], lastB = rows.StridesB[^1];
-        for (int r = start; r < end; r++)
+        public void Run(int start, int end)
         {
-            var (offA, offB) = rows.Offsets(r);
-            var row = y.AsSpan(r * n, n);
-            if (lastA != 0 && lastB != 0) kernel.Run<T>(a.AsSpan(offA, n), b.AsSpan(offB, n), row);
-            else if (lastA != 0) kernel.Run(a.AsSpan(offA, n), b[offB], row);
-            else if (lastB != 0) kernel.Run(a[offA], b.AsSpan(offB, n), row);
-            else { kernel.Run<T>(a.AsSpan(offA, 1), b.AsSpan(offB, 1), row[..1]); row.Fill(row[0]); }
+            int n = rows.Length, lastA = rows.StridesA[^1], lastB = rows.StridesB[^1];
+            for (int r = start; r < end; r++)
+            {
+                var (offA, offB) = rows.Offsets(r);
+                var row = y.AsSpan(r * n, n);
+                if (lastA != 0 && lastB != 0) kernel.Run<T>(a.AsSpan(offA, n), b.AsSpan(offB, n), row);
+                else if (lastA != 0) kernel.Run(a.AsSpan(offA, n), b[offB], row);
+                else if (lastB != 0) kernel.Run(a[offA], b.AsSpan(offB, n), row);
+                else { kernel.Run<T>(a.AsSpan(offA, 1), b.AsSpan(offB, 1), row[..1]); row.Fill(row[0]); }
+            }
         }
     }
-
-    private static void SplitRows<T, K>(T[] a, T[] b, T[] y, BroadcastRows rows, K kernel)
-        where T : unmanaged, IFloatingPointIeee754<T> where K : IBinaryKernel
-        => Chunked.For(rows.Count, rows.Length, (start, end) => Rows(a, b, y, rows, kernel, start, end));
 
     /// <summary>
     /// Drops size-1 dimensions and merges neighbours that are contiguous in every operand, so

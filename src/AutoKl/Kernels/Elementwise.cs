@@ -9,17 +9,11 @@ internal interface IUnaryKernel
     void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
-/// <summary>Runs a unary kernel over a whole array, split across cores when it is large.</summary>
-internal static class Unary
+/// <summary>A unary kernel over a slice of a whole array; see <see cref="Chunked"/>.</summary>
+internal readonly struct UnaryChunk<T, K>(T[] x, T[] y, K kernel) : IChunkBody
+    where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IUnaryKernel
 {
-    public static void Run<T, K>(T[] x, T[] y, K kernel) where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IUnaryKernel
-    {
-        if (Chunked.Splits(y.Length, 1)) Split(x, y, kernel);
-        else kernel.Run<T>(x, y);
-    }
-
-    private static void Split<T, K>(T[] x, T[] y, K kernel) where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IUnaryKernel
-        => Chunked.For(y.Length, 1, (start, end) => kernel.Run<T>(x.AsSpan(start, end - start), y.AsSpan(start, end - start)));
+    public void Run(int start, int end) => kernel.Run<T>(x.AsSpan(start, end - start), y.AsSpan(start, end - start));
 }
 
 internal readonly struct NegK : IUnaryKernel { public void Run<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Negate(x, y); }

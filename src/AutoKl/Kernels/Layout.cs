@@ -64,15 +64,15 @@ internal static class Layout
 
     /// <summary>
     /// A copy of <paramref name="src"/> with the sorted <paramref name="axes"/> moved to the end
-    /// (the others keep their order), so that they form one block of contiguous rows; with the
-    /// permutation used, to move a result back.
+    /// (the others keep their order), so that they form one block of contiguous rows: its data
+    /// and shape, the permutation used (to move a result back), and where the axes now are.
     /// </summary>
-    public static (T[] Data, int[] Shape, int[] Perm) AxesLast<T>(T[] src, int[] shape, int[] axes)
+    public static (T[] Data, int[] Shape, int[] Perm, int[] Axes) AxesLast<T>(T[] src, int[] shape, int[] axes)
     {
         var perm = Enumerable.Range(0, shape.Length).Where(d => Array.IndexOf(axes, d) < 0).Concat(axes).ToArray();
         var moved = new T[src.Length];
         Permute(src, shape, perm, moved);
-        return (moved, perm.Select(d => shape[d]).ToArray(), perm);
+        return (moved, perm.Select(d => shape[d]).ToArray(), perm, Enumerable.Range(shape.Length - axes.Length, axes.Length).ToArray());
     }
 
     /// <summary>Undoes <see cref="AxesLast"/>: <paramref name="src"/> has the permuted <paramref name="shape"/>.</summary>

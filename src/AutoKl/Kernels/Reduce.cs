@@ -39,6 +39,13 @@ internal readonly struct MinR : IReduceKernel
 internal static class Reduction
 {
     /// <summary>
+    /// Below this many columns per thread a reduction over leading axes stays on one thread: each
+    /// reduced row is one short kernel call per column block, and narrow blocks on several
+    /// threads cost more than they save (and share cache lines at their edges).
+    /// </summary>
+    private const int MinColumnsPerThread = 2048;
+
+    /// <summary>
     /// Reduces <paramref name="x"/> (contiguous, shape <paramref name="shape"/>) over the sorted
     /// <paramref name="axes"/>. When the axes form one contiguous block the data is read in place
     /// as [outer, reduced, inner]; otherwise the reduced axes are first moved to the end.
@@ -49,8 +56,8 @@ internal static class Reduction
         if (axes.Length == 0) return (T[])x.Clone();
         if (RowLayout.Of(shape, axes) is not { } rows)
         {
-            var (moved, movedShape, _) = Layout.AxesLast(x, shape, axes);
-            return Run(moved, movedShape, Enumerable.Range(shape.Length - axes.Length, axes.Length).ToArray(), kernel);
+            var moved = Layout.AxesLast(x, shape, axes);
+            return Run(moved.Data, moved.Shape, moved.Axes, kernel);
         }
         var y = new T[rows.Count];
         if (y.Length == 0) return y;
@@ -60,39 +67,42 @@ internal static class Reduction
                 throw new AutoKlException(kernel.Name, $"cannot reduce over an empty dimension (shape {Shapes.Format(shape)}, axes [{string.Join(", ", axes)}])");
             return y;
         }
-        // Each output element is reduced by one thread, in the same order whatever the split.
+        // Split the outer blocks when there are several (or the rows are contiguous), otherwise
+        // the columns of the one block; either way each output element has one thread.
         if (rows.Outer > 1 || rows.Inner == 1)
-        {
-            if (Chunked.Splits(rows.Outer, rows.N * rows.Inner)) SplitBlocks(x, y, rows, kernel);
-            else Blocks(x, y, rows, kernel, 0, rows.Outer, 0, rows.Inner);
-        }
-        else if (Chunked.Splits(rows.Inner, rows.N)) SplitColumns(x, y, rows, kernel);
-        else Blocks(x, y, rows, kernel, 0, 1, 0, rows.Inner);
+            Chunked.Run(rows.Outer, rows.N * rows.Inner, new ReduceChunk<T, K>(x, y, rows, kernel, Columns: false));
+        else
+            Chunked.Run(rows.Inner, rows.N, new ReduceChunk<T, K>(x, y, rows, kernel, Columns: true), MinColumnsPerThread);
         return y;
     }
 
-    /// <summary>Reduces outer blocks [o0, o1), columns [i0, i1) of each (row reductions when Inner is 1).</summary>
-    private static void Blocks<T, K>(T[] x, T[] y, RowLayout rows, K kernel, int o0, int o1, int i0, int i1)
+    /// <summary>
+    /// Reduces outer blocks [start, end) whole, or (<paramref name="Columns"/>) the columns
+    /// [start, end) of the single outer block: a row of <c>Inner</c> values is combined with
+    /// the next, N times.
+    /// </summary>
+    private readonly record struct ReduceChunk<T, K>(T[] X, T[] Y, RowLayout Rows, K Kernel, bool Columns) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T> where K : IReduceKernel
     {
-        int reduced = rows.N, inner = rows.Inner;
-        for (int o = o0; o < o1; o++)
+        public void Run(int start, int end)
         {
-            if (inner == 1) { y[o] = kernel.Reduce<T>(x.AsSpan(o * reduced, reduced)); continue; }
-            var dst = y.AsSpan(o * inner + i0, i1 - i0);
-            int first = o * reduced * inner + i0;
-            x.AsSpan(first, dst.Length).CopyTo(dst);
-            for (int r = 1; r < reduced; r++)
-                kernel.Combine<T>(dst, x.AsSpan(first + r * inner, dst.Length), dst);
+            int n = Rows.N, inner = Rows.Inner;
+            if (Columns) { Block(0, start, end); return; }
+            for (int o = start; o < end; o++)
+            {
+                if (inner == 1) Y[o] = Kernel.Reduce<T>(X.AsSpan(o * n, n));
+                else Block(o, 0, inner);
+            }
+        }
+
+        private void Block(int o, int i0, int i1)
+        {
+            int n = Rows.N, inner = Rows.Inner;
+            var dst = Y.AsSpan(o * inner + i0, i1 - i0);
+            int first = o * n * inner + i0;
+            X.AsSpan(first, dst.Length).CopyTo(dst);
+            for (int r = 1; r < n; r++)
+                Kernel.Combine<T>(dst, X.AsSpan(first + r * inner, dst.Length), dst);
         }
     }
-
-    private static void SplitBlocks<T, K>(T[] x, T[] y, RowLayout rows, K kernel)
-        where T : unmanaged, IFloatingPointIeee754<T> where K : IReduceKernel
-        => Chunked.For(rows.Outer, rows.N * rows.Inner, (start, end) => Blocks(x, y, rows, kernel, start, end, 0, rows.Inner));
-
-    /// <summary>One outer block with many columns (a reduction over the leading axes): split the columns.</summary>
-    private static void SplitColumns<T, K>(T[] x, T[] y, RowLayout rows, K kernel)
-        where T : unmanaged, IFloatingPointIeee754<T> where K : IReduceKernel
-        => Chunked.For(rows.Inner, rows.N, (start, end) => Blocks(x, y, rows, kernel, 0, 1, start, end));
 }

@@ -52,20 +52,14 @@ internal static class Rows
     /// <summary>
     /// Applies <paramref name="kernel"/> to each row of <paramref name="a"/> (and
     /// <paramref name="b"/>, same shape, or empty) into <paramref name="y"/>: the same shape, or one
-    /// value per row in [Outer, Inner] order. Strided rows are copied out and back, so every
-    /// kernel reads and writes contiguous spans.
+    /// value per row in [Outer, Inner] order.
     /// </summary>
     public static void Run<T, K>(T[] a, T[] b, T[] y, RowLayout rows, K kernel)
         where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IRowKernel
     {
         if (rows.Count == 0 || rows.N == 0 && !kernel.Reduces) return;
-        if (Chunked.Splits(rows.Count, rows.N)) Split(a, b, y, rows, kernel);
-        else Range(a, b, y, rows, kernel, 0, rows.Count);
+        Chunked.Run(rows.Count, rows.N, new RowChunk<T, K>(a, b, y, rows, kernel));
     }
-
-    private static void Split<T, K>(T[] a, T[] b, T[] y, RowLayout rows, K kernel)
-        where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IRowKernel
-        => Chunked.For(rows.Count, rows.N, (start, end) => Range(a, b, y, rows, kernel, start, end));
 
     /// <summary>
     /// <see cref="Run"/> over the rows along any sorted <paramref name="axes"/>: axes that are not
@@ -81,44 +75,99 @@ internal static class Rows
             Run(a, b, y, rows, kernel);
             return y;
         }
-        var (movedA, movedShape, perm) = Layout.AxesLast(a, shape, axes);
+        var movedA = Layout.AxesLast(a, shape, axes);
         var movedB = b.Length == 0 ? b : Layout.AxesLast(b, shape, axes).Data;
-        var last = Enumerable.Range(shape.Length - axes.Length, axes.Length).ToArray();
-        var result = Apply(movedA, movedB, movedShape, last, kernel);
-        return kernel.Reduces ? result : Layout.AxesBack(result, movedShape, perm);
+        var result = Apply(movedA.Data, movedB, movedA.Shape, movedA.Axes, kernel);
+        return kernel.Reduces ? result : Layout.AxesBack(result, movedA.Shape, movedA.Perm);
     }
 
-    private static void Range<T, K>(T[] a, T[] b, T[] y, RowLayout rows, K kernel, int start, int end)
+    /// <summary>
+    /// Rows [start, end). Contiguous rows (Inner = 1) are passed to the kernel in place. Strided
+    /// rows (the axis is not the last) are copied out and back a tile of neighbouring rows at a
+    /// time: the tile's k-th elements sit side by side in memory, so each cache line read or
+    /// written is used whole instead of once per row.
+    /// </summary>
+    private readonly record struct RowChunk<T, K>(T[] A, T[] B, T[] Y, RowLayout Rows, K Kernel) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IRowKernel
     {
-        int n = rows.N, inner = rows.Inner;
-        bool strided = inner > 1, hasB = b.Length > 0;
-        // scratch, then (strided only) the gathered rows of a and b and the output row
-        var pool = ArrayPool<T>.Shared.Rent(strided ? 4 * n : n);
-        try
+        /// <summary>Rows per tile: 16 (a 64-byte line of float32), fewer for rows so long that a tile would pass 1M elements.</summary>
+        private int TileRows => Math.Clamp((1 << 20) / Math.Max(Rows.N, 1), 1, 16);
+
+        public void Run(int start, int end)
         {
-            var scratch = pool.AsSpan(0, n);
-            for (int r = start; r < end; r++)
+            int n = Rows.N;
+            var scratch = ArrayPool<T>.Shared.Rent(n);
+            try
             {
-                int offset = r / inner * n * inner + r % inner;
-                Span<T> outRow = kernel.Reduces ? y.AsSpan(r, 1) : strided ? pool.AsSpan(3 * n, n) : y.AsSpan(offset, n);
-                if (!strided)
-                {
-                    kernel.Run<T>(a.AsSpan(offset, n), hasB ? b.AsSpan(offset, n) : default, outRow, scratch);
-                    continue;
-                }
-                var rowA = pool.AsSpan(n, n);
-                var rowB = hasB ? pool.AsSpan(2 * n, n) : default;
-                for (int k = 0; k < n; k++) rowA[k] = a[offset + k * inner];
-                for (int k = 0; k < rowB.Length; k++) rowB[k] = b[offset + k * inner];
-                kernel.Run<T>(rowA, rowB, outRow, scratch);
-                if (!kernel.Reduces)
-                    for (int k = 0; k < n; k++) y[offset + k * inner] = outRow[k];
+                if (Rows.Inner == 1) Contiguous(start, end, scratch.AsSpan(0, n));
+                else Strided(start, end, scratch.AsSpan(0, n));
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(scratch);
             }
         }
-        finally
+
+        private void Contiguous(int start, int end, Span<T> scratch)
         {
-            ArrayPool<T>.Shared.Return(pool);
+            int n = Rows.N;
+            for (int r = start; r < end; r++)
+            {
+                var outRow = Kernel.Reduces ? Y.AsSpan(r, 1) : Y.AsSpan(r * n, n);
+                Kernel.Run<T>(A.AsSpan(r * n, n), B.Length > 0 ? B.AsSpan(r * n, n) : default, outRow, scratch);
+            }
+        }
+
+        private void Strided(int start, int end, Span<T> scratch)
+        {
+            int n = Rows.N, inner = Rows.Inner, tile = TileRows;
+            var tileA = ArrayPool<T>.Shared.Rent(tile * n);
+            var tileB = B.Length > 0 ? ArrayPool<T>.Shared.Rent(tile * n) : [];
+            var tileY = Kernel.Reduces ? [] : ArrayPool<T>.Shared.Rent(tile * n);
+            try
+            {
+                for (int r = start; r < end;)
+                {
+                    // rows r .. r + width - 1: one outer block, consecutive inner positions
+                    int i = r % inner, width = Math.Min(tile, Math.Min(end - r, inner - i));
+                    int first = r / inner * n * inner + i;
+                    Gather(A, first, inner, n, width, tileA);
+                    if (B.Length > 0) Gather(B, first, inner, n, width, tileB);
+                    for (int j = 0; j < width; j++)
+                    {
+                        var outRow = Kernel.Reduces ? Y.AsSpan(r + j, 1) : tileY.AsSpan(j * n, n);
+                        Kernel.Run<T>(tileA.AsSpan(j * n, n), B.Length > 0 ? tileB.AsSpan(j * n, n) : default, outRow, scratch);
+                    }
+                    if (!Kernel.Reduces) Scatter(tileY, Y, first, inner, n, width);
+                    r += width;
+                }
+            }
+            finally
+            {
+                ArrayPool<T>.Shared.Return(tileA);
+                if (tileB.Length > 0) ArrayPool<T>.Shared.Return(tileB);
+                if (tileY.Length > 0) ArrayPool<T>.Shared.Return(tileY);
+            }
+        }
+
+        /// <summary>tile[j * n + k] = src[first + k * inner + j] for the tile's <paramref name="width"/> rows.</summary>
+        private static void Gather(T[] src, int first, int inner, int n, int width, T[] tile)
+        {
+            for (int k = 0; k < n; k++)
+            {
+                int at = first + k * inner;
+                for (int j = 0; j < width; j++) tile[j * n + k] = src[at + j];
+            }
+        }
+
+        /// <summary>The inverse of <see cref="Gather"/>.</summary>
+        private static void Scatter(T[] tile, T[] dst, int first, int inner, int n, int width)
+        {
+            for (int k = 0; k < n; k++)
+            {
+                int at = first + k * inner;
+                for (int j = 0; j < width; j++) dst[at + j] = tile[j * n + k];
+            }
         }
     }
 
@@ -179,7 +228,8 @@ internal readonly struct LogSoftmaxBackwardRow : IRowKernel
     {
         var total = TensorPrimitives.Sum(g);
         TensorPrimitives.Exp(y, scratch);
-        // dx = g - exp(y) * total, as one fused multiply-add: (exp(y) * -total) + g
+        // dx = g - exp(y) * total, as (exp(y) * -total) + g: the same rounding as the subtraction
+        // (MultiplyAdd rounds the product; FusedMultiplyAdd would not, and would change the bits)
         TensorPrimitives.MultiplyAdd(scratch, -total, g, dx);
     }
 }

@@ -47,8 +47,8 @@ public sealed partial class Tensor
     {
         x.RequireFloat(op);
         var y = Uninitialized(x.DType, x.ShapeRef);
-        if (x.DType == DType.Float32) Unary.Run(x.Data<float>(), y.Data<float>(), kernel);
-        else Unary.Run(x.Data<double>(), y.Data<double>(), kernel);
+        if (x.DType == DType.Float32) Chunked.Run(y.Numel, 1, new UnaryChunk<float, K>(x.Data<float>(), y.Data<float>(), kernel));
+        else Chunked.Run(y.Numel, 1, new UnaryChunk<double, K>(x.Data<double>(), y.Data<double>(), kernel));
         return y;
     }
 

@@ -15,9 +15,7 @@ public sealed partial class Tensor
     /// </summary>
     public static Tensor Softmax(Tensor x, int axis)
     {
-        x.RequireFloat("softmax");
-        int a = Shapes.NormalizeAxis("softmax", axis, x.Rank);
-        int[] axes = x.Rank == 0 ? [] : [a];
+        var axes = SoftmaxAxes("softmax", x, axis);
         var y = RowWise(x, null, axes, new SoftmaxRow());
         return Record(y, "softmax", [x], g => [SoftmaxBackward(g, y, axes)]);
     }
@@ -28,6 +26,7 @@ public sealed partial class Tensor
     /// </summary>
     private static Tensor SoftmaxBackward(Tensor g, Tensor y, int[] axes)
     {
+        g = g.DType == y.DType ? g : g.ToType(y.DType);
         var dx = RowWise(y, g, axes, new SoftmaxBackwardRow());
         return Record(dx, "softmax_backward", [g, y], h =>
         {
@@ -41,11 +40,14 @@ public sealed partial class Tensor
     /// exact for very negative log-probabilities where log(softmax) would give -inf, and for rows
     /// near 1e300, where x - logsumexp(x) would lose every digit to the rounding of logsumexp.
     /// </summary>
-    public static Tensor LogSoftmax(Tensor x, int axis)
+    public static Tensor LogSoftmax(Tensor x, int axis) => LogSoftmaxOver(x, SoftmaxAxes("log_softmax", x, axis));
+
+    /// <summary>The axis as a list, empty for a scalar (whose softmax is 1).</summary>
+    private static int[] SoftmaxAxes(string op, Tensor x, int axis)
     {
-        x.RequireFloat("log_softmax");
-        int a = Shapes.NormalizeAxis("log_softmax", axis, x.Rank);
-        return LogSoftmaxOver(x, x.Rank == 0 ? [] : [a]);
+        x.RequireFloat(op);
+        int a = Shapes.NormalizeAxis(op, axis, x.Rank);
+        return x.Rank == 0 ? [] : [a];
     }
 
     /// <summary>
@@ -65,6 +67,7 @@ public sealed partial class Tensor
     /// </summary>
     private static Tensor LogSoftmaxBackward(Tensor g, Tensor y, int[] axes)
     {
+        g = g.DType == y.DType ? g : g.ToType(y.DType);
         var dx = RowWise(y, g, axes, new LogSoftmaxBackwardRow());
         return Record(dx, "log_softmax_backward", [g, y], h =>
         {
@@ -74,14 +77,14 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// Runs a row kernel over the rows of <paramref name="x"/> along <paramref name="axes"/>
-    /// (with the matching rows of <paramref name="other"/>, converted to x's dtype). Not recorded:
+    /// Runs a row kernel over the rows of <paramref name="x"/> along <paramref name="axes"/> (with
+    /// the matching rows of <paramref name="other"/>, of the same shape and dtype). Not recorded:
     /// the callers record. The result has x's shape, or the reduced shape when the kernel reduces.
     /// </summary>
     private static Tensor RowWise<K>(Tensor x, Tensor? other, int[] axes, K kernel) where K : struct, IRowKernel
     {
-        if (other is not null && other.DType != x.DType)
-            using (Autograd.NoGrad()) other = other.ToType(x.DType);
+        if (other is not null && (other.DType != x.DType || !Shapes.Equal(other.ShapeRef, x.ShapeRef)))
+            throw new InvalidOperationException($"internal error: row kernel operands differ: {x.DType.Name()} {Shapes.Format(x.ShapeRef)} and {other.DType.Name()} {Shapes.Format(other.ShapeRef)}");
         var shape = kernel.Reduces ? Shapes.Reduced(x.ShapeRef, axes, keepDim: false) : x.ShapeRef;
         Array data = x.DType == DType.Float32
             ? Rows.Apply(x.Data<float>(), other?.Data<float>() ?? [], x.ShapeRef, axes, kernel)

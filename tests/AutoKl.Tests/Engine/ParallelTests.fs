@@ -99,6 +99,25 @@ let ``split row kernels give the values worked out in double`` () =
     for c in 0 .. cols - 1 do
         Check.arraysClose (sprintf "sum of column %d" c) 1e-12 1e-12 [| Array.init rows (fun r -> at r c) |> Array.sum |] [| sums.[c] |]
 
+/// log_softmax and logsumexp along the middle axis of [outer, n, inner], against double: strided
+/// rows go through the kernel a tile of up to 16 neighbouring rows at a time, so inner sizes
+/// that are not multiples of 16 and chunk edges inside an outer block are the cases to cover.
+[<Test>]
+let ``strided rows in tiles give the values worked out in double`` () =
+    for (outer, n, inner), threads in [ (7, 300, 37), 2; (3, 5, 21), 1; (2, 40, 1000), 4; (1, 70000, 3), 3 ] do
+        let x = uniform (outer + n + inner) -30.0 30.0 [| outer; n; inner |]
+        let v = x.ToDoubleArray()
+        let lsm, lse = withThreads threads (fun () -> T.LogSoftmax(x, 1).ToDoubleArray(), T.LogSumExp(x, 1).ToDoubleArray())
+        for o in 0 .. outer - 1 do
+            for i in 0 .. inner - 1 do
+                let at k = (o * n + k) * inner + i
+                let row = Array.init n (fun k -> v.[at k])
+                let m = Array.max row
+                let expected = m + log (row |> Array.sumBy (fun u -> exp (u - m)))
+                let where = sprintf "[%d, %d, %d] row (%d, %d)" outer n inner o i
+                Check.arraysClose ("logsumexp " + where) 1e-12 0.0 [| expected |] [| lse.[o * inner + i] |]
+                Check.arraysClose ("log_softmax " + where) 1e-12 1e-11 (row |> Array.map (fun u -> u - expected)) (Array.init n (fun k -> lsm.[at k]))
+
 [<Test>]
 let ``thread count is checked, and empty axes behave as in PyTorch`` () =
     Check.throwsAutoKl [ "MaxThreads"; "0" ] (fun () -> Parallelism.MaxThreads <- 0) |> ignore
