@@ -44,6 +44,16 @@ internal interface IRowKernel
     /// <paramref name="scratch"/> has the row's length.
     /// </summary>
     void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>;
+
+    /// <summary>
+    /// The same rule for <paramref name="width"/> rows that run down neighbouring columns (the
+    /// axis is not the last): element k of those rows is <c>a[k * stride ..][..width]</c>, and
+    /// <paramref name="y"/> is laid out like <paramref name="a"/>, or holds <paramref name="width"/>
+    /// values when the rule reduces. Each pass reads memory in order, a block of columns at a
+    /// time. <paramref name="scratch"/> holds 3 * width values.
+    /// </summary>
+    void RunColumns<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y, int n, int stride, int width, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>;
 }
 
 /// <summary>Runs a row kernel over every row, rows split across cores (each row on one thread).</summary>
@@ -58,7 +68,13 @@ internal static class Rows
         where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IRowKernel
     {
         if (rows.Count == 0 || rows.N == 0 && !kernel.Reduces) return;
-        Chunked.Run(rows.Count, rows.N, new RowChunk<T, K>(a, b, y, rows, kernel));
+        if (rows.Inner == 1)
+        {
+            Chunked.Run(rows.Count, rows.N, new RowChunk<T, K>(a, b, y, rows, kernel));
+            return;
+        }
+        var columns = new ColumnChunk<T, K>(a, b, y, rows, kernel);
+        Chunked.Run(rows.Outer * columns.BlocksPerOuter, rows.N * Math.Min(rows.Inner, BlockColumns), columns);
     }
 
     /// <summary>
@@ -81,92 +97,61 @@ internal static class Rows
         return kernel.Reduces ? result : Layout.AxesBack(result, movedA.Shape, movedA.Perm);
     }
 
-    /// <summary>
-    /// Rows [start, end). Contiguous rows (Inner = 1) are passed to the kernel in place. Strided
-    /// rows (the axis is not the last) are copied out and back a tile of neighbouring rows at a
-    /// time: the tile's k-th elements sit side by side in memory, so each cache line read or
-    /// written is used whole instead of once per row.
-    /// </summary>
+    /// <summary>Contiguous rows (Inner = 1), [start, end), each passed to the kernel in place.</summary>
     private readonly record struct RowChunk<T, K>(T[] A, T[] B, T[] Y, RowLayout Rows, K Kernel) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IRowKernel
     {
-        /// <summary>Rows per tile: 16 (a 64-byte line of float32), fewer for rows so long that a tile would pass 1M elements.</summary>
-        private int TileRows => Math.Clamp((1 << 20) / Math.Max(Rows.N, 1), 1, 16);
-
         public void Run(int start, int end)
         {
             int n = Rows.N;
             var scratch = ArrayPool<T>.Shared.Rent(n);
             try
             {
-                if (Rows.Inner == 1) Contiguous(start, end, scratch.AsSpan(0, n));
-                else Strided(start, end, scratch.AsSpan(0, n));
+                for (int r = start; r < end; r++)
+                {
+                    var outRow = Kernel.Reduces ? Y.AsSpan(r, 1) : Y.AsSpan(r * n, n);
+                    Kernel.Run<T>(A.AsSpan(r * n, n), B.Length > 0 ? B.AsSpan(r * n, n) : default, outRow, scratch.AsSpan(0, n));
+                }
             }
             finally
             {
                 ArrayPool<T>.Shared.Return(scratch);
             }
         }
+    }
 
-        private void Contiguous(int start, int end, Span<T> scratch)
-        {
-            int n = Rows.N;
-            for (int r = start; r < end; r++)
-            {
-                var outRow = Kernel.Reduces ? Y.AsSpan(r, 1) : Y.AsSpan(r * n, n);
-                Kernel.Run<T>(A.AsSpan(r * n, n), B.Length > 0 ? B.AsSpan(r * n, n) : default, outRow, scratch);
-            }
-        }
+    /// <summary>
+    /// Columns in a block handed to <see cref="IRowKernel.RunColumns"/>: wide enough that each
+    /// call works on long spans, narrow enough that its scratch stays in the first-level cache.
+    /// Blocks start at fixed columns, so the spans (and the bits) do not depend on the split.
+    /// </summary>
+    private const int BlockColumns = 1024;
 
-        private void Strided(int start, int end, Span<T> scratch)
+    /// <summary>Strided rows (Inner &gt; 1) in blocks of neighbouring columns; items [start, end) are (outer, block) pairs.</summary>
+    private readonly record struct ColumnChunk<T, K>(T[] A, T[] B, T[] Y, RowLayout Rows, K Kernel) : IChunkBody
+        where T : unmanaged, IFloatingPointIeee754<T> where K : struct, IRowKernel
+    {
+        public int BlocksPerOuter => (Rows.Inner + BlockColumns - 1) / BlockColumns;
+
+        public void Run(int start, int end)
         {
-            int n = Rows.N, inner = Rows.Inner, tile = TileRows;
-            var tileA = ArrayPool<T>.Shared.Rent(tile * n);
-            var tileB = B.Length > 0 ? ArrayPool<T>.Shared.Rent(tile * n) : [];
-            var tileY = Kernel.Reduces ? [] : ArrayPool<T>.Shared.Rent(tile * n);
+            int n = Rows.N, inner = Rows.Inner;
+            var scratch = ArrayPool<T>.Shared.Rent(3 * BlockColumns);
             try
             {
-                for (int r = start; r < end;)
+                for (int item = start; item < end; item++)
                 {
-                    // rows r .. r + width - 1: one outer block, consecutive inner positions
-                    int i = r % inner, width = Math.Min(tile, Math.Min(end - r, inner - i));
-                    int first = r / inner * n * inner + i;
-                    Gather(A, first, inner, n, width, tileA);
-                    if (B.Length > 0) Gather(B, first, inner, n, width, tileB);
-                    for (int j = 0; j < width; j++)
-                    {
-                        var outRow = Kernel.Reduces ? Y.AsSpan(r + j, 1) : tileY.AsSpan(j * n, n);
-                        Kernel.Run<T>(tileA.AsSpan(j * n, n), B.Length > 0 ? tileB.AsSpan(j * n, n) : default, outRow, scratch);
-                    }
-                    if (!Kernel.Reduces) Scatter(tileY, Y, first, inner, n, width);
-                    r += width;
+                    int o = item / BlocksPerOuter, i0 = item % BlocksPerOuter * BlockColumns;
+                    int width = Math.Min(BlockColumns, inner - i0), first = o * n * inner + i0;
+                    int length = n == 0 ? 0 : (n - 1) * inner + width;
+                    var y = Kernel.Reduces ? Y.AsSpan(o * inner + i0, width) : Y.AsSpan(first, length);
+                    Kernel.RunColumns<T>(A.AsSpan(first, length), B.Length > 0 ? B.AsSpan(first, length) : default,
+                                         y, n, inner, width, scratch.AsSpan(0, 3 * width));
                 }
             }
             finally
             {
-                ArrayPool<T>.Shared.Return(tileA);
-                if (tileB.Length > 0) ArrayPool<T>.Shared.Return(tileB);
-                if (tileY.Length > 0) ArrayPool<T>.Shared.Return(tileY);
-            }
-        }
-
-        /// <summary>tile[j * n + k] = src[first + k * inner + j] for the tile's <paramref name="width"/> rows.</summary>
-        private static void Gather(T[] src, int first, int inner, int n, int width, T[] tile)
-        {
-            for (int k = 0; k < n; k++)
-            {
-                int at = first + k * inner;
-                for (int j = 0; j < width; j++) tile[j * n + k] = src[at + j];
-            }
-        }
-
-        /// <summary>The inverse of <see cref="Gather"/>.</summary>
-        private static void Scatter(T[] tile, T[] dst, int first, int inner, int n, int width)
-        {
-            for (int k = 0; k < n; k++)
-            {
-                int at = first + k * inner;
-                for (int j = 0; j < width; j++) dst[at + j] = tile[j * n + k];
+                ArrayPool<T>.Shared.Return(scratch);
             }
         }
     }
@@ -180,6 +165,28 @@ internal static class Rows
         var max = TensorPrimitives.Max(x);
         return T.IsFinite(max) ? max : T.Zero;
     }
+
+    /// <summary>Element k of each of the column rows: <c>data[k * stride ..][..width]</c>.</summary>
+    public static ReadOnlySpan<T> At<T>(ReadOnlySpan<T> data, int k, int stride, int width) => data.Slice(k * stride, width);
+
+    /// <inheritdoc cref="At{T}(ReadOnlySpan{T}, int, int, int)"/>
+    public static Span<T> At<T>(Span<T> data, int k, int stride, int width) => data.Slice(k * stride, width);
+
+    /// <summary><see cref="FiniteMax{T}(ReadOnlySpan{T})"/> of each column row, into <paramref name="max"/>.</summary>
+    public static void FiniteMax<T>(ReadOnlySpan<T> x, int n, int stride, Span<T> max) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        At(x, 0, stride, max.Length).CopyTo(max);
+        for (int k = 1; k < n; k++) TensorPrimitives.Max(max, At(x, k, stride, max.Length), max);
+        foreach (ref var m in max)
+            if (!T.IsFinite(m)) m = T.Zero;
+    }
+
+    /// <summary>The sum of each column row, in order of k, into <paramref name="sum"/>.</summary>
+    public static void Sum<T>(ReadOnlySpan<T> x, int n, int stride, Span<T> sum) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        sum.Clear();
+        for (int k = 0; k < n; k++) TensorPrimitives.Add(sum, At(x, k, stride, sum.Length), sum);
+    }
 }
 
 /// <summary>log_softmax of a row: (x - max) - log(sum(exp(x - max))).</summary>
@@ -192,6 +199,23 @@ internal readonly struct LogSoftmaxRow : IRowKernel
         TensorPrimitives.Exp(y, scratch);
         TensorPrimitives.Subtract(y, T.Log(TensorPrimitives.Sum<T>(scratch)), y);
     }
+
+    public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> max = scratch[..w], sum = scratch.Slice(w, w), e = scratch.Slice(2 * w, w);
+        Rows.FiniteMax(x, n, stride, max);
+        sum.Clear();
+        for (int k = 0; k < n; k++)
+        {
+            var row = Rows.At(y, k, stride, w);
+            TensorPrimitives.Subtract(Rows.At(x, k, stride, w), max, row);
+            TensorPrimitives.Exp(row, e);
+            TensorPrimitives.Add(sum, e, sum);
+        }
+        TensorPrimitives.Log(sum, sum);
+        for (int k = 0; k < n; k++) TensorPrimitives.Subtract(Rows.At(y, k, stride, w), sum, Rows.At(y, k, stride, w));
+    }
 }
 
 /// <summary>softmax of a row: exp(x - max) / sum(exp(x - max)).</summary>
@@ -203,6 +227,22 @@ internal readonly struct SoftmaxRow : IRowKernel
         TensorPrimitives.Subtract(x, Rows.FiniteMax(x), y);
         TensorPrimitives.Exp(y, y);
         TensorPrimitives.Divide(y, TensorPrimitives.Sum<T>(y), y);
+    }
+
+    public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> max = scratch[..w], sum = scratch.Slice(w, w);
+        Rows.FiniteMax(x, n, stride, max);
+        sum.Clear();
+        for (int k = 0; k < n; k++)
+        {
+            var row = Rows.At(y, k, stride, w);
+            TensorPrimitives.Subtract(Rows.At(x, k, stride, w), max, row);
+            TensorPrimitives.Exp(row, row);
+            TensorPrimitives.Add(sum, row, sum);
+        }
+        for (int k = 0; k < n; k++) TensorPrimitives.Divide(Rows.At(y, k, stride, w), sum, Rows.At(y, k, stride, w));
     }
 }
 
@@ -218,6 +258,23 @@ internal readonly struct LogSumExpRow : IRowKernel
         TensorPrimitives.Exp(scratch, scratch);
         y[0] = T.Log(TensorPrimitives.Sum<T>(scratch)) + shift;
     }
+
+    public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (n == 0) { y.Fill(T.NegativeInfinity); return; }
+        Span<T> max = scratch[..w], sum = scratch.Slice(w, w), e = scratch.Slice(2 * w, w);
+        Rows.FiniteMax(x, n, stride, max);
+        sum.Clear();
+        for (int k = 0; k < n; k++)
+        {
+            TensorPrimitives.Subtract(Rows.At(x, k, stride, w), max, e);
+            TensorPrimitives.Exp(e, e);
+            TensorPrimitives.Add(sum, e, sum);
+        }
+        TensorPrimitives.Log(sum, y);
+        TensorPrimitives.Add(y, max, y);
+    }
 }
 
 /// <summary>The backward rule of log_softmax for one row: g - exp(y) * sum(g), with y the log_softmax output.</summary>
@@ -232,6 +289,19 @@ internal readonly struct LogSoftmaxBackwardRow : IRowKernel
         // (MultiplyAdd rounds the product; FusedMultiplyAdd would not, and would change the bits)
         TensorPrimitives.MultiplyAdd(scratch, -total, g, dx);
     }
+
+    public void RunColumns<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> dx, int n, int stride, int w, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> minusTotal = scratch[..w], e = scratch.Slice(w, w);
+        Rows.Sum(g, n, stride, minusTotal);
+        TensorPrimitives.Negate(minusTotal, minusTotal);
+        for (int k = 0; k < n; k++)
+        {
+            TensorPrimitives.Exp(Rows.At(y, k, stride, w), e);
+            TensorPrimitives.MultiplyAdd(e, minusTotal, Rows.At(g, k, stride, w), Rows.At(dx, k, stride, w));
+        }
+    }
 }
 
 /// <summary>The backward rule of softmax for one row: y * (g - sum(g * y)), with y the softmax output.</summary>
@@ -243,5 +313,22 @@ internal readonly struct SoftmaxBackwardRow : IRowKernel
         var dot = TensorPrimitives.Dot(g, y);
         TensorPrimitives.Subtract(g, dot, scratch);
         TensorPrimitives.Multiply(y, scratch, dx);
+    }
+
+    public void RunColumns<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> dx, int n, int stride, int w, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> dot = scratch[..w], t = scratch.Slice(w, w);
+        dot.Clear();
+        for (int k = 0; k < n; k++)
+        {
+            TensorPrimitives.Multiply(Rows.At(g, k, stride, w), Rows.At(y, k, stride, w), t);
+            TensorPrimitives.Add(dot, t, dot);
+        }
+        for (int k = 0; k < n; k++)
+        {
+            TensorPrimitives.Subtract(Rows.At(g, k, stride, w), dot, t);
+            TensorPrimitives.Multiply(Rows.At(y, k, stride, w), t, Rows.At(dx, k, stride, w));
+        }
     }
 }
