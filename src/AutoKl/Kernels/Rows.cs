@@ -181,6 +181,29 @@ internal static class Rows
             if (!T.IsFinite(m)) m = T.Zero;
     }
 
+    /// <summary>
+    /// The finite maximum of each column row (into <paramref name="max"/>) and the sum of
+    /// exp(x - max) over it (into <paramref name="sum"/>, in order of k). Row k of x - max is
+    /// written into <paramref name="shifted"/> and of exp(x - max) into <paramref name="exps"/>
+    /// when those are laid out like x; an empty one means the width-sized scratch
+    /// <paramref name="e"/> (the same span may serve as both).
+    /// </summary>
+    public static void MaxAndExpSum<T>(ReadOnlySpan<T> x, int n, int stride, Span<T> max, Span<T> sum, Span<T> e, Span<T> shifted, Span<T> exps)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = max.Length;
+        FiniteMax(x, n, stride, max);
+        sum.Clear();
+        for (int k = 0; k < n; k++)
+        {
+            var shiftedRow = shifted.IsEmpty ? e : At(shifted, k, stride, w);
+            var expRow = exps.IsEmpty ? e : At(exps, k, stride, w);
+            TensorPrimitives.Subtract(At(x, k, stride, w), max, shiftedRow);
+            TensorPrimitives.Exp(shiftedRow, expRow);
+            TensorPrimitives.Add(sum, expRow, sum);
+        }
+    }
+
     /// <summary>The sum of each column row, in order of k, into <paramref name="sum"/>.</summary>
     public static void Sum<T>(ReadOnlySpan<T> x, int n, int stride, Span<T> sum) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -204,15 +227,7 @@ internal readonly struct LogSoftmaxRow : IRowKernel
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> max = scratch[..w], sum = scratch.Slice(w, w), e = scratch.Slice(2 * w, w);
-        Rows.FiniteMax(x, n, stride, max);
-        sum.Clear();
-        for (int k = 0; k < n; k++)
-        {
-            var row = Rows.At(y, k, stride, w);
-            TensorPrimitives.Subtract(Rows.At(x, k, stride, w), max, row);
-            TensorPrimitives.Exp(row, e);
-            TensorPrimitives.Add(sum, e, sum);
-        }
+        Rows.MaxAndExpSum(x, n, stride, max, sum, e, shifted: y, exps: default);
         TensorPrimitives.Log(sum, sum);
         for (int k = 0; k < n; k++) TensorPrimitives.Subtract(Rows.At(y, k, stride, w), sum, Rows.At(y, k, stride, w));
     }
@@ -232,16 +247,8 @@ internal readonly struct SoftmaxRow : IRowKernel
     public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        Span<T> max = scratch[..w], sum = scratch.Slice(w, w);
-        Rows.FiniteMax(x, n, stride, max);
-        sum.Clear();
-        for (int k = 0; k < n; k++)
-        {
-            var row = Rows.At(y, k, stride, w);
-            TensorPrimitives.Subtract(Rows.At(x, k, stride, w), max, row);
-            TensorPrimitives.Exp(row, row);
-            TensorPrimitives.Add(sum, row, sum);
-        }
+        Span<T> max = scratch[..w], sum = scratch.Slice(w, w), e = scratch.Slice(2 * w, w);
+        Rows.MaxAndExpSum(x, n, stride, max, sum, e, shifted: y, exps: y);
         for (int k = 0; k < n; k++) TensorPrimitives.Divide(Rows.At(y, k, stride, w), sum, Rows.At(y, k, stride, w));
     }
 }
@@ -264,14 +271,7 @@ internal readonly struct LogSumExpRow : IRowKernel
     {
         if (n == 0) { y.Fill(T.NegativeInfinity); return; }
         Span<T> max = scratch[..w], sum = scratch.Slice(w, w), e = scratch.Slice(2 * w, w);
-        Rows.FiniteMax(x, n, stride, max);
-        sum.Clear();
-        for (int k = 0; k < n; k++)
-        {
-            TensorPrimitives.Subtract(Rows.At(x, k, stride, w), max, e);
-            TensorPrimitives.Exp(e, e);
-            TensorPrimitives.Add(sum, e, sum);
-        }
+        Rows.MaxAndExpSum(x, n, stride, max, sum, e, shifted: default, exps: default);
         TensorPrimitives.Log(sum, y);
         TensorPrimitives.Add(y, max, y);
     }
