@@ -38,7 +38,7 @@ type Exponential(rate: Tensor) =
 
 [<Tests>]
 let tests =
-    testList "Distributions.Distributions" [
+    testList "Distributions.Behaviour" [
         testPropertyWithConfig (Properties.runs 15) "log-densities, cdfs and entropies have exact gradients" <| fun (seed: int) (a: PositiveInt) ->
             let n = 1 + a.Get % 4
             let loc = randn seed [| n |]
