@@ -24,7 +24,7 @@ let tests =
         testCase "FullLike, FromRows, ToSingleArray and dtype names" <| fun () ->
             let x = Tensor.FromArray([| 1.0f; 2.0f |], 2, 1)
             let f = Tensor.FullLike(x, 7.5)
-            Expect.equal f.DType DType.Float32 "f.DType"
+            Expect.equal f.DType DType.Float32 "dtype of f"
             Check.tensorEquals "full like" 0.0 [| 2; 1 |] [| 7.5; 7.5 |] f
             let m = Tensor.FromRows([ [ 1.0; 2.0 ]; [ 3.0; 4.0 ] ] |> Seq.map Seq.ofList)
             Check.tensorEquals "from rows" 0.0 [| 2; 2 |] [| 1.0; 2.0; 3.0; 4.0 |] m
@@ -38,7 +38,7 @@ let tests =
         testCase "List.average of tensors uses DivideByInt and keeps the dtype" <| fun () ->
             let xs = [ Tensor.ofArray32 [| 1.0f; 2.0f |]; Tensor.ofArray32 [| 3.0f; 6.0f |] ]
             let avg = List.average xs
-            Expect.equal avg.DType DType.Float32 "avg.DType"
+            Expect.equal avg.DType DType.Float32 "dtype of avg"
             Check.arraysClose "average" 0.0 0.0 [| 2.0; 4.0 |] (avg.ToDoubleArray())
 
         testCase "Generator draws are reproducible and standard normal in distribution" <| fun () ->

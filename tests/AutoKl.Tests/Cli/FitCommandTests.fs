@@ -29,37 +29,37 @@ let tests =
             let r = succeed [ "fit"; "--json"; "--steps"; "2000"; "--report-every"; "500" ]
             Expect.isEmpty r.Err "r.Err"
             let doc = json r.Out
-            Expect.equal (doc.GetProperty("command").GetString()) "fit" "doc.GetProperty(\"command\").GetString()"
+            Expect.equal (doc.GetProperty("command").GetString()) "fit" "command"
             let s = doc.GetProperty "settings"
-            Expect.equal (s.GetProperty("loss").GetString()) "kl" "s.GetProperty(\"loss\").GetString()"
-            Expect.equal (s.GetProperty("reduction").GetString()) "mean" "s.GetProperty(\"reduction\").GetString()"
-            Expect.equal (s.GetProperty("dtype").GetString()) "float32" "s.GetProperty(\"dtype\").GetString()"
-            Expect.equal (s.GetProperty("steps").GetInt32()) 2000 "s.GetProperty(\"steps\").GetInt32()"
-            Expect.equal (s.GetProperty("report_every").GetInt32()) 500 "s.GetProperty(\"report_every\").GetInt32()"
-            Expect.equal (number s "mu0") 0.0 "number s \"mu0\""
-            Expect.equal (number s "sigma0") 1.0 "number s \"sigma0\""
+            Expect.equal (s.GetProperty("loss").GetString()) "kl" "loss"
+            Expect.equal (s.GetProperty("reduction").GetString()) "mean" "reduction"
+            Expect.equal (s.GetProperty("dtype").GetString()) "float32" "dtype"
+            Expect.equal (s.GetProperty("steps").GetInt32()) 2000 "steps"
+            Expect.equal (s.GetProperty("report_every").GetInt32()) 500 "report_every"
+            Expect.equal (number s "mu0") 0.0 "mu0"
+            Expect.equal (number s "sigma0") 1.0 "sigma0"
             let grid = s.GetProperty "grid"
-            Expect.equal (number grid "min", number grid "max", grid.GetProperty("size").GetInt32()) (-15.0, 15.0, 1000) "(number grid \"min\", number grid \"max\", grid.GetProperty(\"size\").GetInt32())"
+            Expect.equal (number grid "min", number grid "max", grid.GetProperty("size").GetInt32()) (-15.0, 15.0, 1000) "grid min, max and size"
             let target = [ for c in s.GetProperty("target").EnumerateArray() -> number c "mu", number c "sigma", number c "weight" ]
             same "target" [ (-5.0, 1.0, 1.0); (10.0, 1.0, 1.0) ] target
             let o = s.GetProperty "optimizer"
-            Expect.equal (o.GetProperty("name").GetString()) "adam" "o.GetProperty(\"name\").GetString()"
-            Expect.equal (number o "lr") 1e-3 "number o \"lr\""
-            Expect.equal (o.GetProperty("eps_placement").GetString()) "pytorch" "o.GetProperty(\"eps_placement\").GetString()"
+            Expect.equal (o.GetProperty("name").GetString()) "adam" "name"
+            Expect.equal (number o "lr") 1e-3 "lr"
+            Expect.equal (o.GetProperty("eps_placement").GetString()) "pytorch" "eps_placement"
             let rows = rowsOf doc
             same "row steps" [| 1; 500; 1000; 1500; 2000 |] (rows |> Array.map (fun (step, _, _, _) -> step))
             for _, loss, mu, sigma in rows do
                 Expect.isTrue (Double.IsFinite loss && Double.IsFinite mu && sigma > 0.0) "finite row values"
             let final = doc.GetProperty "final"
             let _, _, lastMu, lastSigma = rows[rows.Length - 1]
-            Expect.equal (number final "mu") lastMu "number final \"mu\""
-            Expect.equal (number final "sigma") lastSigma "number final \"sigma\""
-            Expect.isLessThan (number final "loss") (let _, l, _, _ = rows[0] in l) "number final \"loss\""
-            Expect.isGreaterThan (number doc "wall_seconds") 0.0 "number doc \"wall_seconds\""
-            Expect.isGreaterThan (number doc "compute_seconds") 0.0 "number doc \"compute_seconds\""
-            Expect.isLessThanOrEqual (number doc "compute_seconds") (number doc "wall_seconds") "number doc \"compute_seconds\""
-            Expect.isGreaterThan (number doc "steps_per_second") 0.0 "number doc \"steps_per_second\""
-            Expect.isGreaterThan (number doc "cpu_seconds") 0.0 "number doc \"cpu_seconds\""
+            Expect.equal (number final "mu") lastMu "mu"
+            Expect.equal (number final "sigma") lastSigma "sigma"
+            Expect.isLessThan (number final "loss") (let _, l, _, _ = rows[0] in l) "loss"
+            Expect.isGreaterThan (number doc "wall_seconds") 0.0 "wall_seconds"
+            Expect.isGreaterThan (number doc "compute_seconds") 0.0 "compute_seconds"
+            Expect.isLessThanOrEqual (number doc "compute_seconds") (number doc "wall_seconds") "compute_seconds"
+            Expect.isGreaterThan (number doc "steps_per_second") 0.0 "steps_per_second"
+            Expect.isGreaterThan (number doc "cpu_seconds") 0.0 "cpu_seconds"
 
         testCase "fit --dtype float64 reproduces PyTorch's float64 reference experiment at every 1000th step to 1e-9" <| fun () ->
             let run = referenceRun "a_kl_float64"
@@ -87,7 +87,7 @@ let tests =
                 testCase (sprintf "%s (--loss %s --mu %s)" name loss mu) <| fun () ->
                     let expected = rowsOf (referenceRun (name + "_float64"))
                     let actual = rowsOf (json (succeed [ "fit"; "--loss"; loss; "--mu"; mu; "--dtype"; "float64"; "--json" ]).Out)
-                    Expect.equal actual.Length expected.Length "actual.Length"
+                    Expect.equal actual.Length expected.Length "number of actual"
                     for (step, l, m, s), (_, el, em, es) in Array.zip actual expected do
                         Check.arraysClose (sprintf "%s step %d (loss, mu, sigma)" name step) 1e-8 1e-15 [| el; em; es |] [| l; m; s |]
         ]
@@ -100,7 +100,7 @@ let tests =
             same "table heading" [| "step"; "loss"; "mu"; "sigma" |] (out[heading].Split(' ', StringSplitOptions.RemoveEmptyEntries))
             let tableRows = out[heading + 1 .. heading + 4] |> Array.map (fun l -> l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             let expected = rowsOf doc
-            Expect.equal tableRows.Length expected.Length "tableRows.Length"
+            Expect.equal tableRows.Length expected.Length "number of tableRows"
             for cells, (step, loss, mu, sigma) in Array.zip tableRows expected do
                 Expect.equal (int cells[0]) step "int cells[0]"
                 Check.arraysClose (sprintf "row %d" step) 1e-6 1e-6 [| loss; mu; sigma |] (cells[1..3] |> Array.map float)
@@ -114,7 +114,7 @@ let tests =
         testCase "--quiet prints only the final values" <| fun () ->
             let r = succeed [ "fit"; "--steps"; "100"; "--quiet" ]
             let out = lines r.Out
-            Expect.equal out.Length 1 "out.Length"
+            Expect.equal out.Length 1 "number of out"
             Expect.stringStarts out[0] "final: mu = " "out[0]"
 
         testCase "one SGD step moves mu and sigma by lr times the PyTorch gradient" <| fun () ->
@@ -142,7 +142,7 @@ let tests =
                 let doc = json (succeed ([ "fit"; "--optimizer"; "adamw"; "--steps"; "1"; "--dtype"; "float64"; "--mu"; "2"; "--json" ] @ extra)).Out
                 number (doc.GetProperty "final") "mu", doc.GetProperty("settings").GetProperty("optimizer")
             let muDefault, settings = run []
-            Expect.equal (number settings "weight_decay") 0.01 "number settings \"weight_decay\""
+            Expect.equal (number settings "weight_decay") 0.01 "weight_decay"
             let muNoDecay, _ = run [ "--weight-decay"; "0" ]
             // decoupled decay multiplies the parameter by 1 - lr * wd before the Adam update
             Expect.floatClose { absolute = 1e-12; relative = 0.0 } (muDefault - muNoDecay) (-2.0 * 1e-3 * 0.01) "muDefault - muNoDecay"
@@ -158,9 +158,9 @@ let tests =
                   "wasserstein" ] ->
                 testCase loss <| fun () ->
                     let doc = json (succeed [ "fit"; "--loss"; loss; "--steps"; "300"; "--lr"; "0.01"; "--report-every"; "100"; "--json" ]).Out
-                    Expect.equal (doc.GetProperty("settings").GetProperty("loss").GetString()) loss "doc.GetProperty(\"settings\").GetProperty(\"loss\").GetString()"
+                    Expect.equal (doc.GetProperty("settings").GetProperty("loss").GetString()) loss "settings loss"
                     let rows = rowsOf doc
-                    Expect.equal rows.Length 4 "rows.Length"
+                    Expect.equal rows.Length 4 "number of rows"
                     let _, first, _, _ = rows[0]
                     Expect.isLessThan (number (doc.GetProperty "final") "loss") first "number (doc.GetProperty \"final\") \"loss\""
         ]
@@ -177,7 +177,7 @@ let tests =
             let s = doc.GetProperty "settings"
             let target = [ for c in s.GetProperty("target").EnumerateArray() -> number c "mu", number c "sigma", number c "weight" ]
             same "target" [ (0.0, 2.0, 1.0); (4.0, 1.0, 0.5) ] target
-            Expect.equal (s.GetProperty("grid").GetProperty("size").GetInt32()) 200 "s.GetProperty(\"grid\").GetProperty(\"size\").GetInt32()"
+            Expect.equal (s.GetProperty("grid").GetProperty("size").GetInt32()) 200 "grid size"
             let mu0, sigma0 = number s "mu0", number s "sigma0"
             Expect.isTrue (mu0 >= -10.0 && mu0 <= 10.0) (sprintf "random mu %g in [-10, 10]" mu0)
             Expect.isTrue (sigma0 >= 0.5 && sigma0 <= 3.0) (sprintf "random sigma %g in [0.5, 3]" sigma0)
@@ -204,7 +204,7 @@ let tests =
             let header, rows = csv (Path.Combine(folder, "rows.csv"))
             same "header" [| "step"; "loss"; "mu"; "sigma" |] header
             let expected = rowsOf doc
-            Expect.equal rows.Length expected.Length "rows.Length"
+            Expect.equal rows.Length expected.Length "number of rows"
             for cells, (step, loss, mu, sigma) in Array.zip rows expected do
                 Expect.equal (int cells[0]) step "int cells[0]"
                 Check.arraysClose "csv row" 0.0 0.0 [| loss; mu; sigma |] (cells[1..3] |> Array.map float)
@@ -228,7 +228,7 @@ let tests =
         testCase "--compare prints a summary table" <| fun () ->
             let r = succeed [ "fit"; "--compare"; "kl,reverse-kl"; "--steps"; "200" ]
             let summary = lines r.Out |> Array.skipWhile (fun l -> not (l.StartsWith "loss ")) 
-            Expect.equal summary.Length 3 "summary.Length"
+            Expect.equal summary.Length 3 "number of summary"
             Expect.stringStarts summary[1] "kl " "summary[1]"
             Expect.stringStarts summary[2] "reverse-kl " "summary[2]"
 
@@ -246,5 +246,5 @@ let tests =
             use jsonOut = new StringWriter()
             let code = AutoKl.Cli.Program.runWith [| "fit"; "--steps"; "500"; "--json" |] { io with Out = jsonOut }
             Expect.equal code 0 "code"
-            Expect.equal ((json (jsonOut.ToString())).GetProperty("rows").GetArrayLength()) 2 "(json (jsonOut.ToString())).GetProperty(\"rows\").GetArrayLength()"
+            Expect.equal ((json (jsonOut.ToString())).GetProperty("rows").GetArrayLength()) 2 "number of rows"
     ]

@@ -27,7 +27,7 @@ let private convention (c: JsonElement) (library: string) (fragments: string lis
         && fragments |> List.forall (fun f -> k.GetProperty("call").GetString().Contains(f: string)))
     |> Seq.exactlyOne
     |> fun k ->
-        Expect.isNonEmpty (k.GetProperty("explanation").GetString()) "k.GetProperty(\"explanation\").GetString()"
+        Expect.isNonEmpty (k.GetProperty("explanation").GetString()) "explanation"
         number k "value"
 
 let private p = [| 0.2; 0.5; 0.2; 0.1 |]
@@ -50,10 +50,10 @@ let tests =
         testCase "kl --json compares the default P with both Q of the write-up, in every convention" <| fun () ->
             let r = succeed [ "kl"; "--json" ]
             let doc = json r.Out
-            Expect.equal (doc.GetProperty("command").GetString()) "kl" "doc.GetProperty(\"command\").GetString()"
+            Expect.equal (doc.GetProperty("command").GetString()) "kl" "command"
             Check.arraysClose "p" 0.0 0.0 p (floats (doc.GetProperty "p"))
             let comparisons = [ for c in doc.GetProperty("comparisons").EnumerateArray() -> c ]
-            Expect.equal comparisons.Length 2 "comparisons.Length"
+            Expect.equal comparisons.Length 2 "number of comparisons"
             for c, q in List.zip comparisons [ q1; q2 ] do
                 Check.arraysClose "q" 0.0 0.0 q (floats (c.GetProperty "q"))
                 let klpq, klqp, jsd = kl p q, kl q p, js p q
@@ -84,7 +84,7 @@ let tests =
             Expect.stringContains r.Out (sprintf "KL(Q||P) = %.6f" (kl q1 p)) "r.Out"
             Expect.stringContains r.Out (sprintf "JS(P,Q)  = %.6f" (js p q1)) "r.Out"
             let conventions = out |> Array.filter (fun l -> l.TrimStart().StartsWith "PyTorch" || l.TrimStart().StartsWith "MXNet")
-            Expect.equal conventions.Length 9 "conventions.Length"
+            Expect.equal conventions.Length 9 "number of conventions"
             let meanLine = conventions |> Array.find (fun l -> l.Contains "the default")
             Expect.stringContains meanLine (sprintf "%.6f" (kl p q1 / 4.0)) "meanLine"
             Expect.stringContains meanLine "not by the batch" "meanLine"
@@ -92,7 +92,7 @@ let tests =
         testCase "--from-logits takes raw scores and compares their softmax" <| fun () ->
             let sp, sq = [| 1.0; 2.0; -3.0 |], [| 0.5; -1.0; 2.0 |]
             let doc = json (succeed [ "kl"; "--from-logits"; "--p"; "1,2,-3"; "--q"; "0.5,-1,2"; "--json" ]).Out
-            Expect.isTrue (doc.GetProperty("from_logits").GetBoolean()) "doc.GetProperty(\"from_logits\").GetBoolean()"
+            Expect.isTrue (doc.GetProperty("from_logits").GetBoolean()) "from_logits"
             let pp, qq = softmax sp, softmax sq
             Check.arraysClose "softmax P" 1e-12 0.0 pp (floats (doc.GetProperty "p"))
             let c = (doc.GetProperty "comparisons")[0]
@@ -132,15 +132,15 @@ let tests =
             Expect.stringContains text "KL(P||Q) = inf" "text"
             Expect.stringContains text "KL(P||Q) is infinite" "text"
             let c = (json (succeed [ "kl"; "--p"; "0.5,0.5"; "--q"; "1,0"; "--json" ]).Out).GetProperty("comparisons")[0]
-            Expect.equal (c.GetProperty("kl_pq").ValueKind) JsonValueKind.Null "c.GetProperty(\"kl_pq\").ValueKind"
-            Expect.floatClose { absolute = 1e-12; relative = 0.0 } (number c "kl_qp") (log 2.0) "number c \"kl_qp\""
+            Expect.equal (c.GetProperty("kl_pq").ValueKind) JsonValueKind.Null "kl_pq"
+            Expect.floatClose { absolute = 1e-12; relative = 0.0 } (number c "kl_qp") (log 2.0) "kl_qp"
 
         testCase "kl --from-logits stays exact for scores so far apart that softmax underflows" <| fun () ->
             // P = softmax(0, 0) = (1/2, 1/2); log softmax(0, 2000) = (-2000, 0) exactly, while softmax(0, 2000)
             // rounds its first entry to 0. KL(P||Q) = 1/2 (log 1/2 + 2000) + 1/2 log 1/2 = 1000 - log 2.
             let r = succeed [ "kl"; "--from-logits"; "--p"; "0,0"; "--q"; "0,2000"; "--json" ]
             let c = (json r.Out).GetProperty("comparisons").EnumerateArray() |> Seq.exactlyOne
-            Expect.floatClose { absolute = 1e-9; relative = 0.0 } (number c "kl_pq") (1000.0 - log 2.0) "number c \"kl_pq\""
+            Expect.floatClose { absolute = 1e-9; relative = 0.0 } (number c "kl_pq") (1000.0 - log 2.0) "kl_pq"
             Expect.isTrue (Double.IsFinite(number c "kl_qp")) "KL(Q||P) is finite for finite scores"
             Expect.floatClose { absolute = 1e-9; relative = 0.0 } (convention c "PyTorch" [ "reduction='sum'" ]) (1000.0 - log 2.0) "convention c \"PyTorch\" [ \"reduction='sum'\" ]"
 
@@ -161,5 +161,5 @@ let tests =
                    convention c "PyTorch" [ "P.log(), Q" ]
                    convention c "MXNet" [ "1.8" ]
                    convention c "MXNet" [ "1.9" ] |]
-            Expect.isLessThanOrEqual (number c "js") (log 2.0) "number c \"js\""
+            Expect.isLessThanOrEqual (number c "js") (log 2.0) "js"
     ]

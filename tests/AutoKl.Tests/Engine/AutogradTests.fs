@@ -195,7 +195,7 @@ let tests =
             let a = T.FromArray([| 1.0f; 2.0f |]).RequiresGrad_()
             let b = T.FromArray([| 3.0; 4.0 |]).RequiresGrad_()
             let p = a * b
-            Expect.equal p.DType DType.Float64 "p.DType"
+            Expect.equal p.DType DType.Float64 "dtype of p"
             p.Sum().Backward()
             Expect.equal a.Grad.DType DType.Float32 "a.Grad.DType"
             Expect.equal b.Grad.DType DType.Float64 "b.Grad.DType"

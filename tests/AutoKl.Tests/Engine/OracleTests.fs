@@ -88,7 +88,7 @@ let tests =
 
         testCase "the DiffSharp oracle file is present and covers every engine op" <| fun () ->
             let cases = Oracle.cases root.Value
-            Expect.equal (cases |> List.length) 70 "cases |> List.length"
+            Expect.equal (cases |> List.length) 70 "number of cases"
             let covered = engineCases () |> List.map Oracle.op |> Set.ofList
             Expect.isEmpty (Set.difference engineOps covered |> Set.toList) "engine ops without an oracle case"
             Expect.equal (engineCases () |> List.length) 42 "engineCases () |> List.length"

@@ -16,7 +16,7 @@ let tests =
             for dtype in [ DType.Float64; DType.Float32 ] do
                 let x = Tensor.FromArray([| 1.0; 2.0; 4.0 |], [| 3 |], dtype)
                 let y = log x + 2.0 * x ** 2.0 - x / 3 + exp x - sqrt x + abs (-x) + tanh x + 1.0f * x
-                Expect.equal y.DType dtype "y.DType"
+                Expect.equal y.DType dtype "dtype of y"
                 let expected = [| for v in [ 1.0; 2.0; 4.0 ] -> log v + 2.0 * v * v - v / 3.0 + exp v - sqrt v + v + tanh v + v |]
                 Check.arraysClose "f# expression" (if dtype = DType.Float64 then 1e-14 else 1e-6) 0.0 expected (y.ToDoubleArray())
                 Expect.floatClose { absolute = 1e-6; relative = 0.0 } (float (Tensor.sum x)) 7.0 "float (Tensor.sum x)"

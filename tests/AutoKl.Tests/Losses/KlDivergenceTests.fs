@@ -31,8 +31,8 @@ let tests =
         ]
 
         testCase "the fixtures hold every kl_div case" <| fun () ->
-            Expect.equal pytorchKlCases.Length 14 "pytorchKlCases.Length"
-            Expect.equal diffsharpKlCases.Length 5 "diffsharpKlCases.Length"
+            Expect.equal pytorchKlCases.Length 14 "number of pytorchKlCases"
+            Expect.equal diffsharpKlCases.Length 5 "number of diffsharpKlCases"
 
         testPropertyWithConfig (Properties.runs 25) "kl_div gradients match finite differences in every reduction and log_target" <| fun (seed: int) (rows: PositiveInt) (cols: PositiveInt) ->
             let shape = shapeOf rows cols

@@ -85,6 +85,6 @@ let tests =
                 [ "normal_log_prob"; "normal_entropy"; "normal_cdf"; "categorical_log_prob"; "categorical_entropy"
                   "bernoulli_log_prob"; "bernoulli_entropy"; "uniform_log_prob"; "uniform_entropy"; "kl_divergence" ]
             let covered = caseNames pytorch ("kl_div" :: lossOps @ distributionOps)
-            Expect.equal covered.Length 146 "covered.Length"
+            Expect.equal covered.Length 146 "number of covered"
             Expect.equal (diffsharpLossCases.Length + (caseNames diffsharp [ "kl_div"; "normal_log_prob" ]).Length) 22 "diffsharpLossCases.Length + (caseNames diffsharp [ \"kl_div\"; \"normal_log_prob\" ]).Length"
     ]

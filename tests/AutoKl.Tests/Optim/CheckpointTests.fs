@@ -132,7 +132,7 @@ let tests =
                         Expect.equal (resumed.W1.ToDoubleArray()) (first.W1.ToDoubleArray()) "resumed.W1.ToDoubleArray()"
                         let after = run resumed 18
                         let combined = Array.append before after
-                        Expect.equal combined.Length 30 "combined.Length"
+                        Expect.equal combined.Length 30 "number of combined"
                         for k in 0 .. 29 do
                             // bit-identical: exact equality of every value
                             Expect.equal combined.[k] (uninterrupted.[k]) (sprintf "step %d" (k + 1))
@@ -231,7 +231,7 @@ let tests =
                 let r32 = Tensor.zeros DType.Float32 [ 2; 2 ] |> Tensor.requiresGrad
                 Checkpoint.Load(path, [| r64; r32 |], SGD([ r64; r32 ], lr = 0.1))
                 Expect.equal (r64.ToDoubleArray()) (w64.ToDoubleArray()) "r64.ToDoubleArray()"
-                Expect.equal r32.DType DType.Float32 "r32.DType"
+                Expect.equal r32.DType DType.Float32 "dtype of r32"
                 Expect.equal (r32.ToDoubleArray()) (w32.ToDoubleArray()) "r32.ToDoubleArray()")
 
         testCase "a payload cut inside a tensor is refused even with a matching checksum, and nothing changes" <| fun () ->

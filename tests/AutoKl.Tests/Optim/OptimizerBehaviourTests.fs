@@ -24,7 +24,7 @@ let private float32Run (name: string) =
     let optimizer = optimizerOf (case.GetProperty("optimizer").GetString()) (case.GetProperty("eps_placement").GetString() = "epsilon_hat") groups
     // the objective's constants are float64: compute it in float64 from float32 parameters, as a mixed model would
     Optim.minimize [ w1; w2 ] optimizer 25 (fun () -> objective (w1.ToType DType.Float64) (w2.ToType DType.Float64)) |> ignore
-    Expect.equal w1.DType DType.Float32 "w1.DType"
+    Expect.equal w1.DType DType.Float32 "dtype of w1"
     for p in [ w1; w2 ] do
         for KeyValue(buffer, t) in optimizer.State(p).Buffers do
             Expect.equal t.DType DType.Float32 buffer
@@ -108,7 +108,7 @@ let tests =
                         adam.Step()
                         Expect.equal (a1.ToDoubleArray()) (b1.ToDoubleArray()) (sprintf "w1 after step %d" step)
                         Expect.equal (a2.ToDoubleArray()) (b2.ToDoubleArray()) (sprintf "w2 after step %d" step)
-                    Expect.equal a1.DType dtype "a1.DType"
+                    Expect.equal a1.DType dtype "dtype of a1"
         ]
 
         testCase "the F# helpers: minimize returns the losses, group and minimizeScheduled, clipGradNorm" <| fun () ->

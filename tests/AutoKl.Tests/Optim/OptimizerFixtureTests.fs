@@ -22,7 +22,7 @@ let private trajectory (name: string) =
     let w1 = (Oracle.tensorOf (initial.GetProperty "w1")).RequiresGrad_()
     let w2 = (Oracle.tensorOf (initial.GetProperty "w2")).RequiresGrad_()
     let groupsJson = [ for g in case.GetProperty("groups").EnumerateArray() -> g ]
-    Expect.equal groupsJson.Length 2 "groupsJson.Length"
+    Expect.equal groupsJson.Length 2 "number of groupsJson"
     let groups = [ paramGroupOf [ w1 ] groupsJson.[0]; paramGroupOf [ w2 ] groupsJson.[1] ]
     let epsilonHat = case.GetProperty("eps_placement").GetString() = "epsilon_hat"
     let optimizer = optimizerOf (case.GetProperty("optimizer").GetString()) epsilonHat groups
@@ -81,7 +81,7 @@ let tests =
 
         testCase "the optimizer fixture has 33 trajectory cases and 5 clipping cases" <| fun () ->
             Expect.equal (Oracle.cases optimizersFixture.Value |> List.length) 33 "Oracle.cases optimizersFixture.Value |> List.length"
-            Expect.equal (optimizersFixture.Value.GetProperty("clipping").GetArrayLength()) 5 "optimizersFixture.Value.GetProperty(\"clipping\").GetArrayLength()"
+            Expect.equal (optimizersFixture.Value.GetProperty("clipping").GetArrayLength()) 5 "number of clipping"
 
         testCase "the objective and its gradient match the fixture's first loss and gradient" <| fun () ->
             let case = caseNamed "sgd_plain"

@@ -39,7 +39,7 @@ let private lrs (name: string) =
     let optimizer = SGD([ p ], lr = case.GetProperty("base_lr").GetDouble())
     let schedule = scheduleOf optimizer (case.GetProperty("scheduler").GetString()) (case.GetProperty "args")
     let expected = OptimSupport.floats (case.GetProperty "lrs")
-    Expect.equal expected.Length 100 "expected.Length"
+    Expect.equal expected.Length 100 "number of expected"
     let actual = ResizeArray()
     let reported = ResizeArray()
     for _ in 1 .. 100 do
