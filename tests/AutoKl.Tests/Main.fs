@@ -15,7 +15,9 @@ let main argv =
         counts <- Some(summary.passed.Length, summary.failed.Length + summary.errored.Length)
     // The spinner's and the colours' control codes would share the closing line in a log.
     let plain = if Console.IsOutputRedirected then [ No_Spinner; Colours 0 ] else []
-    let code = Tests.runTestsInAssemblyWithCLIArgs (Append_Summary_Handler(SummaryHandler remember) :: plain) argv
+    let code =
+        try Tests.runTestsInAssemblyWithCLIArgs (Append_Summary_Handler(SummaryHandler remember) :: plain) argv
+        finally AutoKl.Tests.Cli.CliSupport.removeScratch () // the CLI tests' scratch folder, once all have run
     match counts with
     | Some(passed, failed) -> Console.Out.Write(sprintf "\n%d passed, %d failed\n" passed failed)
     | None -> () // --list-tests, --help and the like run nothing

@@ -5,7 +5,7 @@ open System
 open System.IO
 open System.Text.Json
 open System.Xml.Linq
-open NUnit.Framework
+open Expecto
 
 /// What one run of the command produced.
 type Outcome = { Code: int; Out: string; Err: string }
@@ -20,7 +20,7 @@ let autokl (args: string list) =
 /// Runs and insists on success, showing stderr otherwise.
 let succeed (args: string list) =
     let r = autokl args
-    if r.Code <> 0 then Assert.Fail(sprintf "autokl %s exited with %d: %s" (String.Join(" ", args)) r.Code r.Err)
+    if r.Code <> 0 then failtestf "autokl %s exited with %d: %s" (String.Join(" ", args)) r.Code r.Err
     r
 
 /// This test run's scratch folder (per process, so concurrent runs do not meet).
@@ -29,12 +29,9 @@ let scratch = Path.Combine(Path.GetTempPath(), "autokl-cli-tests", string Enviro
 /// A fresh folder path under the scratch folder (not created).
 let freshFolder () = Path.Combine(scratch, Guid.NewGuid().ToString("N"))
 
-/// Removes the scratch folder after every test of the Cli namespace has run.
-[<SetUpFixture>]
-type ScratchCleanup() =
-    [<OneTimeTearDown>]
-    member _.RemoveScratch() =
-        if Directory.Exists scratch then Directory.Delete(scratch, true)
+/// Removes the scratch folder; the test program calls it once every test has run.
+let removeScratch () =
+    if Directory.Exists scratch then Directory.Delete(scratch, true)
 
 /// Every file under a folder (none when it does not exist), as names relative to it.
 let filesIn (folder: string) =
@@ -53,7 +50,7 @@ let json (text: string) = JsonDocument.Parse(text).RootElement
 
 let number (e: JsonElement) (name: string) =
     let p = e.GetProperty name
-    Assert.That(p.ValueKind, Is.EqualTo JsonValueKind.Number, sprintf "%s should be a number" name)
+    Expect.equal p.ValueKind JsonValueKind.Number (sprintf "%s should be a number" name)
     p.GetDouble()
 
 let svgNamespace = XNamespace.Get "http://www.w3.org/2000/svg"
@@ -61,7 +58,7 @@ let svgNamespace = XNamespace.Get "http://www.w3.org/2000/svg"
 /// Loads a file as XML and checks that its root is an SVG <svg> element.
 let svg (path: string) =
     let doc = XDocument.Load path
-    Assert.That(doc.Root.Name, Is.EqualTo(svgNamespace + "svg"), sprintf "%s: root element" path)
+    Expect.equal doc.Root.Name (svgNamespace + "svg") (sprintf "%s: root element" path)
     doc
 
 /// Elements of an SVG by local name.
@@ -70,19 +67,19 @@ let elements (doc: XDocument) (name: string) = doc.Descendants(svgNamespace + na
 /// A CSV file as header and rows of cells (no quoted commas in these files except where noted).
 let csv (path: string) =
     let all = File.ReadAllLines path |> Array.filter (fun l -> l <> "")
-    Assert.That(all.Length, Is.GreaterThanOrEqualTo 1, sprintf "%s: no header" path)
+    Expect.isGreaterThanOrEqual all.Length 1 (sprintf "%s: no header" path)
     all[0].Split(','), all[1..] |> Array.map (fun l -> l.Split(','))
 
 /// Asserts the one-line error of a failed run: exit code 2 (or given), a single stderr line
 /// starting "autokl: " that contains every fragment, and nothing on stdout.
 let failsWith (code: int) (fragments: string list) (r: Outcome) =
-    Assert.That(r.Code, Is.EqualTo code, sprintf "exit code (stderr: %s)" r.Err)
+    Expect.equal r.Code code (sprintf "exit code (stderr: %s)" r.Err)
     let errLines = lines r.Err
-    Assert.That(errLines.Length, Is.EqualTo 1, sprintf "stderr should be one line, got: %s" r.Err)
-    Assert.That(errLines[0], Does.StartWith "autokl: ")
+    Expect.equal errLines.Length 1 (sprintf "stderr should be one line, got: %s" r.Err)
+    Expect.stringStarts errLines[0] "autokl: " "error message"
     for f in fragments do
-        Assert.That(errLines[0], Does.Contain f, "error message")
+        Expect.stringContains errLines[0] f "error message"
 
-/// Structural equality of lists, arrays and tuples (NUnit's Is.EqualTo is ambiguous for them in F#).
+/// Structural equality of lists, arrays and tuples, with both values shown on failure.
 let same (what: string) (expected: 'a) (actual: 'a) =
-    if actual <> expected then Assert.Fail(sprintf "%s: expected %A, got %A" what expected actual)
+    if actual <> expected then failtestf "%s: expected %A, got %A" what expected actual

@@ -2,12 +2,12 @@
 /// DiffSharp Normal log-density, value and gradients at 1e-10 relative.
 module AutoKl.Tests.Distributions.OracleTests
 
+open Expecto
 open System.Text.Json
 open AutoKl
 open AutoKl.Distributions
 open AutoKl.Tests.Support
 open AutoKl.Tests.Losses.OracleRunner
-open NUnit.Framework
 
 let private build (kind: string) (prefix: string) (parametrization: string) (i: Map<string, Tensor>) : Distribution =
     let get name = i.[prefix + name]
@@ -44,12 +44,20 @@ let private ops =
 let pytorchDistributionCases = caseNames pytorch ops
 let diffsharpDistributionCases = caseNames diffsharp [ "normal_log_prob" ]
 
-[<TestCaseSource(nameof pytorchDistributionCases)>]
-let ``distribution matches PyTorch`` (name: string) =
-    let case = caseNamed pytorch name
-    run (compute case) case
+[<Tests>]
+let tests =
+    testList "Distributions.Oracle" [
+        testList "distribution matches PyTorch" [
+            for name in pytorchDistributionCases ->
+                testCase name <| fun () ->
+                    let case = caseNamed pytorch name
+                    run (compute case) case
+        ]
 
-[<TestCaseSource(nameof diffsharpDistributionCases)>]
-let ``Normal log-density matches DiffSharp`` (name: string) =
-    let case = caseNamed diffsharp name
-    run (compute case) case
+        testList "Normal log-density matches DiffSharp" [
+            for name in diffsharpDistributionCases ->
+                testCase name <| fun () ->
+                    let case = caseNamed diffsharp name
+                    run (compute case) case
+        ]
+    ]

@@ -6,7 +6,7 @@ module AutoKl.Tests.Engine.Generators
 open AutoKl
 open FsCheck
 open FsCheck.FSharp
-open FsCheck.NUnit
+open Expecto
 
 /// A tensor shape with rank 0..3 and every dimension in 1..4.
 type Shape = { Dims: int[] }
@@ -97,7 +97,7 @@ let private matmulShapes =
             | _ -> { Left = [| k |]; Right = [| k |] }
     }
 
-/// The arbitraries the engine's properties use (registered through `EngineProperty`).
+/// The arbitraries the engine's properties use (registered through `engineConfig`).
 type EngineArbitraries =
     static member Shape() = Arb.fromGen (dimsOfRank 0 3 |> Gen.map (fun d -> { Shape.Dims = d }))
     static member BroadcastPair() =
@@ -106,9 +106,8 @@ type EngineArbitraries =
     static member AlongAxis() = Arb.fromGen alongAxis
     static member MatMulShapes() = Arb.fromGen matmulShapes
 
-/// `[<Property>]` with the engine's arbitraries and a modest run count, so the suite stays fast.
-type EnginePropertyAttribute() =
-    inherit PropertyAttribute(MaxTest = 30, Arbitrary = [| typeof<EngineArbitraries> |], QuietOnSuccess = true)
+/// The engine's properties: its arbitraries and a modest run count, so the suite stays fast.
+let engineConfig = { FsCheckConfig.defaultConfig with arbitrary = [ typeof<EngineArbitraries> ]; maxTest = 30 }
 
 // ---- values -----------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ module AutoKl.Tests.Engine.NumericsTests
 open System
 open AutoKl
 open AutoKl.Tests.Support
-open NUnit.Framework
+open Expecto
 
 type T = AutoKl.Tensor
 
@@ -33,7 +33,7 @@ let private check (dtype: DType) (rows: (float * float[]) list) (rtol: float) (a
     let lsm = T.LogSoftmax(x, 1)
     let lse = T.LogSumExp(x, 1)
     for name, t in [ "softmax", sm; "log_softmax", lsm; "logsumexp", lse ] do
-        Assert.That(t.DType, Is.EqualTo dtype, name + " keeps the dtype")
+        Expect.equal t.DType dtype (name + " keeps the dtype")
         Check.allFinite name t
     Check.arraysClose "softmax" rtol atol expectedSoftmax (sm.ToDoubleArray())
     Check.arraysClose "log_softmax" rtol atol expectedLogSoftmax (lsm.ToDoubleArray())
@@ -61,68 +61,66 @@ let private check (dtype: DType) (rows: (float * float[]) list) (rtol: float) (a
     Check.arraysClose "log_softmax gradient" rtol rtol expectedGLsm (gLsm.ToDoubleArray())
     Check.arraysClose "softmax gradient" rtol rtol expectedGSm (gSm.ToDoubleArray())
 
-[<Test>]
-let ``float32 rows around plus and minus 1e4 beside rows near 0`` () =
-    check DType.Float32
-        [ 1e4, [| 0.0; -1.0; -2.0; -3.0 |]
-          0.0, [| 0.1; 0.2; -0.3; 0.0 |]
-          -1e4, [| 0.0; 1.0; 3.0; 2.0 |]
-          1e4, [| -5.0; -5.0; -5.0; -5.0 |]
-          -2e4, [| 2.0; 0.0; 0.0; 40.0 |] ]
-        2e-6 1e-6
+[<Tests>]
+let tests =
+    testList "Engine.Numerics" [
+        testCase "float32 rows around plus and minus 1e4 beside rows near 0" <| fun () ->
+            check DType.Float32
+                [ 1e4, [| 0.0; -1.0; -2.0; -3.0 |]
+                  0.0, [| 0.1; 0.2; -0.3; 0.0 |]
+                  -1e4, [| 0.0; 1.0; 3.0; 2.0 |]
+                  1e4, [| -5.0; -5.0; -5.0; -5.0 |]
+                  -2e4, [| 2.0; 0.0; 0.0; 40.0 |] ]
+                2e-6 1e-6
 
-[<Test>]
-let ``float64 rows around plus and minus 1e300 beside rows near 0`` () =
-    // Equal values: softmax 1/n, log_softmax -log n, logsumexp the value itself (log n is far
-    // below its last digit). Values 1e300 apart: softmax is one-hot.
-    check DType.Float64
-        [ 1e300, [| 0.0; 0.0; 0.0; 0.0 |]
-          0.0, [| 0.1; 0.2; -0.3; 0.0 |]
-          -1e300, [| 0.0; 0.0; 0.0; 0.0 |]
-          0.0, [| 1e300; 0.0; -1e300; 5e299 |]
-          0.0, [| -1e300; -1e300; -1e300; 3.0 |] ]
-        1e-14 1e-300
+        testCase "float64 rows around plus and minus 1e300 beside rows near 0" <| fun () ->
+            // Equal values: softmax 1/n, log_softmax -log n, logsumexp the value itself (log n is far
+            // below its last digit). Values 1e300 apart: softmax is one-hot.
+            check DType.Float64
+                [ 1e300, [| 0.0; 0.0; 0.0; 0.0 |]
+                  0.0, [| 0.1; 0.2; -0.3; 0.0 |]
+                  -1e300, [| 0.0; 0.0; 0.0; 0.0 |]
+                  0.0, [| 1e300; 0.0; -1e300; 5e299 |]
+                  0.0, [| -1e300; -1e300; -1e300; 3.0 |] ]
+                1e-14 1e-300
 
-[<Test>]
-let ``float64 rows around 1e4 keep every digit`` () =
-    check DType.Float64
-        [ 1e4, [| 0.0; -1.0; -2.0; -3.0 |]
-          0.0, [| 0.1; 0.2; -0.3; 0.0 |]
-          -1e4, [| 0.5; 1.0; 3.0; 2.0 |] ]
-        1e-14 1e-300
+        testCase "float64 rows around 1e4 keep every digit" <| fun () ->
+            check DType.Float64
+                [ 1e4, [| 0.0; -1.0; -2.0; -3.0 |]
+                  0.0, [| 0.1; 0.2; -0.3; 0.0 |]
+                  -1e4, [| 0.5; 1.0; 3.0; 2.0 |] ]
+                1e-14 1e-300
 
-[<Test>]
-let ``rows of -inf and +inf give the limits, not NaN, where they are defined`` () =
-    let x = T.FromArray([| 0.0; Double.NegativeInfinity; 1.0; Double.NegativeInfinity |], 2, 2)
-    Check.arraysClose "softmax with -inf" 1e-15 0.0 [| 1.0; 0.0; 1.0; 0.0 |] (T.Softmax(x, 1).ToDoubleArray())
-    Check.arraysClose "logsumexp with -inf" 1e-15 0.0 [| 0.0; 1.0 |] (T.LogSumExp(x, 1).ToDoubleArray())
-    let allNegInf = T.FromArray([| Double.NegativeInfinity; Double.NegativeInfinity |], 1, 2)
-    Check.arraysClose "logsumexp of an all -inf row" 0.0 0.0 [| Double.NegativeInfinity |] (T.LogSumExp(allNegInf, 1).ToDoubleArray())
+        testCase "rows of -inf and +inf give the limits, not NaN, where they are defined" <| fun () ->
+            let x = T.FromArray([| 0.0; Double.NegativeInfinity; 1.0; Double.NegativeInfinity |], 2, 2)
+            Check.arraysClose "softmax with -inf" 1e-15 0.0 [| 1.0; 0.0; 1.0; 0.0 |] (T.Softmax(x, 1).ToDoubleArray())
+            Check.arraysClose "logsumexp with -inf" 1e-15 0.0 [| 0.0; 1.0 |] (T.LogSumExp(x, 1).ToDoubleArray())
+            let allNegInf = T.FromArray([| Double.NegativeInfinity; Double.NegativeInfinity |], 1, 2)
+            Check.arraysClose "logsumexp of an all -inf row" 0.0 0.0 [| Double.NegativeInfinity |] (T.LogSumExp(allNegInf, 1).ToDoubleArray())
 
-[<Test>]
-let ``logsumexp over several axes at once stays exact at 1e300`` () =
-    let x = T.FromArray([| 1e300; 1e300; 1e300; 1e300; 0.0; 0.0; 0.0; 0.0 |], 2, 2, 2)
-    let lse = T.LogSumExp(x, [| 1; 2 |])
-    Check.arraysClose "logsumexp over [1; 2]" 1e-15 0.0 [| 1e300; log 4.0 |] (lse.ToDoubleArray())
-    let g = grad (fun x -> T.LogSumExp(x, [| -1; -2 |]) |> Tensor.sum) x
-    Check.arraysClose "its gradient" 1e-15 0.0 (Array.create 8 0.25) (g.ToDoubleArray())
+        testCase "logsumexp over several axes at once stays exact at 1e300" <| fun () ->
+            let x = T.FromArray([| 1e300; 1e300; 1e300; 1e300; 0.0; 0.0; 0.0; 0.0 |], 2, 2, 2)
+            let lse = T.LogSumExp(x, [| 1; 2 |])
+            Check.arraysClose "logsumexp over [1; 2]" 1e-15 0.0 [| 1e300; log 4.0 |] (lse.ToDoubleArray())
+            let g = grad (fun x -> T.LogSumExp(x, [| -1; -2 |]) |> Tensor.sum) x
+            Check.arraysClose "its gradient" 1e-15 0.0 (Array.create 8 0.25) (g.ToDoubleArray())
 
-[<Test>]
-let ``NaN propagates through elementwise ops and reductions, as in PyTorch`` () =
-    for dtype in [ DType.Float32; DType.Float64 ] do
-        let x = T.FromArray([| nan; 1.0; -2.0 |], [| 3 |], dtype)
-        let isNan (what: string) (t: Tensor) = Assert.That(Double.IsNaN(t.ToDoubleArray().[0]), Is.True, sprintf "%s of NaN (%A)" what dtype)
-        for name, op in [ "relu", T.Relu; "abs", T.Abs; "exp", T.Exp; "tanh", T.Tanh; "sigmoid", T.Sigmoid
-                          "clamp", (fun x -> T.Clamp(x, -1.0, 1.0)); "softplus", (fun x -> T.Softplus x)
-                          "maximum", (fun x -> T.Maximum(x, T.OnesLike x)); "minimum", (fun x -> T.Minimum(x, T.OnesLike x))
-                          "max", (fun x -> T.Max x); "min", (fun x -> T.Min x); "sum", T.Sum; "logsumexp", T.LogSumExp
-                          "softmax", (fun x -> T.Softmax(x, 0)); "log1p", T.Log1p; "expm1", T.Expm1 ] do
-            isNan name (op x)
-        Check.arraysClose "the other elements of relu" 0.0 0.0 [| 1.0; 0.0 |] ((T.Relu x).ToDoubleArray().[1..])
-    Check.arraysClose "log and sqrt outside their domain" 0.0 0.0 [| nan; nan; -infinity |]
-        (T.Concat([ T.Log(Tensor.ofList [ -1.0 ]); T.Sqrt(Tensor.ofList [ -1.0 ]); T.Log(Tensor.ofList [ 0.0 ]) ]).ToDoubleArray())
-    Check.arraysClose "large values saturate" 0.0 0.0 [| 0.0; 1.0; -1.0; 1.0; 1000.0; 0.0 |]
-        (T.Concat([ T.Sigmoid(Tensor.ofList [ -1000.0; 1000.0 ]); T.Tanh(Tensor.ofList [ -1000.0; 1000.0 ]); T.Softplus(Tensor.ofList [ 1000.0; -1000.0 ]) ]).ToDoubleArray())
-    let f32 = T.FromArray([| -200.0f; 200.0f |])
-    Check.arraysClose "float32 sigmoid saturates" 0.0 0.0 [| 0.0; 1.0 |] ((T.Sigmoid f32).ToDoubleArray())
-    Check.allFinite "float32 softplus gradient at large values" (grad (fun x -> T.Sum(T.Softplus x)) f32)
+        testCase "NaN propagates through elementwise ops and reductions, as in PyTorch" <| fun () ->
+            for dtype in [ DType.Float32; DType.Float64 ] do
+                let x = T.FromArray([| nan; 1.0; -2.0 |], [| 3 |], dtype)
+                let isNan (what: string) (t: Tensor) = Expect.isTrue (Double.IsNaN(t.ToDoubleArray().[0])) (sprintf "%s of NaN (%A)" what dtype)
+                for name, op in [ "relu", T.Relu; "abs", T.Abs; "exp", T.Exp; "tanh", T.Tanh; "sigmoid", T.Sigmoid
+                                  "clamp", (fun x -> T.Clamp(x, -1.0, 1.0)); "softplus", (fun x -> T.Softplus x)
+                                  "maximum", (fun x -> T.Maximum(x, T.OnesLike x)); "minimum", (fun x -> T.Minimum(x, T.OnesLike x))
+                                  "max", (fun x -> T.Max x); "min", (fun x -> T.Min x); "sum", T.Sum; "logsumexp", T.LogSumExp
+                                  "softmax", (fun x -> T.Softmax(x, 0)); "log1p", T.Log1p; "expm1", T.Expm1 ] do
+                    isNan name (op x)
+                Check.arraysClose "the other elements of relu" 0.0 0.0 [| 1.0; 0.0 |] ((T.Relu x).ToDoubleArray().[1..])
+            Check.arraysClose "log and sqrt outside their domain" 0.0 0.0 [| nan; nan; -infinity |]
+                (T.Concat([ T.Log(Tensor.ofList [ -1.0 ]); T.Sqrt(Tensor.ofList [ -1.0 ]); T.Log(Tensor.ofList [ 0.0 ]) ]).ToDoubleArray())
+            Check.arraysClose "large values saturate" 0.0 0.0 [| 0.0; 1.0; -1.0; 1.0; 1000.0; 0.0 |]
+                (T.Concat([ T.Sigmoid(Tensor.ofList [ -1000.0; 1000.0 ]); T.Tanh(Tensor.ofList [ -1000.0; 1000.0 ]); T.Softplus(Tensor.ofList [ 1000.0; -1000.0 ]) ]).ToDoubleArray())
+            let f32 = T.FromArray([| -200.0f; 200.0f |])
+            Check.arraysClose "float32 sigmoid saturates" 0.0 0.0 [| 0.0; 1.0 |] ((T.Sigmoid f32).ToDoubleArray())
+            Check.allFinite "float32 softplus gradient at large values" (grad (fun x -> T.Sum(T.Softplus x)) f32)
+    ]

@@ -6,7 +6,7 @@ module AutoKl.Tests.Engine.OracleTests
 open System.Text.Json
 open AutoKl
 open AutoKl.Tests.Support
-open NUnit.Framework
+open Expecto
 
 type T = AutoKl.Tensor
 
@@ -19,10 +19,6 @@ let engineOps =
           "sum"; "mean"; "softmax"; "log_softmax"; "logsumexp"; "matmul" ]
 
 let private engineCases () = Oracle.cases root.Value |> List.filter (fun c -> engineOps.Contains(Oracle.op c))
-
-/// One NUnit test per engine case, named after the case.
-let oracleCases () =
-    engineCases () |> Seq.map (fun c -> TestCaseData(Oracle.name c).SetName(sprintf "DiffSharp oracle %s" (Oracle.name c)))
 
 let private dimParam (case: JsonElement) = Oracle.param case "dim" |> Option.map (fun v -> v.GetInt32())
 
@@ -67,27 +63,33 @@ let private rtol = 1e-10
 // compared relatively; a few ulps of 1 is the absolute floor.
 let private atol = 1e-13
 
-[<TestCaseSource(nameof oracleCases)>]
-let ``matches DiffSharp`` (name: string) =
-    let case = engineCases () |> List.find (fun c -> Oracle.name c = name)
-    let named = Oracle.inputs case
-    // JSON object order is the op's argument order (a, b).
-    let names = [ for p in case.GetProperty("inputs").EnumerateObject() -> p.Name ]
-    let leaves = names |> List.map (fun n -> named.[n].RequiresGrad_()) |> Array.ofList
-    let y = apply case leaves
-    Check.tensorClose (name + " value") rtol atol (Oracle.value case) y
-    let cotangent = (Oracle.cotangent case).Value
-    let grads = Autograd.Gradients(y, leaves, cotangent)
-    let expected = Oracle.grads case
-    Assert.That(expected.Count, Is.GreaterThan 0, "the case has gradients")
-    for KeyValue(input, g) in expected do
-        let k = List.findIndex ((=) input) names
-        Check.tensorClose (sprintf "%s d/d%s" name input) rtol atol g grads.[k]
+[<Tests>]
+let tests =
+    testList "Engine.Oracle" [
+        // one test per engine case, named after the case
+        testList "DiffSharp oracle" [
+            for case in engineCases () ->
+                let name = Oracle.name case
+                testCase name <| fun () ->
+                    let named = Oracle.inputs case
+                    // JSON object order is the op's argument order (a, b).
+                    let names = [ for p in case.GetProperty("inputs").EnumerateObject() -> p.Name ]
+                    let leaves = names |> List.map (fun n -> named.[n].RequiresGrad_()) |> Array.ofList
+                    let y = apply case leaves
+                    Check.tensorClose (name + " value") rtol atol (Oracle.value case) y
+                    let cotangent = (Oracle.cotangent case).Value
+                    let grads = Autograd.Gradients(y, leaves, cotangent)
+                    let expected = Oracle.grads case
+                    Expect.isGreaterThan expected.Count 0 "the case has gradients"
+                    for KeyValue(input, g) in expected do
+                        let k = List.findIndex ((=) input) names
+                        Check.tensorClose (sprintf "%s d/d%s" name input) rtol atol g grads.[k]
+        ]
 
-[<Test>]
-let ``the DiffSharp oracle file is present and covers every engine op`` () =
-    let cases = Oracle.cases root.Value
-    Assert.That(cases |> List.length, Is.EqualTo 70)
-    let covered = engineCases () |> List.map Oracle.op |> Set.ofList
-    Assert.That(Set.difference engineOps covered |> Set.toList, Is.Empty, "engine ops without an oracle case")
-    Assert.That(engineCases () |> List.length, Is.EqualTo 42)
+        testCase "the DiffSharp oracle file is present and covers every engine op" <| fun () ->
+            let cases = Oracle.cases root.Value
+            Expect.equal (cases |> List.length) 70 "number of cases"
+            let covered = engineCases () |> List.map Oracle.op |> Set.ofList
+            Expect.isEmpty (Set.difference engineOps covered |> Set.toList) "engine ops without an oracle case"
+            Expect.equal (engineCases () |> List.length) 42 "engineCases () |> List.length"
+    ]

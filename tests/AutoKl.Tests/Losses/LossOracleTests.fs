@@ -2,12 +2,12 @@
 /// gradients at 1e-10 relative; each case is a named test.
 module AutoKl.Tests.Losses.LossOracleTests
 
+open Expecto
 open System.Text.Json
 open AutoKl
 open AutoKl.Distributions
 open AutoKl.Tests.Support
 open AutoKl.Tests.Losses.OracleRunner
-open NUnit.Framework
 
 /// Class-index targets: the DiffSharp file stores them as floats.
 let private classIndices (input: Tensor) (target: Tensor) =
@@ -62,22 +62,29 @@ let private lossOps =
 let pytorchLossCases = caseNames pytorch lossOps
 let diffsharpLossCases = caseNames diffsharp (lossOps @ [ "gauss_fit_kl_mean"; "gauss_fit_mse"; "gauss_fit_negcos" ])
 
-[<TestCaseSource(nameof pytorchLossCases)>]
-let ``loss matches PyTorch`` (name: string) =
-    let case = caseNamed pytorch name
-    run (compute case) case
+[<Tests>]
+let tests =
+    testList "Losses.Oracle" [
+        testList "loss matches PyTorch" [
+            for name in pytorchLossCases ->
+                testCase name <| fun () ->
+                    let case = caseNamed pytorch name
+                    run (compute case) case
+        ]
 
-[<TestCaseSource(nameof diffsharpLossCases)>]
-let ``loss matches DiffSharp`` (name: string) =
-    let case = caseNamed diffsharp name
-    run (compute case) case
+        testList "loss matches DiffSharp" [
+            for name in diffsharpLossCases ->
+                testCase name <| fun () ->
+                    let case = caseNamed diffsharp name
+                    run (compute case) case
+        ]
 
-[<Test>]
-let ``every case of both oracle files is covered by this project`` () =
-    // losses.json: 146 cases = kl_div (14) + losses here + distributions (Distributions/OracleTests).
-    let distributionOps =
-        [ "normal_log_prob"; "normal_entropy"; "normal_cdf"; "categorical_log_prob"; "categorical_entropy"
-          "bernoulli_log_prob"; "bernoulli_entropy"; "uniform_log_prob"; "uniform_entropy"; "kl_divergence" ]
-    let covered = caseNames pytorch ("kl_div" :: lossOps @ distributionOps)
-    Assert.That(covered.Length, Is.EqualTo 146)
-    Assert.That(diffsharpLossCases.Length + (caseNames diffsharp [ "kl_div"; "normal_log_prob" ]).Length, Is.EqualTo 22)
+        testCase "every case of both oracle files is covered by this project" <| fun () ->
+            // losses.json: 146 cases = kl_div (14) + losses here + distributions (Distributions/OracleTests).
+            let distributionOps =
+                [ "normal_log_prob"; "normal_entropy"; "normal_cdf"; "categorical_log_prob"; "categorical_entropy"
+                  "bernoulli_log_prob"; "bernoulli_entropy"; "uniform_log_prob"; "uniform_entropy"; "kl_divergence" ]
+            let covered = caseNames pytorch ("kl_div" :: lossOps @ distributionOps)
+            Expect.equal covered.Length 146 "number of covered"
+            Expect.equal (diffsharpLossCases.Length + (caseNames diffsharp [ "kl_div"; "normal_log_prob" ]).Length) 22 "diffsharpLossCases.Length + (caseNames diffsharp [ \"kl_div\"; \"normal_log_prob\" ]).Length"
+    ]

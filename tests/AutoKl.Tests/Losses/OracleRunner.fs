@@ -8,7 +8,7 @@ open System
 open System.Text.Json
 open AutoKl
 open AutoKl.Tests.Support
-open NUnit.Framework
+open Expecto
 
 let rtol = 1e-10
 let atol = 1e-13
@@ -16,7 +16,7 @@ let atol = 1e-13
 let pytorch = lazy (Oracle.load [ "pytorch"; "losses.json" ])
 let diffsharp = lazy (Oracle.load [ "diffsharp"; "diffsharp-oracle.json" ])
 
-/// Case names of one file whose op is in `ops`, for [<TestCaseSource>].
+/// Case names of one file whose op is in `ops`, one test each.
 let caseNames (root: Lazy<JsonElement>) (ops: string list) =
     Oracle.cases root.Value |> List.filter (fun c -> List.contains (Oracle.op c) ops) |> List.map Oracle.name |> List.toArray
 
@@ -67,8 +67,8 @@ let run (compute: Map<string, Tensor> -> Tensor) (case: JsonElement) =
         let oursArr = ours.ToDoubleArray()
         theirs.EnumerateArray() |> Seq.iteri (fun i v ->
             if v.ValueKind = JsonValueKind.Number && not (Check.closeTo rtol atol (v.GetDouble()) oursArr.[i]) then
-                Assert.Fail(sprintf "gradient of %s: element %d is %.17g, PyTorch %.17g" n i oursArr.[i] (v.GetDouble())))
-    if not (wanted.IsEmpty) && not y.RequiresGrad then Assert.Fail("the output does not depend on any input the fixture differentiates")
+                failtestf "gradient of %s: element %d is %.17g, PyTorch %.17g" n i oursArr.[i] (v.GetDouble()))
+    if not (wanted.IsEmpty) && not y.RequiresGrad then failtest "the output does not depend on any input the fixture differentiates"
 
 let reductionOf (s: string) =
     match s with

@@ -4,6 +4,7 @@
 /// steps 1..20 and every 1000th step to 1e-9 relative; float32 to float32 noise (1e-4).
 module AutoKl.Tests.Optim.ReferenceExperimentTests
 
+open Expecto
 open System
 open System.Diagnostics
 open System.Text.Json
@@ -11,7 +12,6 @@ open AutoKl
 open AutoKl.Optim
 open AutoKl.Distributions
 open AutoKl.Tests.Support
-open NUnit.Framework
 
 let private fixture = lazy (Oracle.load [ "pytorch"; "reference_experiment.json" ])
 
@@ -42,58 +42,60 @@ let private rowOf (e: JsonElement) =
       Mu = e.GetProperty("mu").GetDouble(); Sigma = e.GetProperty("sigma").GetDouble()
       GradMu = e.GetProperty("grad_mu").GetDouble(); GradSigma = e.GetProperty("grad_sigma").GetDouble() }
 
-type ReferenceExperiment() =
-    static member Cases =
-        [ for r in fixture.Value.GetProperty("runs").EnumerateArray() ->
-            let name = r.GetProperty("name").GetString()
-            TestCaseData(name).SetName(sprintf "reference experiment matches PyTorch: %s" name) ]
+/// One run of the experiment: 10000 Adam steps, compared at the fixture's steps, timed over steps 1001..10000.
+let private referenceRun (name: string) =
+    let run = fixture.Value.GetProperty("runs").EnumerateArray() |> Seq.find (fun r -> r.GetProperty("name").GetString() = name)
+    let dtype = if run.GetProperty("dtype").GetString() = "float32" then DType.Float32 else DType.Float64
+    let rtol = if dtype = DType.Float64 then 1e-9 else 1e-4
+    let x, p = setup dtype
+    Check.arraysClose "sum of p" (if dtype = DType.Float64 then 1e-12 else 1e-5) 0.0 [| run.GetProperty("p_sum").GetDouble() |] [| Tensor.sum p |> Tensor.toFloat |]
+    let initial = run.GetProperty("initial")
+    let mu = scalar dtype (initial.GetProperty("mu").GetDouble()) |> Tensor.requiresGrad
+    let sigma = scalar dtype (initial.GetProperty("sigma").GetDouble()) |> Tensor.requiresGrad
+    let expected =
+        Seq.append (run.GetProperty("first_steps").EnumerateArray()) (run.GetProperty("rows").EnumerateArray())
+        |> Seq.map rowOf |> Seq.map (fun r -> r.Step, r) |> Map.ofSeq
+    let optimizer = Adam([ mu; sigma ], lr = 1e-3)
+    // Gradients shrink towards 0 near the optimum, where float32 sums of 1000 terms keep an
+    // absolute noise: compare them to rtol relative to the largest gradient of the run.
+    let gradScale = expected |> Seq.collect (fun (KeyValue(_, r)) -> [ abs r.GradMu; abs r.GradSigma ]) |> Seq.max
+    let mutable compared = 0
+    let mutable worst = 0.0 // largest relative deviation of loss, mu, sigma seen (reported, asserted above per value)
+    let relative (e: float) (a: float) = if e = 0.0 then abs a else abs (a - e) / abs e
+    let watch = Stopwatch() // timed over steps 1001..10000, after the JIT has warmed up
+    let onStep (r: StepReport) =
+        if r.Step = 1000 then watch.Start()
+        match expected.TryFind r.Step with
+        | Some e ->
+            let what field = sprintf "%s step %d %s" name r.Step field
+            Check.arraysClose (what "loss") rtol 0.0 [| e.Loss |] [| r.Loss |]
+            Check.arraysClose (what "mu") rtol 0.0 [| e.Mu |] [| Tensor.toFloat mu |]
+            Check.arraysClose (what "sigma") rtol 0.0 [| e.Sigma |] [| Tensor.toFloat sigma |]
+            Check.arraysClose (what "grad mu") rtol (rtol * gradScale) [| e.GradMu |] [| Tensor.toFloat mu.Grad |]
+            Check.arraysClose (what "grad sigma") rtol (rtol * gradScale) [| e.GradSigma |] [| Tensor.toFloat sigma.Grad |]
+            worst <- List.max [ worst; relative e.Loss r.Loss; relative e.Mu (Tensor.toFloat mu); relative e.Sigma (Tensor.toFloat sigma) ]
+            compared <- compared + 1
+        | None -> ()
+    Optim.minimizeWith onStep [ mu; sigma ] optimizer 10000 (lossOf (run.GetProperty("variant").GetString()) x p mu sigma)
+    watch.Stop()
+    printfn "%s: %.1f us per step; largest relative deviation from PyTorch %.2g" name (watch.Elapsed.TotalMilliseconds * 1000.0 / 9000.0) worst
+    Expect.equal compared 30 "compared" // steps 1..20 and 1000, 2000, ..., 10000
+    let final = run.GetProperty("final")
+    Check.arraysClose (name + " final") rtol 0.0 [| final.GetProperty("mu").GetDouble(); final.GetProperty("sigma").GetDouble() |]
+                      [| Tensor.toFloat mu; Tensor.toFloat sigma |]
 
-    [<TestCaseSource(nameof ReferenceExperiment.Cases)>]
-    member _.Run(name: string) =
-        let run = fixture.Value.GetProperty("runs").EnumerateArray() |> Seq.find (fun r -> r.GetProperty("name").GetString() = name)
-        let dtype = if run.GetProperty("dtype").GetString() = "float32" then DType.Float32 else DType.Float64
-        let rtol = if dtype = DType.Float64 then 1e-9 else 1e-4
-        let x, p = setup dtype
-        Check.arraysClose "sum of p" (if dtype = DType.Float64 then 1e-12 else 1e-5) 0.0 [| run.GetProperty("p_sum").GetDouble() |] [| Tensor.sum p |> Tensor.toFloat |]
-        let initial = run.GetProperty("initial")
-        let mu = scalar dtype (initial.GetProperty("mu").GetDouble()) |> Tensor.requiresGrad
-        let sigma = scalar dtype (initial.GetProperty("sigma").GetDouble()) |> Tensor.requiresGrad
-        let expected =
-            Seq.append (run.GetProperty("first_steps").EnumerateArray()) (run.GetProperty("rows").EnumerateArray())
-            |> Seq.map rowOf |> Seq.map (fun r -> r.Step, r) |> Map.ofSeq
-        let optimizer = Adam([ mu; sigma ], lr = 1e-3)
-        // Gradients shrink towards 0 near the optimum, where float32 sums of 1000 terms keep an
-        // absolute noise: compare them to rtol relative to the largest gradient of the run.
-        let gradScale = expected |> Seq.collect (fun (KeyValue(_, r)) -> [ abs r.GradMu; abs r.GradSigma ]) |> Seq.max
-        let mutable compared = 0
-        let mutable worst = 0.0 // largest relative deviation of loss, mu, sigma seen (reported, asserted above per value)
-        let relative (e: float) (a: float) = if e = 0.0 then abs a else abs (a - e) / abs e
-        let watch = Stopwatch() // timed over steps 1001..10000, after the JIT has warmed up
-        let onStep (r: StepReport) =
-            if r.Step = 1000 then watch.Start()
-            match expected.TryFind r.Step with
-            | Some e ->
-                let what field = sprintf "%s step %d %s" name r.Step field
-                Check.arraysClose (what "loss") rtol 0.0 [| e.Loss |] [| r.Loss |]
-                Check.arraysClose (what "mu") rtol 0.0 [| e.Mu |] [| Tensor.toFloat mu |]
-                Check.arraysClose (what "sigma") rtol 0.0 [| e.Sigma |] [| Tensor.toFloat sigma |]
-                Check.arraysClose (what "grad mu") rtol (rtol * gradScale) [| e.GradMu |] [| Tensor.toFloat mu.Grad |]
-                Check.arraysClose (what "grad sigma") rtol (rtol * gradScale) [| e.GradSigma |] [| Tensor.toFloat sigma.Grad |]
-                worst <- List.max [ worst; relative e.Loss r.Loss; relative e.Mu (Tensor.toFloat mu); relative e.Sigma (Tensor.toFloat sigma) ]
-                compared <- compared + 1
-            | None -> ()
-        Optim.minimizeWith onStep [ mu; sigma ] optimizer 10000 (lossOf (run.GetProperty("variant").GetString()) x p mu sigma)
-        watch.Stop()
-        TestContext.Out.WriteLine(sprintf "%s: %.1f us per step; largest relative deviation from PyTorch %.2g" name (watch.Elapsed.TotalMilliseconds * 1000.0 / 9000.0) worst)
-        Assert.That(compared, Is.EqualTo 30) // steps 1..20 and 1000, 2000, ..., 10000
-        let final = run.GetProperty("final")
-        Check.arraysClose (name + " final") rtol 0.0 [| final.GetProperty("mu").GetDouble(); final.GetProperty("sigma").GetDouble() |]
-                          [| Tensor.toFloat mu; Tensor.toFloat sigma |]
+[<Tests>]
+let tests =
+    testList "Optim.ReferenceExperiment" [
+        testSequenced <| testList "reference experiment matches PyTorch" [
+            for name in [ for r in fixture.Value.GetProperty("runs").EnumerateArray() -> r.GetProperty("name").GetString() ] ->
+                testCase name <| fun () -> referenceRun name
+        ]
 
-[<Test>]
-let ``the composed losses have gradients that agree with finite differences`` () =
-    let x, p = setup DType.Float64
-    for variant in [ "a_kl"; "b_mse_mu0"; "d_negcos_mu5" ] do
-        GradCheck.check
-            (fun (xs: Tensor[]) -> lossOf variant x p xs.[0] xs.[1] () |> Tensor.reshape [ 1 ])
-            [| Tensor.ofList [ 1.3 ] |> Tensor.reshape []; Tensor.ofList [ 1.7 ] |> Tensor.reshape [] |]
+        testCase "the composed losses have gradients that agree with finite differences" <| fun () ->
+            let x, p = setup DType.Float64
+            for variant in [ "a_kl"; "b_mse_mu0"; "d_negcos_mu5" ] do
+                GradCheck.check
+                    (fun (xs: Tensor[]) -> lossOf variant x p xs.[0] xs.[1] () |> Tensor.reshape [ 1 ])
+                    [| Tensor.ofList [ 1.3 ] |> Tensor.reshape []; Tensor.ofList [ 1.7 ] |> Tensor.reshape [] |]
+    ]

@@ -2,11 +2,11 @@
 /// the lr read before each of 100 iterations of {optimizer step; schedule step}, to 1e-12.
 module AutoKl.Tests.Optim.ScheduleTests
 
+open Expecto
 open System.Text.Json
 open AutoKl
 open AutoKl.Optim
 open AutoKl.Tests.Support
-open NUnit.Framework
 
 let private fixture = lazy (Oracle.load [ "pytorch"; "schedules.json" ])
 
@@ -32,54 +32,55 @@ let rec scheduleOf (optimizer: Optimizer) (kind: string) (args: JsonElement) : L
     | "ChainedScheduler" -> ChainedScheduler(subSchedules ())
     | other -> failwithf "unknown schedule %s" other
 
-type Schedules() =
-    static member Cases =
-        [ for c in Oracle.cases fixture.Value ->
-            TestCaseData(Oracle.name c).SetName(sprintf "schedule matches PyTorch: %s" (Oracle.name c)) ]
-
-    [<TestCaseSource(nameof Schedules.Cases)>]
-    member _.Lrs(name: string) =
-        let case = Oracle.cases fixture.Value |> List.find (fun c -> Oracle.name c = name)
-        let p = Tensor.zeros DType.Float64 [ 1 ] |> Tensor.requiresGrad
-        let optimizer = SGD([ p ], lr = case.GetProperty("base_lr").GetDouble())
-        let schedule = scheduleOf optimizer (case.GetProperty("scheduler").GetString()) (case.GetProperty "args")
-        let expected = OptimSupport.floats (case.GetProperty "lrs")
-        Assert.That(expected.Length, Is.EqualTo 100)
-        let actual = ResizeArray()
-        let reported = ResizeArray()
-        for _ in 1 .. 100 do
-            actual.Add(Optim.lr optimizer)
-            reported.Add(schedule.CurrentLr)
-            optimizer.Step()
-            schedule.Step()
-        Check.arraysClose (name + " lr") 1e-12 1e-300 expected (actual.ToArray())
-        // GetLastLr / CurrentLr report the lr the groups hold
-        Check.arraysClose (name + " CurrentLr") 1e-12 1e-300 expected (reported.ToArray())
-        Assert.That(schedule.GetLastLr().[0], Is.EqualTo(Optim.lr optimizer))
-
-[<Test>]
-let ``the schedules fixture has 8 cases`` () =
-    Assert.That(Oracle.cases fixture.Value |> List.length, Is.EqualTo 8)
-
-[<Test>]
-let ``a schedule sets every parameter group from its own base lr`` () =
-    let a = Tensor.zeros DType.Float64 [ 2 ] |> Tensor.requiresGrad
-    let b = Tensor.zeros DType.Float64 [ 2 ] |> Tensor.requiresGrad
-    let optimizer = SGD([ ParamGroup([ a ], Lr = 1.0); ParamGroup([ b ], Lr = 0.5) ], lr = 0.1)
-    let schedule = StepLR(optimizer, stepSize = 2, gamma = 0.5)
-    for _ in 1 .. 4 do schedule.Step()
-    Check.arraysClose "lrs after 4 epochs" 1e-15 0.0 [| 0.25; 0.125 |] (schedule.GetLastLr())
-    Check.arraysClose "base lrs" 0.0 0.0 [| 1.0; 0.5 |] (Seq.toArray schedule.BaseLrs)
-
-[<Test>]
-let ``bad schedule arguments are refused with the argument named`` () =
+/// One schedule case: the lr before each of 100 iterations, and what the schedule reports.
+let private lrs (name: string) =
+    let case = Oracle.cases fixture.Value |> List.find (fun c -> Oracle.name c = name)
     let p = Tensor.zeros DType.Float64 [ 1 ] |> Tensor.requiresGrad
-    let optimizer = SGD([ p ], lr = 0.1)
-    Check.throwsAutoKl [ "StepLR"; "stepSize" ] (fun () -> StepLR(optimizer, 0)) |> ignore
-    Check.throwsAutoKl [ "ExponentialLR"; "gamma" ] (fun () -> ExponentialLR(optimizer, -0.5)) |> ignore
-    Check.throwsAutoKl [ "CosineAnnealingLR"; "tMax" ] (fun () -> CosineAnnealingLR(optimizer, 0)) |> ignore
-    Check.throwsAutoKl [ "LinearLR"; "startFactor" ] (fun () -> LinearLR(optimizer, startFactor = 0.0)) |> ignore
-    Check.throwsAutoKl [ "CosineAnnealingWarmRestarts"; "tMult" ] (fun () -> CosineAnnealingWarmRestarts(optimizer, 10, 0)) |> ignore
-    let s1 = LinearLR(optimizer, 0.1, 1.0, 10)
-    let s2 = ExponentialLR(optimizer, 0.9)
-    Check.throwsAutoKl [ "SequentialLR"; "milestones" ] (fun () -> SequentialLR(optimizer, [ s1; s2 ], [])) |> ignore
+    let optimizer = SGD([ p ], lr = case.GetProperty("base_lr").GetDouble())
+    let schedule = scheduleOf optimizer (case.GetProperty("scheduler").GetString()) (case.GetProperty "args")
+    let expected = OptimSupport.floats (case.GetProperty "lrs")
+    Expect.equal expected.Length 100 "number of expected"
+    let actual = ResizeArray()
+    let reported = ResizeArray()
+    for _ in 1 .. 100 do
+        actual.Add(Optim.lr optimizer)
+        reported.Add(schedule.CurrentLr)
+        optimizer.Step()
+        schedule.Step()
+    Check.arraysClose (name + " lr") 1e-12 1e-300 expected (actual.ToArray())
+    // GetLastLr / CurrentLr report the lr the groups hold
+    Check.arraysClose (name + " CurrentLr") 1e-12 1e-300 expected (reported.ToArray())
+    Expect.equal (schedule.GetLastLr().[0]) (Optim.lr optimizer) "schedule.GetLastLr().[0]"
+
+[<Tests>]
+let tests =
+    testList "Optim.Schedules" [
+        testList "schedule matches PyTorch" [
+            for name in [ for c in Oracle.cases fixture.Value -> Oracle.name c ] ->
+                testCase name <| fun () -> lrs name
+        ]
+
+        testCase "the schedules fixture has 8 cases" <| fun () ->
+            Expect.equal (Oracle.cases fixture.Value |> List.length) 8 "Oracle.cases fixture.Value |> List.length"
+
+        testCase "a schedule sets every parameter group from its own base lr" <| fun () ->
+            let a = Tensor.zeros DType.Float64 [ 2 ] |> Tensor.requiresGrad
+            let b = Tensor.zeros DType.Float64 [ 2 ] |> Tensor.requiresGrad
+            let optimizer = SGD([ ParamGroup([ a ], Lr = 1.0); ParamGroup([ b ], Lr = 0.5) ], lr = 0.1)
+            let schedule = StepLR(optimizer, stepSize = 2, gamma = 0.5)
+            for _ in 1 .. 4 do schedule.Step()
+            Check.arraysClose "lrs after 4 epochs" 1e-15 0.0 [| 0.25; 0.125 |] (schedule.GetLastLr())
+            Check.arraysClose "base lrs" 0.0 0.0 [| 1.0; 0.5 |] (Seq.toArray schedule.BaseLrs)
+
+        testCase "bad schedule arguments are refused with the argument named" <| fun () ->
+            let p = Tensor.zeros DType.Float64 [ 1 ] |> Tensor.requiresGrad
+            let optimizer = SGD([ p ], lr = 0.1)
+            Check.throwsAutoKl [ "StepLR"; "stepSize" ] (fun () -> StepLR(optimizer, 0)) |> ignore
+            Check.throwsAutoKl [ "ExponentialLR"; "gamma" ] (fun () -> ExponentialLR(optimizer, -0.5)) |> ignore
+            Check.throwsAutoKl [ "CosineAnnealingLR"; "tMax" ] (fun () -> CosineAnnealingLR(optimizer, 0)) |> ignore
+            Check.throwsAutoKl [ "LinearLR"; "startFactor" ] (fun () -> LinearLR(optimizer, startFactor = 0.0)) |> ignore
+            Check.throwsAutoKl [ "CosineAnnealingWarmRestarts"; "tMult" ] (fun () -> CosineAnnealingWarmRestarts(optimizer, 10, 0)) |> ignore
+            let s1 = LinearLR(optimizer, 0.1, 1.0, 10)
+            let s2 = ExponentialLR(optimizer, 0.9)
+            Check.throwsAutoKl [ "SequentialLR"; "milestones" ] (fun () -> SequentialLR(optimizer, [ s1; s2 ], [])) |> ignore
+    ]

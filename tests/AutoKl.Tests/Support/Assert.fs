@@ -3,7 +3,7 @@ module AutoKl.Tests.Support.Check
 
 open System
 open AutoKl
-open NUnit.Framework
+open Expecto
 
 /// |actual - expected| <= atol + rtol * |expected|, NaN equal to NaN, infinities equal when equal.
 let closeTo (rtol: float) (atol: float) (expected: float) (actual: float) =
@@ -14,36 +14,46 @@ let closeTo (rtol: float) (atol: float) (expected: float) (actual: float) =
 /// Fails with the first element out of tolerance.
 let arraysClose (what: string) (rtol: float) (atol: float) (expected: float[]) (actual: float[]) =
     if expected.Length <> actual.Length then
-        Assert.Fail(sprintf "%s: expected %d values, got %d" what expected.Length actual.Length)
+        failtestf "%s: expected %d values, got %d" what expected.Length actual.Length
     for i in 0 .. expected.Length - 1 do
         if not (closeTo rtol atol expected.[i] actual.[i]) then
-            Assert.Fail(sprintf "%s: element %d is %.17g, expected %.17g (diff %.3g, rtol %g, atol %g)"
-                            what i actual.[i] expected.[i] (actual.[i] - expected.[i]) rtol atol)
+            failtestf "%s: element %d is %.17g, expected %.17g (diff %.3g, rtol %g, atol %g)"
+                what i actual.[i] expected.[i] (actual.[i] - expected.[i]) rtol atol
 
 /// Shapes equal and values within tolerance.
 let tensorClose (what: string) (rtol: float) (atol: float) (expected: Tensor) (actual: Tensor) =
     if expected.Shape <> actual.Shape then
-        Assert.Fail(sprintf "%s: shape %A, expected %A" what actual.Shape expected.Shape)
+        failtestf "%s: shape %A, expected %A" what actual.Shape expected.Shape
     arraysClose what rtol atol (expected.ToDoubleArray()) (actual.ToDoubleArray())
 
 /// Shape and values against plain arrays.
 let tensorEquals (what: string) (rtol: float) (shape: int[]) (expected: float[]) (actual: Tensor) =
-    if actual.Shape <> shape then Assert.Fail(sprintf "%s: shape %A, expected %A" what actual.Shape shape)
+    if actual.Shape <> shape then failtestf "%s: shape %A, expected %A" what actual.Shape shape
     arraysClose what rtol 1e-300 expected (actual.ToDoubleArray())
 
-/// The action throws AutoKlException whose message contains every fragment (case-sensitive).
-let throwsAutoKl (fragments: string list) (action: unit -> 'a) =
-    let ex = Assert.Throws<AutoKlException>(fun () -> action () |> ignore)
-    for f in fragments do
-        if not (ex.Message.Contains f) then
-            Assert.Fail(sprintf "error message %A does not mention %A" ex.Message f)
-    ex
+/// The action throws AutoKlException whose message contains every fragment (case-sensitive);
+/// returns the exception. Any other exception, or none, fails the test.
+let throwsAutoKl (fragments: string list) (action: unit -> 'a) : AutoKlException =
+    let thrown =
+        try
+            action () |> ignore
+            Choice1Of2()
+        with
+        | :? AutoKlException as e -> Choice2Of2 e
+        | e -> failtestf "expected an AutoKlException, got %s: %s" (e.GetType().FullName) e.Message
+    match thrown with
+    | Choice1Of2() -> failtest "expected an AutoKlException, but nothing was thrown"
+    | Choice2Of2 ex ->
+        for f in fragments do
+            if not (ex.Message.Contains f) then
+                failtestf "error message %A does not mention %A" ex.Message f
+        ex
 
 /// Every value finite.
 let allFinite (what: string) (t: Tensor) =
     t.ToDoubleArray() |> Array.iteri (fun i v ->
-        if not (Double.IsFinite v) then Assert.Fail(sprintf "%s: element %d is %g" what i v))
+        if not (Double.IsFinite v) then failtestf "%s: element %d is %g" what i v)
 
 /// The tensor has exactly this shape.
 let shapeIs (what: string) (expected: int[]) (t: Tensor) =
-    if t.Shape <> expected then Assert.Fail(sprintf "%s: shape %A, expected %A" what t.Shape expected)
+    if t.Shape <> expected then failtestf "%s: shape %A, expected %A" what t.Shape expected

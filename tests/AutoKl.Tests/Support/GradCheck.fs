@@ -5,7 +5,7 @@ module AutoKl.Tests.Support.GradCheck
 open System
 open AutoKl
 open MathNet.Numerics.Differentiation
-open NUnit.Framework
+open Expecto
 
 /// A fixed pseudo-random cotangent shaped like the output (same rule as the oracle files).
 let cotangentFor (y: Tensor) =
@@ -27,7 +27,7 @@ let private perturbed (x: Tensor) (v: Tensor) (t: float) =
 /// Tolerance: |analytic - numeric| <= atol + rtol * max(|analytic|, |numeric|).
 let checkWith (rtol: float) (atol: float) (directions: int) (seed: int) (f: Tensor[] -> Tensor) (inputs: Tensor[]) =
     for x in inputs do
-        if x.DType <> DType.Float64 then Assert.Fail("gradient checks run in float64")
+        if x.DType <> DType.Float64 then failtest "gradient checks run in float64"
     let leaves = inputs |> Array.map (fun x -> x.Detach().RequiresGrad_())
     let y = f leaves
     let cot = cotangentFor y
@@ -45,7 +45,7 @@ let checkWith (rtol: float) (atol: float) (directions: int) (seed: int) (f: Tens
             let ana = dot analytic.[k] v
             let scale = max (abs ana) (abs num)
             if not (Double.IsFinite ana) || abs (ana - num) > atol + rtol * scale then
-                Assert.Fail(sprintf "gradient of input %d (shape %A): analytic %.12g vs finite difference %.12g along a random direction" k inputs.[k].Shape ana num)
+                failtestf "gradient of input %d (shape %A): analytic %.12g vs finite difference %.12g along a random direction" k inputs.[k].Shape ana num
 
 /// Default tolerances for smooth functions of moderate-size values.
 let check (f: Tensor[] -> Tensor) (inputs: Tensor[]) = checkWith 1e-6 1e-7 3 17 f inputs
@@ -63,4 +63,4 @@ let checkHvp (rtol: float) (atol: float) (f: Tensor -> Tensor) (x: Tensor) (seed
     let num = numeric.EvaluateDerivative(Func<float, float>(along), 0.0, 1)
     let ana = dot hv u
     if abs (ana - num) > atol + rtol * max (abs ana) (abs num) then
-        Assert.Fail(sprintf "Hessian-vector product: analytic %.12g vs finite difference of the gradient %.12g" ana num)
+        failtestf "Hessian-vector product: analytic %.12g vs finite difference of the gradient %.12g" ana num
