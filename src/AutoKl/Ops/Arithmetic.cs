@@ -83,6 +83,21 @@ public sealed partial class Tensor
         return Record(y, "pow", [x], g => [g * y * Math.Log(@base)]);
     }
 
+    /// <summary>
+    /// The angle of the point (x, y) elementwise, in (-pi, pi], with broadcasting (F#: <c>atan2 y x</c>).
+    /// d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2); at the origin both are 0/0 = NaN, as in PyTorch.
+    /// </summary>
+    public static Tensor Atan2(Tensor y, Tensor x)
+    {
+        (y, x) = Promote("atan2", y, x);
+        var angle = Zip("atan2", y, x, new Atan2K());
+        return Record(angle, "atan2", [y, x], g =>
+        {
+            var r2 = x * x + y * y;
+            return [For(y, () => SumTo(g * x / r2, y.ShapeRef)), For(x, () => SumTo(-g * y / r2, x.ShapeRef))];
+        });
+    }
+
     /// <summary>Elementwise maximum with broadcasting; on ties the gradient is split equally (as PyTorch).</summary>
     public static Tensor Maximum(Tensor a, Tensor b)
     {
@@ -106,6 +121,15 @@ public sealed partial class Tensor
             return [For(a, () => SumTo(g * share, a.ShapeRef)), For(b, () => SumTo(g * (1.0 - share), b.ShapeRef))];
         });
     }
+
+    /// <summary>Elementwise maximum with a number (F#: <c>Tensor.maximum x 0.0</c>); see <see cref="Maximum(Tensor, Tensor)"/>.</summary>
+    public static Tensor Maximum(Tensor a, double b) => Maximum(a, a.Const(b));
+    /// <summary>Elementwise maximum with a number (F#: <c>Tensor.maximum 0.0 x</c>); see <see cref="Maximum(Tensor, Tensor)"/>.</summary>
+    public static Tensor Maximum(double a, Tensor b) => Maximum(b.Const(a), b);
+    /// <summary>Elementwise minimum with a number; see <see cref="Minimum(Tensor, Tensor)"/>.</summary>
+    public static Tensor Minimum(Tensor a, double b) => Minimum(a, a.Const(b));
+    /// <summary>Elementwise minimum with a number; see <see cref="Minimum(Tensor, Tensor)"/>.</summary>
+    public static Tensor Minimum(double a, Tensor b) => Minimum(b.Const(a), b);
 
     /// <summary>
     /// x * log(y), exactly 0 wherever x == 0 (even where y == 0): the building block of KL and

@@ -37,6 +37,24 @@ public sealed partial class Tensor
     /// <summary>Mask of a != b.</summary>
     public static Tensor Ne(Tensor a, double b) => Ne(a, a.Const(b));
 
+    /// <summary>Mask of a &lt; b.</summary>
+    public static Tensor Lt(double a, Tensor b) => Lt(b.Const(a), b);
+    /// <summary>Mask of a &lt;= b.</summary>
+    public static Tensor Le(double a, Tensor b) => Le(b.Const(a), b);
+    /// <summary>Mask of a &gt; b.</summary>
+    public static Tensor Gt(double a, Tensor b) => Gt(b.Const(a), b);
+    /// <summary>Mask of a &gt;= b.</summary>
+    public static Tensor Ge(double a, Tensor b) => Ge(b.Const(a), b);
+    /// <summary>Mask of a == b.</summary>
+    public static Tensor Eq(double a, Tensor b) => Eq(b.Const(a), b);
+    /// <summary>Mask of a != b.</summary>
+    public static Tensor Ne(double a, Tensor b) => Ne(b.Const(a), b);
+
+    /// <summary><paramref name="a"/> where <paramref name="condition"/> is non-zero, else the number <paramref name="b"/>; see <see cref="Where(Tensor, Tensor, Tensor)"/>.</summary>
+    public static Tensor Where(Tensor condition, Tensor a, double b) => Where(condition, a, a.Const(b));
+    /// <summary>The number <paramref name="a"/> where <paramref name="condition"/> is non-zero, else <paramref name="b"/>; see <see cref="Where(Tensor, Tensor, Tensor)"/>.</summary>
+    public static Tensor Where(Tensor condition, double a, Tensor b) => Where(condition, b.Const(a), b);
+
     /// <summary>
     /// Elementwise choice with broadcasting: <paramref name="a"/> where <paramref name="condition"/>
     /// is non-zero, else <paramref name="b"/>. Unlike a blend a*c + b*(1-c), an infinite or NaN
