@@ -11,10 +11,19 @@ internal static class Backprop
     /// <param name="seed">d(result)/d(root): ones for a scalar loss, or the user's cotangent.</param>
     /// <param name="createGraph">Record the backward computation itself, for higher derivatives.</param>
     /// <param name="accumulate">Add into <see cref="Tensor.Grad"/> of leaves (and retained non-leaves).</param>
+    /// <param name="retainGraph">Keep the rules (and the tensors they saved) for another pass; otherwise
+    /// release them, so a second pass through this graph is refused as in PyTorch. Recording the
+    /// backward pass (<paramref name="createGraph"/>) always retains: the recorded gradient still needs them.</param>
+    /// <param name="op">The name the user called, for the error when the graph was already released.</param>
     /// <returns>The gradient of every tensor reached, keyed by reference.</returns>
-    public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate)
+    public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph = true, string op = "backward")
     {
         var order = TopologicalOrder(root);
+        foreach (var t in order)
+            if (t.GradFn is { Released: true } used)
+                throw new AutoKlException(op,
+                    $"the graph was already used by a backward pass that freed it (reached '{used.Op}' again); " +
+                    "pass retainGraph = true to the first backward to go through the same graph twice, or compute the forward pass again");
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
         using var mode = GradMode.Set(createGraph);
         for (int k = order.Count - 1; k >= 0; k--)
@@ -36,6 +45,8 @@ internal static class Backprop
                 grads[input] = grads.TryGetValue(input, out var acc) ? acc + gi : gi;
             }
         }
+        if (!retainGraph && !createGraph)
+            foreach (var t in order) t.GradFn?.Release();
         return grads;
     }
 

@@ -90,7 +90,7 @@ public sealed partial class Tensor
     public bool HasGrad => _grad is not null;
 
     /// <summary>
-    /// The gradient accumulated by <see cref="Backward(bool)"/>: for leaves that require gradients,
+    /// The gradient accumulated by <see cref="Backward(bool, bool)"/>: for leaves that require gradients,
     /// and for non-leaves after <see cref="RetainGrad"/>. Reading it before any backward pass
     /// (or after <see cref="ZeroGrad"/>) is an error; check <see cref="HasGrad"/> first.
     /// </summary>
