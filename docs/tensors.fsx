@@ -85,7 +85,7 @@ let table = column + row
 Subtracting the mean of each row, with `keepDim` so the mean stays a `[2, 1]` column that
 broadcasts back over the rows:
 *)
-let centred = m - (m |> Tensor.meanDims [ 1 ] true)
+let centred = m - (m |> Tensor.meanDimKeep 1)
 (*** include-value: centred ***)
 
 (**
