@@ -124,8 +124,9 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Adds a gradient into <see cref="Grad"/>. The first one is stored as a private copy: the
-    /// backward pass hands the same tensor (or one sharing storage) to several inputs, and
-    /// optimizers and gradient clipping update <see cref="Grad"/> in place.
+    /// backward pass hands the same tensor (or one sharing storage) to several inputs, and a
+    /// user's in-place change to one leaf's <see cref="Grad"/> (<c>Mul_</c>, a span) must not
+    /// reach another's. (Optimizers only read Grad; gradient clipping replaces it.)
     /// </summary>
     internal void AccumulateGrad(Tensor g, bool copy)
     {
