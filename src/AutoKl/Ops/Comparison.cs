@@ -83,20 +83,6 @@ public sealed partial class Tensor
         }
     }
 
-    /// <summary>The raw values broadcast to <paramref name="shape"/> (no recording); the tensor itself when already that shape.</summary>
-    internal static Tensor Expanded(Tensor x, int[] shape)
-    {
-        if (Shapes.Equal(x.ShapeRef, shape)) return x;
-        var y = Uninitialized(x.DType, shape);
-        switch (x.Storage)
-        {
-            case float[] f: Layout.Expand(f, x.ShapeRef, shape, y.Span<float>()); break;
-            case double[] d: Layout.Expand(d, x.ShapeRef, shape, y.Span<double>()); break;
-            case long[] l: Layout.Expand(l, x.ShapeRef, shape, y.Span<long>()); break;
-        }
-        return y;
-    }
-
     /// <summary>True where the value is neither infinite nor NaN (as a mask).</summary>
     public static Tensor IsFinite(Tensor x)
     {
@@ -109,16 +95,6 @@ public sealed partial class Tensor
         static void Finite<T>(T[] x, T[] y) where T : System.Numerics.IFloatingPointIeee754<T>
         {
             for (int i = 0; i < x.Length; i++) y[i] = T.IsFinite(x[i]) ? T.One : T.Zero;
-        }
-    }
-
-    internal void SetFlat(int i, double v)
-    {
-        switch (Storage)
-        {
-            case double[] d: d[i] = v; break;
-            case float[] f: f[i] = (float)v; break;
-            case long[] l: l[i] = (long)v; break;
         }
     }
 }
