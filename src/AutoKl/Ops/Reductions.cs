@@ -10,8 +10,8 @@ public sealed partial class Tensor
         x.RequireFloat(op);
         var shape = Shapes.Reduced(x.ShapeRef, axes, keepDim);
         Array data = x.DType == DType.Float32
-            ? Kernels.Reduction.Run(x.Data<float>(), x.ShapeRef, axes, kernel)
-            : Kernels.Reduction.Run(x.Data<double>(), x.ShapeRef, axes, kernel);
+            ? AxisReduction.Run(x.Data<float>(), x.ShapeRef, axes, kernel)
+            : AxisReduction.Run(x.Data<double>(), x.ShapeRef, axes, kernel);
         return new Tensor(data, shape);
     }
 
