@@ -2,7 +2,8 @@ using AutoKl.Kernels;
 
 namespace AutoKl;
 
-// Binary arithmetic with broadcasting. Each rule ends in SumTo, which undoes the broadcast.
+// Binary arithmetic with broadcasting. A rule returns each gradient in the output's shape; the
+// tape sums it back over the dimensions the input was broadcast along.
 public sealed partial class Tensor
 {
     /// <summary>a + b with broadcasting.</summary>
@@ -10,7 +11,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("add", a, b);
         var y = Zip("add", a, b, new AddK());
-        return Record(y, "add", [a, b], g => [For(a, () => SumTo(g, a.ShapeRef)), For(b, () => SumTo(g, b.ShapeRef))]);
+        return Record(y, "add", [a, b], g => [For(a, () => g), For(b, () => g)]);
     }
 
     /// <summary>a - b with broadcasting.</summary>
@@ -18,7 +19,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("sub", a, b);
         var y = Zip("sub", a, b, new SubK());
-        return Record(y, "sub", [a, b], g => [For(a, () => SumTo(g, a.ShapeRef)), For(b, () => SumTo(-g, b.ShapeRef))]);
+        return Record(y, "sub", [a, b], g => [For(a, () => g), For(b, () => -g)]);
     }
 
     /// <summary>a * b elementwise with broadcasting.</summary>
@@ -26,7 +27,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("mul", a, b);
         var y = Zip("mul", a, b, new MulK());
-        return Record(y, "mul", [a, b], g => [For(a, () => SumTo(g * b, a.ShapeRef)), For(b, () => SumTo(g * a, b.ShapeRef))]);
+        return Record(y, "mul", [a, b], g => [For(a, () => g * b), For(b, () => g * a)]);
     }
 
     /// <summary>a / b elementwise with broadcasting.</summary>
@@ -34,7 +35,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("div", a, b);
         var y = Zip("div", a, b, new DivK());
-        return Record(y, "div", [a, b], g => [For(a, () => SumTo(g / b, a.ShapeRef)), For(b, () => SumTo(-g * y / b, b.ShapeRef))]);
+        return Record(y, "div", [a, b], g => [For(a, () => g / b), For(b, () => -g * y / b)]);
     }
 
     /// <summary>-x.</summary>
@@ -53,8 +54,8 @@ public sealed partial class Tensor
         var y = Zip("pow", a, b, new PowK());
         return Record(y, "pow", [a, b], g =>
         [
-            For(a, () => SumTo(g * b * Pow(a, b - 1.0), a.ShapeRef)),
-            For(b, () => SumTo(g * Where(Eq(a, 0.0) * Ge(b, 0.0), a.Const(0), y * Log(a)), b.ShapeRef)),
+            For(a, () => g * b * Pow(a, b - 1.0)),
+            For(b, () => g * Where(Eq(a, 0.0) * Ge(b, 0.0), a.Const(0), y * Log(a))),
         ]);
     }
 
@@ -94,7 +95,7 @@ public sealed partial class Tensor
         return Record(angle, "atan2", [y, x], g =>
         {
             var r2 = x * x + y * y;
-            return [For(y, () => SumTo(g * x / r2, y.ShapeRef)), For(x, () => SumTo(-g * y / r2, x.ShapeRef))];
+            return [For(y, () => g * x / r2), For(x, () => -g * y / r2)];
         });
     }
 
@@ -106,7 +107,7 @@ public sealed partial class Tensor
         return Record(y, "maximum", [a, b], g =>
         {
             var share = Gt(a, b) + Eq(a, b) * 0.5;
-            return [For(a, () => SumTo(g * share, a.ShapeRef)), For(b, () => SumTo(g * (1.0 - share), b.ShapeRef))];
+            return [For(a, () => g * share), For(b, () => g * (1.0 - share))];
         });
     }
 
@@ -118,7 +119,7 @@ public sealed partial class Tensor
         return Record(y, "minimum", [a, b], g =>
         {
             var share = Lt(a, b) + Eq(a, b) * 0.5;
-            return [For(a, () => SumTo(g * share, a.ShapeRef)), For(b, () => SumTo(g * (1.0 - share), b.ShapeRef))];
+            return [For(a, () => g * share), For(b, () => g * (1.0 - share))];
         });
     }
 
@@ -145,8 +146,8 @@ public sealed partial class Tensor
             var xIsZero = Eq(x, 0.0);
             return
             [
-                For(x, () => SumTo(g * Where(xIsZero, zero, Log(y)), x.ShapeRef)),
-                For(y, () => SumTo(g * Where(xIsZero, zero, x / y), y.ShapeRef)),
+                For(x, () => g * Where(xIsZero, zero, Log(y))),
+                For(y, () => g * Where(xIsZero, zero, x / y)),
             ];
         });
     }

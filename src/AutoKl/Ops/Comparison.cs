@@ -73,8 +73,8 @@ public sealed partial class Tensor
         else Select(c.Data<double>(), Expanded(a, shape).Data<double>(), Expanded(b, shape).Data<double>(), y.Data<double>());
         return Record(y, "where", [a, b], g =>
         [
-            For(a, () => SumTo(Where(c, g, g.Const(0)), a.ShapeRef)),
-            For(b, () => SumTo(Where(c, g.Const(0), g), b.ShapeRef)),
+            For(a, () => Where(c, g, g.Const(0))),
+            For(b, () => Where(c, g.Const(0), g)),
         ]);
 
         static void Select<T>(T[] c, T[] a, T[] b, T[] y) where T : System.Numerics.INumber<T>

@@ -42,8 +42,8 @@ public sealed partial class Tensor
         }
         return Record(y, "matmul", [a, b], g =>
         [
-            For(a, () => SumTo(MatMul(g, Transpose(b)), a.ShapeRef)),
-            For(b, () => SumTo(MatMul(Transpose(a), g), b.ShapeRef)),
+            For(a, () => MatMul(g, Transpose(b))),
+            For(b, () => MatMul(Transpose(a), g)),
         ]);
     }
 }

@@ -2,8 +2,8 @@ using AutoKl.Kernels;
 
 namespace AutoKl;
 
-// The plumbing every op uses: dtype dispatch of kernels, recording on the tape, dtype promotion
-// and the one place where broadcasting is undone in the backward pass (SumTo).
+// The plumbing every op uses: dtype dispatch of kernels, recording on the tape and dtype
+// promotion. (Broadcasting is undone once, by the tape: see Autograd/Backprop.cs.)
 public sealed partial class Tensor
 {
     /// <summary>
@@ -27,21 +27,6 @@ public sealed partial class Tensor
 
     /// <summary>Computes an input's gradient only when that input requires one.</summary>
     internal static Tensor? For(Tensor input, Func<Tensor> gradient) => input.RequiresGrad ? gradient() : null;
-
-    /// <summary>
-    /// Sums a gradient of a broadcast result back to the shape of the input that was broadcast:
-    /// over the leading dimensions it lacked and over dimensions where it had size 1.
-    /// </summary>
-    internal static Tensor SumTo(Tensor g, int[] shape)
-    {
-        if (Shapes.Equal(g.ShapeRef, shape)) return g;
-        int lead = g.Rank - shape.Length;
-        var axes = new List<int>();
-        for (int d = 0; d < g.Rank; d++)
-            if (d < lead || (shape[d - lead] == 1 && g.ShapeRef[d] != 1)) axes.Add(d);
-        var summed = axes.Count == 0 ? g : Sum(g, axes.ToArray(), keepDim: true);
-        return Shapes.Equal(summed.ShapeRef, shape) ? summed : summed.Reshape(shape);
-    }
 
     internal static Tensor Map<K>(string op, Tensor x, K kernel) where K : struct, IUnaryKernel
     {

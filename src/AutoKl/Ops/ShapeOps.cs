@@ -3,7 +3,8 @@ using AutoKl.Kernels;
 namespace AutoKl;
 
 // Shape and layout: reshape shares storage; permute, expand, slice and concat copy. Each
-// backward rule is the inverse movement (expand's is SumTo, slice's is a zero-padded scatter).
+// backward rule is the inverse movement (expand's is the tape's sum back to the input's shape,
+// slice's is a zero-padded scatter).
 public sealed partial class Tensor
 {
     /// <summary>The same values under a new shape; one dimension may be -1 (inferred). Shares storage.</summary>
@@ -87,7 +88,7 @@ public sealed partial class Tensor
         }
         if (Shapes.Equal(target, x.ShapeRef)) return x;
         var y = Expanded(x, target);
-        return Record(y, "expand", [x], g => [SumTo(g, x.ShapeRef)]);
+        return Record(y, "expand", [x], g => [g]);
     }
 
     /// <summary>Removes every dimension of size 1.</summary>
