@@ -20,8 +20,9 @@ internal static class Backprop
     public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph = true, string op = "backward")
     {
         var order = TopologicalOrder(root);
-        foreach (var t in order)
-            if (t.GradFn is { Released: true } used)
+        // From the root back, so the error names the op nearest the tensor the user called backward on.
+        for (int k = order.Count - 1; k >= 0; k--)
+            if (order[k].GradFn is { Released: true } used)
                 throw new AutoKlException(op,
                     $"the graph was already used by a backward pass that freed it (reached '{used.Op}' again); " +
                     "pass retainGraph = true to the first backward to go through the same graph twice, or compute the forward pass again");
