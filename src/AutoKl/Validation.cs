@@ -73,11 +73,13 @@ internal static class ArgumentChecks
     /// </summary>
     public static void InRange(string op, string name, Tensor x, double lo, bool openLow, double hi, string requirement)
     {
-        switch (x.Storage)
-        {
-            case double[] d: InRange(op, name, x, d, lo, openLow, hi, requirement); break;
-            case float[] f: InRange(op, name, x, f, lo, openLow, hi, requirement); break;
-        }
+        // int64 tensors (class indices) are checked by their own rules, not here.
+        if (x.DType.IsFloatingPoint()) DTypeDispatch.Run(x.DType, new InRangeBody(op, name, x, lo, openLow, hi, requirement));
+    }
+
+    private readonly struct InRangeBody(string op, string name, Tensor x, double lo, bool openLow, double hi, string requirement) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => InRange(op, name, x, x.Data<T>(), lo, openLow, hi, requirement);
     }
 
     private static void InRange<T>(string op, string name, Tensor x, T[] values, double lo, bool openLow, double hi, string requirement)

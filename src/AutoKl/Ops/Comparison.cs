@@ -69,17 +69,21 @@ public sealed partial class Tensor
         var shape = Shapes.Broadcast("where", Shapes.Broadcast("where", condition.ShapeRef, a.ShapeRef), b.ShapeRef);
         var c = Expanded(condition.DType == a.DType ? condition : condition.Detach().ToType(a.DType), shape);
         var y = Empty(a.DType, shape);
-        if (a.DType == DType.Float32) Select(c.Data<float>(), Expanded(a, shape).Data<float>(), Expanded(b, shape).Data<float>(), y.Data<float>());
-        else Select(c.Data<double>(), Expanded(a, shape).Data<double>(), Expanded(b, shape).Data<double>(), y.Data<double>());
+        DTypeDispatch.Run(a.DType, new SelectBody(c, Expanded(a, shape), Expanded(b, shape), y));
         return Record(y, "where", [a, b], g =>
         [
             For(a, () => Where(c, g, g.Const(0))),
             For(b, () => Where(c, g.Const(0), g)),
         ]);
 
-        static void Select<T>(T[] c, T[] a, T[] b, T[] y) where T : System.Numerics.INumber<T>
+    }
+
+    private readonly struct SelectBody(Tensor c, Tensor a, Tensor b, Tensor y) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
-            for (int i = 0; i < y.Length; i++) y[i] = c[i] != T.Zero ? a[i] : b[i];
+            T[] cs = c.Data<T>(), xs = a.Data<T>(), ys = b.Data<T>(), result = y.Data<T>();
+            for (int i = 0; i < result.Length; i++) result[i] = cs[i] != T.Zero ? xs[i] : ys[i];
         }
     }
 
@@ -88,13 +92,16 @@ public sealed partial class Tensor
     {
         x.RequireFloat("isfinite");
         var y = Empty(x.DType, x.ShapeRef);
-        if (x.DType == DType.Float32) Finite(x.Data<float>(), y.Data<float>());
-        else Finite(x.Data<double>(), y.Data<double>());
+        DTypeDispatch.Run(x.DType, new FiniteBody(x, y));
         return y;
+    }
 
-        static void Finite<T>(T[] x, T[] y) where T : System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct FiniteBody(Tensor x, Tensor y) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
-            for (int i = 0; i < x.Length; i++) y[i] = T.IsFinite(x[i]) ? T.One : T.Zero;
+            T[] xs = x.Data<T>(), result = y.Data<T>();
+            for (int i = 0; i < xs.Length; i++) result[i] = T.IsFinite(xs[i]) ? T.One : T.Zero;
         }
     }
 }

@@ -2,7 +2,7 @@ using AutoKl.Kernels;
 
 namespace AutoKl;
 
-// The plumbing every op uses: dtype dispatch of kernels, recording on the tape and dtype
+// The plumbing every op uses: running kernels (through DTypeDispatch), recording on the tape and dtype
 // promotion. (Broadcasting is undone once, by the tape: see Autograd/Backprop.cs.)
 public sealed partial class Tensor
 {
@@ -32,9 +32,13 @@ public sealed partial class Tensor
     {
         x.RequireFloat(op);
         var y = Uninitialized(x.DType, x.ShapeRef);
-        if (x.DType == DType.Float32) Chunked.Run(y.Numel, 1, new UnaryChunk<float, K>(x.Data<float>(), y.Data<float>(), kernel));
-        else Chunked.Run(y.Numel, 1, new UnaryChunk<double, K>(x.Data<double>(), y.Data<double>(), kernel));
+        DTypeDispatch.Run(x.DType, new MapBody<K>(x, y, kernel));
         return y;
+    }
+
+    private readonly struct MapBody<K>(Tensor x, Tensor y, K kernel) : IFloatBody where K : struct, IUnaryKernel
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Chunked.Run(y.Numel, 1, new UnaryChunk<T, K>(x.Data<T>(), y.Data<T>(), kernel));
     }
 
     /// <summary>Runs a binary kernel with broadcasting; the operands already share a dtype.</summary>
@@ -42,11 +46,14 @@ public sealed partial class Tensor
     {
         var shape = Shapes.Broadcast(op, a.ShapeRef, b.ShapeRef);
         var y = Uninitialized(a.DType, shape);
-        if (a.DType == DType.Float32)
-            Broadcast.Run(a.Data<float>(), a.ShapeRef, b.Data<float>(), b.ShapeRef, y.Data<float>(), shape, kernel);
-        else
-            Broadcast.Run(a.Data<double>(), a.ShapeRef, b.Data<double>(), b.ShapeRef, y.Data<double>(), shape, kernel);
+        DTypeDispatch.Run(a.DType, new ZipBody<K>(a, b, y, kernel));
         return y;
+    }
+
+    private readonly struct ZipBody<K>(Tensor a, Tensor b, Tensor y, K kernel) : IFloatBody where K : struct, IBinaryKernel
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
+            Broadcast.Run(a.Data<T>(), a.ShapeRef, b.Data<T>(), b.ShapeRef, y.Data<T>(), y.ShapeRef, kernel);
     }
 
     /// <summary>

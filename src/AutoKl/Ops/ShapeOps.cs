@@ -194,9 +194,13 @@ public sealed partial class Tensor
     {
         var (offset, dims, strides) = SliceView(inputShape, axis, start, g.ShapeRef[axis], step);
         var y = Empty(g.DType, inputShape);
-        if (g.DType == DType.Float32) Layout.Scatter<float>(g.Data<float>(), y.Data<float>(), offset, dims, strides);
-        else Layout.Scatter<double>(g.Data<double>(), y.Data<double>(), offset, dims, strides);
+        DTypeDispatch.Run(g.DType, new ScatterBody(g, y, offset, dims, strides));
         return Record(y, "slice_backward", [g], gg => [SliceRaw(gg, axis, start, g.ShapeRef[axis], step)]);
+    }
+
+    private readonly struct ScatterBody(Tensor g, Tensor y, int offset, int[] dims, int[] strides) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Layout.Scatter<T>(g.Data<T>(), y.Data<T>(), offset, dims, strides);
     }
 
     /// <summary>Joins tensors along an existing <paramref name="axis"/>; all other dimensions must agree.</summary>
