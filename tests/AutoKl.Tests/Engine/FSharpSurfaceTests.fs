@@ -311,3 +311,41 @@ let backwardTwiceTests =
                 valuesClose "grad" 0.0 [| 3.0; 12.0 |] (grad f x)
                 valuesClose "hvp" 0.0 [| 6.0; 0.0 |] (hvp f x (Tensor.ofList [ 1.0; 0.0 ]))
     ]
+
+[<Tests>]
+let csharpFormsTests =
+    testList "FSharp.CSharpForms" [
+        testCase "the instance forms of the new functions equal the static ones" <| fun () ->
+            let x = x64 ()
+            for name, instance, statik in
+                [ "Cosh", x.Cosh(), T.Cosh x; "Sinh", x.Sinh(), T.Sinh x; "Log10", x.Log10(), T.Log10 x
+                  "Log2", x.Log2(), T.Log2 x; "Asin", x.Asin(), T.Asin x; "Acos", x.Acos(), T.Acos x
+                  "Atan", x.Atan(), T.Atan x; "Truncate", x.Truncate(), T.Truncate x ] do
+                Check.tensorClose name 0.0 0.0 statik instance
+
+        testCase "comparisons with the number first mirror those with the number second" <| fun () ->
+            let x = Tensor.ofList [ -1.0; 0.0; 1.0 ]
+            valuesClose "lt 0.0 x = gt x 0.0" 0.0 (Tensor.gt x 0.0 |> Tensor.toArray) (Tensor.lt 0.0 x)
+            valuesClose "le 0.0 x = ge x 0.0" 0.0 (Tensor.ge x 0.0 |> Tensor.toArray) (Tensor.le 0.0 x)
+            valuesClose "eq 0.0 x = eq x 0.0" 0.0 (Tensor.eq x 0.0 |> Tensor.toArray) (Tensor.eq 0.0 x)
+            valuesClose "C# Minimum(2.0, x)" 0.0 [| -1.0; 0.0; 1.0 |] (T.Minimum(2.0, x))
+            valuesClose "C# Maximum(x, 0.5)" 0.0 [| 0.5; 0.5; 1.0 |] (T.Maximum(x, 0.5))
+    ]
+
+[<Tests>]
+let broadcastInTapeTests =
+    testList "Engine.BroadcastInTape" [
+        testCase "a rule may return a gradient of its output's shape: the tape sums it back to a broadcast input" <| fun () ->
+            let x = (Tensor.ofList [ 1.0; 2.0; 3.0 ]).RequiresGrad_()
+            // An op that stretches x to [2, 3] and whose rule passes the gradient through as it is.
+            let stretched = T.Record(T.Expanded(x, [| 2; 3 |]), "stretch", [| x |], Func<T, T[]>(fun g -> [| g |]))
+            (stretched * Tensor.ofList2D [ [ 1.0; 2.0; 3.0 ]; [ 10.0; 20.0; 30.0 ] ] |> Tensor.sum).Backward()
+            valuesClose "summed over the stretched axis" 0.0 [| 11.0; 22.0; 33.0 |] x.Grad
+
+        testCase "a gradient whose shape the input does not broadcast to is still an internal error" <| fun () ->
+            let x = (Tensor.ofList [ 1.0; 2.0; 3.0 ]).RequiresGrad_()
+            let bad = T.Record(x * 1.0, "bad", [| x |], Func<T, T[]>(fun _ -> [| Tensor.ofList [ 1.0; 2.0 ] |]))
+            let ex = Expect.throwsC (fun () -> (Tensor.sum bad).Backward()) id
+            Expect.stringContains ex.Message "internal error: the backward rule of 'bad'" "names the rule"
+            Expect.stringContains ex.Message "[2]" "names the gradient's shape"
+    ]
