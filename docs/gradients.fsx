@@ -51,6 +51,27 @@ printfn "after two passes: %O; after ZeroGrad, HasGrad = %b" doubled x.HasGrad
 (*** include-output ***)
 
 (**
+Each of those passes ran through a graph computed afresh. A backward pass frees the graph it
+ran through (the tensors its rules saved), as PyTorch does, so running backward through the
+*same* graph again — the same `loss`, or a new loss built on an intermediate result of an
+old one — is an error. Pass `retainGraph = true` to the first backward to keep the graph;
+the second pass then adds its gradients again. (`createGraph = true`, for gradients of
+gradients, keeps it too.)
+*)
+let twice =
+    try
+        loss.Backward()
+        "no error"
+    with :? AutoKlException as e -> e.Message
+(*** include-value: twice ***)
+
+let pair = Tensor.ofList [ 1.0; 2.0 ] |> Tensor.requiresGrad
+let squares = pair * pair |> Tensor.sum
+squares.Backward(retainGraph = true)
+squares.Backward()
+(*** include-value: pair.Grad ***)
+
+(**
 Only leaves (tensors you created) keep `.Grad`; intermediate results pass their gradient on.
 `RetainGrad()` keeps it on an intermediate tensor too. `Backward()` needs a one-element
 result; for anything else, pass the cotangent (`y.Backward(v)` computes the
@@ -84,12 +105,19 @@ let softmaxOfPoint = point |> Tensor.softmax 0
 (*** include-value: softmaxOfPoint ***)
 
 (**
-For functions of several tensors, `gradN` takes and returns arrays. From C#, the same
-functions are `Autograd.Grad(f, x)`, `Autograd.ValueAndGrad(f, x)`, `Autograd.Vjp(f, x, v)`
-and `Autograd.Hvp(f, x, v)` with lambdas.
+For functions of several tensors — most losses take a prediction and a target — `gradN` and
+`valueAndGradN` take and return arrays. From C#, the same functions are
+`Autograd.Grad(f, x)`, `Autograd.ValueAndGrad(f, x)` (both also for arrays of inputs),
+`Autograd.Vjp(f, x, v)` and `Autograd.Hvp(f, x, v)` with lambdas.
 *)
 let gs = gradN (fun ts -> Tensor.sum (ts[0] * ts[1] ** 2.0)) [| Tensor.ofList [ 1.0; 2.0 ]; Tensor.ofList [ 3.0; 4.0 ] |]
 (*** include-value: gs ***)
+
+let lossValue, grads =
+    valueAndGradN (fun ts -> Tensor.sum (ts[0] * log (ts[0] / ts[1])))
+                  [| Tensor.ofList [ 0.2; 0.8 ]; Tensor.ofList [ 0.5; 0.5 ] |]
+(*** include-value: lossValue ***)
+(*** include-value: grads ***)
 
 (**
 ## Vector-Jacobian products

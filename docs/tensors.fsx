@@ -39,6 +39,20 @@ let noise = Tensor.randn (Generator 42) DType.Float64 [ 2; 3 ]
 (*** include-value: noise ***)
 
 (**
+Each creation function names its dtype: `ofList`, `ofArray`, `ofList2D`, `ofArray2D` and
+`scalar` make float64; `ofList32`, `ofArray32`, `ofList2D32`, `ofArray2D32` and `scalar32`
+make float32; `ofInts` makes int64 indices. For any shape and dtype, `ofArrayShape shape
+values` (float64), `ofArray32Shape shape values` (float32) and `ofValues dtype shape values`
+fill the shape in row-major order; `zeros`, `ones`, `full`, `linspace`, `arange`, `eye`,
+`randn` and `rand` take the dtype first, and `zerosLike`, `onesLike`, `fullLike` copy
+another tensor's shape and dtype.
+*)
+let cube32 = Tensor.ofArray32Shape [ 2; 2; 2 ] [| 1.0f .. 8.0f |]
+let halves = Tensor.ofValues DType.Float32 [ 2; 2 ] [ 0.5; 1.5; 2.5; 3.5 ]
+let zeros64 = Tensor.zeros DType.Float64 [ 2; 3 ]
+(*** include-value: halves ***)
+
+(**
 The C# constructors are there too: `Tensor.FromArray(values, shape)`, `Tensor.Zeros(shape,
 dtype)`, `Tensor.Ones`, `Tensor.Full`, `Tensor.Arange`, `Tensor.Eye`, `Tensor.RandN`,
 `Tensor.Rand`. A tensor knows its shape and dtype, and `ToType` converts:
@@ -59,6 +73,46 @@ let w = 2.0 * m32 ** 2.0 - m32 / 3 + 1
 
 let z = log v + exp (-v) |> sqrt
 (*** include-value: z ***)
+
+(**
+The F# functions that work on tensors this way are `abs`, `sqrt`, `exp`, `log`, `log10`,
+`sin`, `cos`, `tan`, `sinh`, `cosh`, `tanh`, `asin`, `acos`, `atan`, `atan2 y x`, `floor`,
+`ceil`, `round`, `truncate`, `x ** y` and `pown x n`, each with its gradient, in float32 and
+float64. Three need the module instead: F#'s `sign` must return an `int` (use `Tensor.sign`),
+F#'s `max` and `min` need comparison, which an elementwise operation is not (use
+`Tensor.maximum` and `Tensor.minimum`), and `2.0 ** x` cannot compile because F# gives `**`
+with a float base a float result (use `Tensor.powBase 2.0 x`). F# has no `log2`:
+`Tensor.log2` is there.
+*)
+let angles = atan2 (Tensor.ofList [ 1.0; -1.0 ]) (Tensor.ofList [ 0.0; -1.0 ])
+let hyperbolic = cosh v - sinh v        // = exp (-v)
+let relu = v - 2.0 |> Tensor.maximum 0.0
+let twoToThe = Tensor.powBase 2.0 v
+(*** include-value: angles ***)
+(*** include-value: relu ***)
+
+(**
+The module's binary functions take a number on either side, as the operators do:
+`Tensor.maximum 0.0 x`, `Tensor.minimum x 1.0`, `Tensor.gt x 0.0`, `Tensor.where mask x 0.0`,
+`Tensor.add 1.0 x`.
+
+### Mixing float32 and float64
+
+Mixed dtypes promote as in PyTorch, silently:
+
+- a number (`2.0 * x`, `x + 1`, `Tensor.maximum 0.0 x`) takes the tensor's dtype, so
+  float32 stays float32;
+- a rank-0 tensor combined with a tensor of rank 1 or more takes the other's dtype too
+  (`x32 + Tensor.scalar 1.0` is float32);
+- otherwise float32 with float64 computes in float64 (two vectors, or two rank-0 tensors);
+- a gradient always comes back in its input's dtype.
+
+So a float64 vector that slips into a float32 loss makes the loss float64 without an error;
+check `Tensor.dtype loss` (or `loss.DType`) when the speed of float32 matters.
+*)
+let x32 = Tensor.ofList32 [ 1.0f; 2.0f ]
+printfn "%A %A %A" (x32 * 2.0).DType (x32 + Tensor.scalar 1.0).DType (x32 + Tensor.ofList [ 1.0; 2.0 ]).DType
+(*** include-output ***)
 
 (**
 Every operation also has a pipeable form in the `Tensor` module, settings first and the
@@ -85,7 +139,7 @@ let table = column + row
 Subtracting the mean of each row, with `keepDim` so the mean stays a `[2, 1]` column that
 broadcasts back over the rows:
 *)
-let centred = m - (m |> Tensor.meanDims [ 1 ] true)
+let centred = m - (m |> Tensor.meanDimKeep 1)
 (*** include-value: centred ***)
 
 (**
@@ -103,8 +157,11 @@ let message =
 (**
 ## Reductions
 
-`sum`, `mean`, `max`, `min` and `logsumexp` reduce over all elements, one axis (`...Dim`)
-or several (`...Dims`, with `keepDim`). Negative axes count from the end.
+`sum`, `mean`, `max`, `min`, `var`, `std` and `logsumexp` each come in the same five forms:
+over all elements (`Tensor.mean x`), along one axis (`meanDim axis x`) or several
+(`meanDims axes x`) dropping them, and the same keeping them with size 1 (`meanDimKeep axis
+x`, `meanDimsKeep axes x`, PyTorch's `keepdim=True`). `var` and `std` are unbiased, as
+`torch.var` and `torch.std`. Negative axes count from the end.
 *)
 let rowSums = m |> Tensor.sumDim 1
 let colMax = m |> Tensor.maxDim 0

@@ -16,6 +16,11 @@ module Differentiation =
     /// Gradients of a scalar-valued function of several tensors.
     let gradN (f: Tensor[] -> Tensor) (xs: Tensor[]) : Tensor[] = Autograd.Grad(Func<Tensor[], Tensor>(f), xs)
 
+    /// The value of a scalar-valued function of several tensors and its gradient for each:
+    /// `let loss, grads = valueAndGradN (fun xs -> Divergences.kl xs.[0] xs.[1]) [| p; q |]`.
+    let valueAndGradN (f: Tensor[] -> Tensor) (xs: Tensor[]) : Tensor * Tensor[] =
+        Autograd.ValueAndGrad(Func<Tensor[], Tensor>(f), xs)
+
     /// The value of f at x and the vector-Jacobian product of the cotangent v with it.
     let vjp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor * Tensor =
         Autograd.Vjp(Func<Tensor, Tensor>(f), x, v)

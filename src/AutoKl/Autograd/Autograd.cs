@@ -27,20 +27,26 @@ public static class Autograd
     /// </summary>
     /// <param name="output">A one-element tensor.</param>
     /// <param name="inputs">Tensors that require gradients and took part in computing <paramref name="output"/>.</param>
-    /// <param name="createGraph">Record the backward pass so the result can be differentiated again.</param>
-    public static Tensor[] Gradients(Tensor output, IReadOnlyList<Tensor> inputs, bool createGraph = false)
-        => Gradients(output, inputs, ScalarSeed("grad", output), createGraph);
+    /// <param name="createGraph">Record the backward pass so the result can be differentiated again (implies <paramref name="retainGraph"/>).</param>
+    /// <param name="retainGraph">Keep the graph behind <paramref name="output"/> for another backward pass; by default it is freed, as in PyTorch.</param>
+    public static Tensor[] Gradients(Tensor output, IReadOnlyList<Tensor> inputs, bool createGraph = false, bool retainGraph = false)
+        => Gradients(output, inputs, ScalarSeed("grad", output), createGraph, retainGraph);
 
     /// <summary>
     /// Vector-Jacobian products: d(sum(output * cotangent))/d(input) for each input.
     /// </summary>
-    public static Tensor[] Gradients(Tensor output, IReadOnlyList<Tensor> inputs, Tensor cotangent, bool createGraph = false)
+    /// <param name="output">The tensor to differentiate.</param>
+    /// <param name="inputs">Tensors that require gradients and took part in computing <paramref name="output"/>.</param>
+    /// <param name="cotangent">Shaped like <paramref name="output"/>.</param>
+    /// <param name="createGraph">Record the backward pass so the result can be differentiated again (implies <paramref name="retainGraph"/>).</param>
+    /// <param name="retainGraph">Keep the graph behind <paramref name="output"/> for another backward pass; by default it is freed, as in PyTorch.</param>
+    public static Tensor[] Gradients(Tensor output, IReadOnlyList<Tensor> inputs, Tensor cotangent, bool createGraph = false, bool retainGraph = false)
     {
         cotangent = CheckRoot("grad", output, cotangent);
         foreach (var x in inputs)
             if (!x.RequiresGrad)
                 throw new AutoKlException("grad", $"an input of shape {Shapes.Format(x.ShapeRef)} does not require gradients, so none can be computed for it");
-        var grads = Backprop.Run(output, cotangent, createGraph, accumulate: false);
+        var grads = Backprop.Run(output, cotangent, createGraph, accumulate: false, retainGraph, "grad");
         return inputs.Select(x => grads.TryGetValue(x, out var g) ? g : Tensor.ZerosLike(x)).ToArray();
     }
 
@@ -79,7 +85,9 @@ public static class Autograd
     {
         if (!Shapes.Equal(x.ShapeRef, v.ShapeRef))
             throw new AutoKlException("hvp", $"direction of shape {Shapes.Format(v.ShapeRef)} does not match the point's shape {Shapes.Format(x.ShapeRef)}");
-        return Grad(p => Tensor.Sum(Grad(f, p) * v), x);
+        // Both passes report errors (a non-scalar f, say) under the name the user called.
+        Tensor GradOf(Tensor p) => Vjp(ps => f(ps[0]), [p], cotangent: null, "hvp").Grads[0];
+        return Vjp(ps => Tensor.Sum(GradOf(ps[0]) * v), [x], cotangent: null, "hvp").Grads[0];
     }
 
     private static (Tensor Value, Tensor[] Grads) Vjp(Func<Tensor[], Tensor> f, Tensor[] xs, Tensor? cotangent, string op)
@@ -99,7 +107,8 @@ public static class Autograd
         seed = CheckRoot(op, value, seed);
         if (!value.RequiresGrad)
             return (value, points.Select(Tensor.ZerosLike).ToArray());
-        var grads = Backprop.Run(value, seed, createGraph: nested, accumulate: false);
+        // f built this graph for this pass alone: free it unless the pass itself is recorded.
+        var grads = Backprop.Run(value, seed, createGraph: nested, accumulate: false, retainGraph: false, op);
         var result = points.Select(p => grads.TryGetValue(p, out var g) ? g : Tensor.ZerosLike(p)).ToArray();
         return (nested ? value : value.Detach(), result);
     }

@@ -3,7 +3,8 @@ namespace AutoKl;
 /// <summary>
 /// The reverse pass: orders the recorded graph behind a root topologically, then runs each
 /// node's vector-Jacobian product from the root back, summing the gradients of tensors used
-/// more than once.
+/// more than once, and summing a broadcast input's gradient back to the input's shape (so no
+/// rule has to).
 /// </summary>
 internal static class Backprop
 {
@@ -11,10 +12,20 @@ internal static class Backprop
     /// <param name="seed">d(result)/d(root): ones for a scalar loss, or the user's cotangent.</param>
     /// <param name="createGraph">Record the backward computation itself, for higher derivatives.</param>
     /// <param name="accumulate">Add into <see cref="Tensor.Grad"/> of leaves (and retained non-leaves).</param>
+    /// <param name="retainGraph">Keep the rules (and the tensors they saved) for another pass; otherwise
+    /// release them, so a second pass through this graph is refused as in PyTorch. Recording the
+    /// backward pass (<paramref name="createGraph"/>) always retains: the recorded gradient still needs them.</param>
+    /// <param name="op">The name the user called, for the error when the graph was already released.</param>
     /// <returns>The gradient of every tensor reached, keyed by reference.</returns>
-    public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate)
+    public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph = true, string op = "backward")
     {
         var order = TopologicalOrder(root);
+        // From the root back, so the error names the op nearest the tensor the user called backward on.
+        for (int k = order.Count - 1; k >= 0; k--)
+            if (order[k].GradFn is { Released: true } used)
+                throw new AutoKlException(op,
+                    $"the graph was already used by a backward pass that freed it (reached '{used.Op}' again); " +
+                    "pass retainGraph = true to the first backward to go through the same graph twice, or compute the forward pass again");
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
         using var mode = GradMode.Set(createGraph);
         for (int k = order.Count - 1; k >= 0; k--)
@@ -30,16 +41,49 @@ internal static class Backprop
                 var input = node.Inputs[i];
                 var gi = inputGrads[i];
                 if (gi is null || !input.RequiresGrad) continue;
+                // An op that broadcast this input hands back a gradient of its output's shape:
+                // summing it back to the input's shape here is the one place broadcasting is undone.
                 if (!Shapes.Equal(gi.ShapeRef, input.ShapeRef))
-                    throw new InvalidOperationException(
-                        $"internal error: the backward rule of '{node.Op}' returned a gradient of shape {Shapes.Format(gi.ShapeRef)} for input {i} of shape {Shapes.Format(input.ShapeRef)}");
+                {
+                    if (!BroadcastsTo(input.ShapeRef, gi.ShapeRef))
+                        throw new InvalidOperationException(
+                            $"internal error: the backward rule of '{node.Op}' returned a gradient of shape {Shapes.Format(gi.ShapeRef)} for input {i} of shape {Shapes.Format(input.ShapeRef)}");
+                    gi = SumTo(gi, input.ShapeRef);
+                }
                 grads[input] = grads.TryGetValue(input, out var acc) ? acc + gi : gi;
             }
         }
+        if (!retainGraph && !createGraph)
+            foreach (var t in order) t.GradFn?.Release();
         return grads;
     }
 
-    /// <summary>Every tensor behind <paramref name="root"/> that requires gradients, inputs before outputs.</summary>
+    /// <summary>
+    /// Sums a gradient of a broadcast result back to the shape of the input that was broadcast:
+    /// over the leading dimensions it lacked and over dimensions where it had size 1.
+    /// </summary>
+    private static Tensor SumTo(Tensor g, int[] shape)
+    {
+        if (Shapes.Equal(g.ShapeRef, shape)) return g;
+        int lead = g.Rank - shape.Length;
+        var axes = new List<int>();
+        for (int d = 0; d < g.Rank; d++)
+            if (d < lead || (shape[d - lead] == 1 && g.ShapeRef[d] != 1)) axes.Add(d);
+        var summed = axes.Count == 0 ? g : Tensor.Sum(g, axes.ToArray(), keepDim: true);
+        return Shapes.Equal(summed.ShapeRef, shape) ? summed : summed.Reshape(shape);
+    }
+
+    /// <summary>True when <paramref name="shape"/> broadcasts to <paramref name="target"/> (aligned at the right, each size equal or 1).</summary>
+    private static bool BroadcastsTo(int[] shape, int[] target)
+    {
+        if (shape.Length > target.Length) return false;
+        int lead = target.Length - shape.Length;
+        for (int d = 0; d < shape.Length; d++)
+            if (shape[d] != 1 && shape[d] != target[lead + d]) return false;
+        return true;
+    }
+
+
     private static List<Tensor> TopologicalOrder(Tensor root)
     {
         var order = new List<Tensor>();

@@ -21,7 +21,7 @@ public sealed class Bernoulli : Distribution
     public static Bernoulli FromProbs(Tensor probs, bool validateArgs = true)
     {
         RequireFloat("bernoulli", "probs", probs);
-        if (Validation.Active(validateArgs)) LossSupport.InUnitInterval("bernoulli", "probs", probs);
+        if (Validation.Active(validateArgs)) ArgumentChecks.InUnitInterval("bernoulli", "probs", probs);
         // As PyTorch: clamp to [eps, 1 - eps] before taking the logit, so p = 0 or 1 stays finite.
         double eps = Epsilon(probs.DType);
         var clamped = Tensor.Clamp(probs, eps, 1 - eps);

@@ -25,7 +25,7 @@ public sealed class Categorical : Distribution
         CheckRank(probs, "probs");
         if (Validation.Active(validateArgs))
         {
-            LossSupport.InUnitInterval(op, "probs", probs);
+            ArgumentChecks.InUnitInterval(op, "probs", probs);
             var sums = Tensor.Sum(probs.Detach(), -1).ToDoubleArray();
             for (int i = 0; i < sums.Length; i++)
                 if (Math.Abs(sums[i] - 1) > 1e-6)

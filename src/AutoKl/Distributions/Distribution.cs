@@ -75,7 +75,7 @@ public abstract class Distribution
     }
 
     /// <summary>Checks shared by the constructors.</summary>
-    internal static void RequireFloat(string op, string name, Tensor t) => LossSupport.Float(op, name, t);
+    internal static void RequireFloat(string op, string name, Tensor t) => ArgumentChecks.Float(op, name, t);
 
     /// <summary>The two parameters in a common floating dtype and their broadcast shape.</summary>
     internal static (Tensor, Tensor, int[]) Broadcast(string op, Tensor a, Tensor b)

@@ -105,9 +105,9 @@ public static class MonteCarloKL
 
     private static Tensor LogRatio(string op, Tensor logP, Tensor logQ)
     {
-        LossSupport.Float(op, "logP", logP);
-        LossSupport.Float(op, "logQ", logQ);
-        LossSupport.SameShape(op, "logP", logP, "logQ", logQ);
+        ArgumentChecks.Float(op, "logP", logP);
+        ArgumentChecks.Float(op, "logQ", logQ);
+        ArgumentChecks.SameShape(op, "logP", logP, "logQ", logQ);
         return logP - logQ;
     }
 }

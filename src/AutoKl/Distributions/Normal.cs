@@ -30,7 +30,7 @@ public sealed class Normal : Distribution
     {
         RequireFloat("normal", "loc", loc);
         RequireFloat("normal", "scale", scale);
-        if (Validation.Active(validateArgs)) LossSupport.Positive("normal", "scale", scale);
+        if (Validation.Active(validateArgs)) ArgumentChecks.Positive("normal", "scale", scale);
         return Broadcast("normal", loc, scale);
     }
 

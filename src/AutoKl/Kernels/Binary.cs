@@ -49,6 +49,14 @@ internal readonly struct PowK : IBinaryKernel
     public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Pow(a, b, y);
 }
 
+/// <summary>atan2(a, b): the angle of the point (b, a), a the y coordinate, as Math.Atan2.</summary>
+internal readonly struct Atan2K : IBinaryKernel
+{
+    public void Run<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Atan2(a, b, y);
+    public void Run<T>(ReadOnlySpan<T> a, T b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Atan2(a, b, y);
+    public void Run<T>(T a, ReadOnlySpan<T> b, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Atan2(a, b, y);
+}
+
 /// <summary>Elementwise maximum; NaN propagates, as in torch.maximum.</summary>
 internal readonly struct MaxK : IBinaryKernel
 {

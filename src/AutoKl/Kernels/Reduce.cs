@@ -36,7 +36,8 @@ internal readonly struct MinR : IReduceKernel
     public void Combine<T>(ReadOnlySpan<T> acc, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T> => TensorPrimitives.Min(acc, x, y);
 }
 
-internal static class Reduction
+/// <summary>Reductions over any set of axes (sum, max, min), split across cores when large; not the public <see cref="AutoKl.Reduction"/> of losses.</summary>
+internal static class AxisReduction
 {
     /// <summary>
     /// Below this many columns per thread a reduction over leading axes stays on one thread: each

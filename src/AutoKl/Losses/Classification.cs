@@ -67,14 +67,14 @@ public static partial class Losses
 
     private static int ClassAxis(string op, Tensor input)
     {
-        LossSupport.Float(op, "input", input);
+        ArgumentChecks.Float(op, "input", input);
         if (input.Rank == 0) throw new AutoKlException(op, "input must have a class axis; got a scalar");
         return input.Rank == 1 ? 0 : 1;
     }
 
     private static void CheckWeight(string op, Tensor weight, int classes)
     {
-        LossSupport.Float(op, "weight", weight);
+        ArgumentChecks.Float(op, "weight", weight);
         if (weight.Rank != 1 || weight.ShapeRef[0] != classes)
             throw new AutoKlException(op, $"weight must have shape [{classes}] (one per class), got {Shapes.Format(weight.ShapeRef)}");
     }
@@ -141,11 +141,11 @@ public static partial class Losses
     {
         int classAxis = ClassAxis(op, input);
         int classes = input.ShapeRef[classAxis];
-        LossSupport.Float(op, "target", target);
+        ArgumentChecks.Float(op, "target", target);
         if (!Shapes.Equal(target.ShapeRef, input.ShapeRef))
             throw new AutoKlException(op, $"soft (probability) target shape {Shapes.Format(target.ShapeRef)} does not match input shape {Shapes.Format(input.ShapeRef)}; class-index targets must be int64");
         if (weight is not null) CheckWeight(op, weight, classes);
-        if (Validation.Enabled) LossSupport.NonNegative(op, "target", target);
+        if (Validation.Enabled) ArgumentChecks.NonNegative(op, "target", target);
         if (labelSmoothing > 0) target = target * (1 - labelSmoothing) + labelSmoothing / classes;
         var terms = Tensor.LogSoftmax(input, classAxis) * target;
         if (weight is not null) terms = terms * ClassView(weight, input.Rank, classAxis);
@@ -181,7 +181,7 @@ public static partial class Losses
     {
         const string op = "binary_cross_entropy";
         LossSupport.CheckPair(op, input, target);
-        if (Validation.Enabled) LossSupport.InUnitInterval(op, "input", input);
+        if (Validation.Enabled) ArgumentChecks.InUnitInterval(op, "input", input);
         // PyTorch clamps each log at -100. At input exactly 0 (or 1) the log is fed a harmless 0.5
         // and replaced by -100, so the gradient there is 0 (PyTorch's (x - t) / max(x(1 - x), 1e-12)
         // is finite too) instead of 0 / 0.
@@ -196,7 +196,7 @@ public static partial class Losses
 
     private static Tensor Weighted(string op, Tensor pointwise, Tensor weight)
     {
-        LossSupport.Float(op, "weight", weight);
+        ArgumentChecks.Float(op, "weight", weight);
         var weighted = pointwise * weight;
         if (!Shapes.Equal(weighted.ShapeRef, pointwise.ShapeRef))
             throw new AutoKlException(op, $"weight shape {Shapes.Format(weight.ShapeRef)} must broadcast to input shape {Shapes.Format(pointwise.ShapeRef)}");
@@ -243,7 +243,7 @@ public static partial class Losses
         LossSupport.CheckPair(op, input, target);
         var softplusNeg = Tensor.Softplus(-input, threshold: double.PositiveInfinity);
         if (posWeight is null) return (1.0 - target) * input + softplusNeg;
-        LossSupport.Float(op, "posWeight", posWeight);
+        ArgumentChecks.Float(op, "posWeight", posWeight);
         var logWeight = (posWeight - 1.0) * target + 1.0;
         var pointwise = (1.0 - target) * input + logWeight * softplusNeg;
         if (!Shapes.Equal(pointwise.ShapeRef, input.ShapeRef))

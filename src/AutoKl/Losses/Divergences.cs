@@ -58,7 +58,7 @@ public static class Divergences
     /// <param name="axis">The axis holding the categories.</param>
     public static Tensor KLFromLogProbs(Tensor logP, Tensor logQ, int axis = -1)
     {
-        LossSupport.SameShape("kl_from_log_probs", "logP", logP, "logQ", logQ);
+        ArgumentChecks.SameShape("kl_from_log_probs", "logP", logP, "logQ", logQ);
         return Tensor.Sum(Tensor.Exp(logP) * (logP - logQ), axis);
     }
 
@@ -69,7 +69,7 @@ public static class Divergences
     /// <param name="axis">The axis holding the categories.</param>
     public static Tensor KLFromLogits(Tensor pLogits, Tensor qLogits, int axis = -1)
     {
-        LossSupport.SameShape("kl_from_logits", "pLogits", pLogits, "qLogits", qLogits);
+        ArgumentChecks.SameShape("kl_from_logits", "pLogits", pLogits, "qLogits", qLogits);
         return KLFromLogProbs(Tensor.LogSoftmax(pLogits, axis), Tensor.LogSoftmax(qLogits, axis), axis);
     }
 
@@ -161,8 +161,8 @@ public static class Divergences
     public static Tensor Wasserstein1Samples(Tensor a, Tensor b)
     {
         const string op = "wasserstein1_samples";
-        LossSupport.Float(op, "a", a);
-        LossSupport.Float(op, "b", b);
+        ArgumentChecks.Float(op, "a", a);
+        ArgumentChecks.Float(op, "b", b);
         if (a.Rank != 1 || b.Rank != 1 || a.Numel == 0 || b.Numel == 0)
             throw new AutoKlException(op, $"a and b must be non-empty 1-D sample sets; got shapes {Shapes.Format(a.ShapeRef)} and {Shapes.Format(b.ShapeRef)}");
         int n = a.Numel, m = b.Numel;
@@ -208,13 +208,13 @@ public static class Divergences
 
     private static void Check(string op, Tensor p, Tensor q)
     {
-        LossSupport.Float(op, "p", p);
-        LossSupport.Float(op, "q", q);
-        LossSupport.SameShape(op, "p", p, "q", q);
+        ArgumentChecks.Float(op, "p", p);
+        ArgumentChecks.Float(op, "q", q);
+        ArgumentChecks.SameShape(op, "p", p, "q", q);
         if (Validation.Enabled)
         {
-            LossSupport.NonNegative(op, "p", p);
-            LossSupport.NonNegative(op, "q", q);
+            ArgumentChecks.NonNegative(op, "p", p);
+            ArgumentChecks.NonNegative(op, "q", q);
         }
     }
 }

@@ -36,7 +36,7 @@ public static partial class Losses
     {
         const string op = "kl_div";
         LossSupport.CheckPair(op, input, target);
-        if (!logTarget && Validation.Enabled) LossSupport.NonNegative(op, "target", target);
+        if (!logTarget && Validation.Enabled) ArgumentChecks.NonNegative(op, "target", target);
         var pointwise = logTarget
             ? Tensor.Exp(target) * (target - input)
             : Tensor.Xlogy(target, target) - target * input;
@@ -83,18 +83,18 @@ public static partial class Losses
                                   double weight, MXNetAveraging averaging)
     {
         const string op = "gluon_kl_div_loss";
-        LossSupport.Float(op, "pred", pred);
-        LossSupport.Float(op, "label", label);
-        LossSupport.SameShape(op, "pred", pred, "label", label);
+        ArgumentChecks.Float(op, "pred", pred);
+        ArgumentChecks.Float(op, "label", label);
+        ArgumentChecks.SameShape(op, "pred", pred, "label", label);
         if (pred.Rank == 0) throw new AutoKlException(op, "pred must have a batch axis; got a scalar");
         int batch = Shapes.NormalizeAxis(op, batchAxis, pred.Rank);
-        if (Validation.Enabled) LossSupport.NonNegative(op, "label", label);
+        if (Validation.Enabled) ArgumentChecks.NonNegative(op, "label", label);
         var logQ = fromLogits ? pred : Tensor.LogSoftmax(pred, axis);
         // MXNet adds 1e-12 inside the log rather than using xlogy; kept for parity.
         var loss = label * (Tensor.Log(label + 1e-12) - logQ);
         if (sampleWeight is not null)
         {
-            LossSupport.Float(op, "sampleWeight", sampleWeight);
+            ArgumentChecks.Float(op, "sampleWeight", sampleWeight);
             Shapes.Broadcast(op, loss.ShapeRef, sampleWeight.ShapeRef);
             loss = loss * sampleWeight;
             if (!Shapes.Equal(loss.ShapeRef, pred.ShapeRef))

@@ -49,7 +49,7 @@ public static partial class Losses
     {
         const string op = "gaussian_nll_loss";
         var d = Difference(op, input, target);
-        LossSupport.Float(op, "var", var);
+        ArgumentChecks.Float(op, "var", var);
         if (!Shapes.Equal(var.ShapeRef, input.ShapeRef))
         {
             var batchShape = input.ShapeRef.Length == 0 ? input.ShapeRef : input.ShapeRef[..^1];
@@ -57,7 +57,7 @@ public static partial class Losses
             else if (!(var.Rank == input.Rank && var.Rank > 0 && var.ShapeRef[^1] == 1 && Shapes.Equal(var.ShapeRef[..^1], batchShape)))
                 throw new AutoKlException(op, $"var shape {Shapes.Format(var.ShapeRef)} must equal input shape {Shapes.Format(input.ShapeRef)}, or be it with the last dimension 1 or dropped");
         }
-        if (Validation.Enabled) LossSupport.NonNegative(op, "var", var);
+        if (Validation.Enabled) ArgumentChecks.NonNegative(op, "var", var);
         var v = LossSupport.StraightThrough(var, x => Tensor.Clamp(x, min: eps));
         var loss = (Tensor.Log(v) + d * d / v) * 0.5;
         if (full) loss = loss + 0.5 * Math.Log(2 * Math.PI);

@@ -16,8 +16,8 @@ public static partial class Losses
     public static Tensor CosineSimilarity(Tensor x1, Tensor x2, int axis = 1, double eps = 1e-8)
     {
         const string op = "cosine_similarity";
-        LossSupport.Float(op, "x1", x1);
-        LossSupport.Float(op, "x2", x2);
+        ArgumentChecks.Float(op, "x1", x1);
+        ArgumentChecks.Float(op, "x2", x2);
         var shape = Shapes.Broadcast(op, x1.ShapeRef, x2.ShapeRef);
         int a = Shapes.NormalizeAxis(op, axis, shape.Length);
         // Align ranks so the axis means the same dimension of both.
@@ -48,15 +48,15 @@ public static partial class Losses
     public static Tensor CosineEmbeddingLoss(Tensor input1, Tensor input2, Tensor target, double margin = 0.0, Reduction reduction = Reduction.Mean)
     {
         const string op = "cosine_embedding_loss";
-        LossSupport.Float(op, "input1", input1);
-        LossSupport.Float(op, "input2", input2);
-        LossSupport.SameShape(op, "input1", input1, "input2", input2);
+        ArgumentChecks.Float(op, "input1", input1);
+        ArgumentChecks.Float(op, "input2", input2);
+        ArgumentChecks.SameShape(op, "input1", input1, "input2", input2);
         if (input1.Rank < 1 || input1.Rank > 2)
             throw new AutoKlException(op, $"input1 must be 1-D or 2-D, got shape {Shapes.Format(input1.ShapeRef)}");
         var expectedTarget = input1.Rank == 2 ? new[] { input1.ShapeRef[0] } : Array.Empty<int>();
         if (!Shapes.Equal(target.ShapeRef, expectedTarget))
             throw new AutoKlException(op, $"target must have shape {Shapes.Format(expectedTarget)} (one 1 or -1 per row), got {Shapes.Format(target.ShapeRef)}");
-        if (Validation.Enabled) LossSupport.Values(op, "target", target, v => v == 1 || v == -1, "1 or -1");
+        if (Validation.Enabled) ArgumentChecks.Values(op, "target", target, v => v == 1 || v == -1, "1 or -1");
         int axis = input1.Rank - 1;
         const double epsilon = 1e-12;
         var dot = Tensor.Sum(input1 * input2, axis);

@@ -2,7 +2,8 @@ using AutoKl.Kernels;
 
 namespace AutoKl;
 
-// Binary arithmetic with broadcasting. Each rule ends in SumTo, which undoes the broadcast.
+// Binary arithmetic with broadcasting. A rule returns each gradient in the output's shape; the
+// tape sums it back over the dimensions the input was broadcast along.
 public sealed partial class Tensor
 {
     /// <summary>a + b with broadcasting.</summary>
@@ -10,7 +11,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("add", a, b);
         var y = Zip("add", a, b, new AddK());
-        return Record(y, "add", [a, b], g => [For(a, () => SumTo(g, a.ShapeRef)), For(b, () => SumTo(g, b.ShapeRef))]);
+        return Record(y, "add", [a, b], g => [For(a, () => g), For(b, () => g)]);
     }
 
     /// <summary>a - b with broadcasting.</summary>
@@ -18,7 +19,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("sub", a, b);
         var y = Zip("sub", a, b, new SubK());
-        return Record(y, "sub", [a, b], g => [For(a, () => SumTo(g, a.ShapeRef)), For(b, () => SumTo(-g, b.ShapeRef))]);
+        return Record(y, "sub", [a, b], g => [For(a, () => g), For(b, () => -g)]);
     }
 
     /// <summary>a * b elementwise with broadcasting.</summary>
@@ -26,7 +27,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("mul", a, b);
         var y = Zip("mul", a, b, new MulK());
-        return Record(y, "mul", [a, b], g => [For(a, () => SumTo(g * b, a.ShapeRef)), For(b, () => SumTo(g * a, b.ShapeRef))]);
+        return Record(y, "mul", [a, b], g => [For(a, () => g * b), For(b, () => g * a)]);
     }
 
     /// <summary>a / b elementwise with broadcasting.</summary>
@@ -34,7 +35,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("div", a, b);
         var y = Zip("div", a, b, new DivK());
-        return Record(y, "div", [a, b], g => [For(a, () => SumTo(g / b, a.ShapeRef)), For(b, () => SumTo(-g * y / b, b.ShapeRef))]);
+        return Record(y, "div", [a, b], g => [For(a, () => g / b), For(b, () => -g * y / b)]);
     }
 
     /// <summary>-x.</summary>
@@ -53,8 +54,8 @@ public sealed partial class Tensor
         var y = Zip("pow", a, b, new PowK());
         return Record(y, "pow", [a, b], g =>
         [
-            For(a, () => SumTo(g * b * Pow(a, b - 1.0), a.ShapeRef)),
-            For(b, () => SumTo(g * Where(Eq(a, 0.0) * Ge(b, 0.0), a.Const(0), y * Log(a)), b.ShapeRef)),
+            For(a, () => g * b * Pow(a, b - 1.0)),
+            For(b, () => g * Where(Eq(a, 0.0) * Ge(b, 0.0), a.Const(0), y * Log(a))),
         ]);
     }
 
@@ -83,6 +84,21 @@ public sealed partial class Tensor
         return Record(y, "pow", [x], g => [g * y * Math.Log(@base)]);
     }
 
+    /// <summary>
+    /// The angle of the point (x, y) elementwise, in (-pi, pi], with broadcasting (F#: <c>atan2 y x</c>).
+    /// d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2); at the origin both are 0/0 = NaN, as in PyTorch.
+    /// </summary>
+    public static Tensor Atan2(Tensor y, Tensor x)
+    {
+        (y, x) = Promote("atan2", y, x);
+        var angle = Zip("atan2", y, x, new Atan2K());
+        return Record(angle, "atan2", [y, x], g =>
+        {
+            var r2 = x * x + y * y;
+            return [For(y, () => g * x / r2), For(x, () => -g * y / r2)];
+        });
+    }
+
     /// <summary>Elementwise maximum with broadcasting; on ties the gradient is split equally (as PyTorch).</summary>
     public static Tensor Maximum(Tensor a, Tensor b)
     {
@@ -91,7 +107,7 @@ public sealed partial class Tensor
         return Record(y, "maximum", [a, b], g =>
         {
             var share = Gt(a, b) + Eq(a, b) * 0.5;
-            return [For(a, () => SumTo(g * share, a.ShapeRef)), For(b, () => SumTo(g * (1.0 - share), b.ShapeRef))];
+            return [For(a, () => g * share), For(b, () => g * (1.0 - share))];
         });
     }
 
@@ -103,9 +119,18 @@ public sealed partial class Tensor
         return Record(y, "minimum", [a, b], g =>
         {
             var share = Lt(a, b) + Eq(a, b) * 0.5;
-            return [For(a, () => SumTo(g * share, a.ShapeRef)), For(b, () => SumTo(g * (1.0 - share), b.ShapeRef))];
+            return [For(a, () => g * share), For(b, () => g * (1.0 - share))];
         });
     }
+
+    /// <summary>Elementwise maximum with a number (F#: <c>Tensor.maximum x 0.0</c>); see <see cref="Maximum(Tensor, Tensor)"/>.</summary>
+    public static Tensor Maximum(Tensor a, double b) => Maximum(a, a.Const(b));
+    /// <summary>Elementwise maximum with a number (F#: <c>Tensor.maximum 0.0 x</c>); see <see cref="Maximum(Tensor, Tensor)"/>.</summary>
+    public static Tensor Maximum(double a, Tensor b) => Maximum(b.Const(a), b);
+    /// <summary>Elementwise minimum with a number; see <see cref="Minimum(Tensor, Tensor)"/>.</summary>
+    public static Tensor Minimum(Tensor a, double b) => Minimum(a, a.Const(b));
+    /// <summary>Elementwise minimum with a number; see <see cref="Minimum(Tensor, Tensor)"/>.</summary>
+    public static Tensor Minimum(double a, Tensor b) => Minimum(b.Const(a), b);
 
     /// <summary>
     /// x * log(y), exactly 0 wherever x == 0 (even where y == 0): the building block of KL and
@@ -121,8 +146,8 @@ public sealed partial class Tensor
             var xIsZero = Eq(x, 0.0);
             return
             [
-                For(x, () => SumTo(g * Where(xIsZero, zero, Log(y)), x.ShapeRef)),
-                For(y, () => SumTo(g * Where(xIsZero, zero, x / y), y.ShapeRef)),
+                For(x, () => g * Where(xIsZero, zero, Log(y))),
+                For(y, () => g * Where(xIsZero, zero, x / y)),
             ];
         });
     }

@@ -37,6 +37,24 @@ public sealed partial class Tensor
     /// <summary>Mask of a != b.</summary>
     public static Tensor Ne(Tensor a, double b) => Ne(a, a.Const(b));
 
+    /// <summary>Mask of a &lt; b.</summary>
+    public static Tensor Lt(double a, Tensor b) => Lt(b.Const(a), b);
+    /// <summary>Mask of a &lt;= b.</summary>
+    public static Tensor Le(double a, Tensor b) => Le(b.Const(a), b);
+    /// <summary>Mask of a &gt; b.</summary>
+    public static Tensor Gt(double a, Tensor b) => Gt(b.Const(a), b);
+    /// <summary>Mask of a &gt;= b.</summary>
+    public static Tensor Ge(double a, Tensor b) => Ge(b.Const(a), b);
+    /// <summary>Mask of a == b.</summary>
+    public static Tensor Eq(double a, Tensor b) => Eq(b.Const(a), b);
+    /// <summary>Mask of a != b.</summary>
+    public static Tensor Ne(double a, Tensor b) => Ne(b.Const(a), b);
+
+    /// <summary><paramref name="a"/> where <paramref name="condition"/> is non-zero, else the number <paramref name="b"/>; see <see cref="Where(Tensor, Tensor, Tensor)"/>.</summary>
+    public static Tensor Where(Tensor condition, Tensor a, double b) => Where(condition, a, a.Const(b));
+    /// <summary>The number <paramref name="a"/> where <paramref name="condition"/> is non-zero, else <paramref name="b"/>; see <see cref="Where(Tensor, Tensor, Tensor)"/>.</summary>
+    public static Tensor Where(Tensor condition, double a, Tensor b) => Where(condition, b.Const(a), b);
+
     /// <summary>
     /// Elementwise choice with broadcasting: <paramref name="a"/> where <paramref name="condition"/>
     /// is non-zero, else <paramref name="b"/>. Unlike a blend a*c + b*(1-c), an infinite or NaN
@@ -51,32 +69,22 @@ public sealed partial class Tensor
         var shape = Shapes.Broadcast("where", Shapes.Broadcast("where", condition.ShapeRef, a.ShapeRef), b.ShapeRef);
         var c = Expanded(condition.DType == a.DType ? condition : condition.Detach().ToType(a.DType), shape);
         var y = Empty(a.DType, shape);
-        if (a.DType == DType.Float32) Select(c.Data<float>(), Expanded(a, shape).Data<float>(), Expanded(b, shape).Data<float>(), y.Data<float>());
-        else Select(c.Data<double>(), Expanded(a, shape).Data<double>(), Expanded(b, shape).Data<double>(), y.Data<double>());
+        DTypeDispatch.Run(a.DType, new SelectBody(c, Expanded(a, shape), Expanded(b, shape), y));
         return Record(y, "where", [a, b], g =>
         [
-            For(a, () => SumTo(Where(c, g, g.Const(0)), a.ShapeRef)),
-            For(b, () => SumTo(Where(c, g.Const(0), g), b.ShapeRef)),
+            For(a, () => Where(c, g, g.Const(0))),
+            For(b, () => Where(c, g.Const(0), g)),
         ]);
 
-        static void Select<T>(T[] c, T[] a, T[] b, T[] y) where T : System.Numerics.INumber<T>
-        {
-            for (int i = 0; i < y.Length; i++) y[i] = c[i] != T.Zero ? a[i] : b[i];
-        }
     }
 
-    /// <summary>The raw values broadcast to <paramref name="shape"/> (no recording); the tensor itself when already that shape.</summary>
-    internal static Tensor Expanded(Tensor x, int[] shape)
+    private readonly struct SelectBody(Tensor c, Tensor a, Tensor b, Tensor y) : IFloatBody
     {
-        if (Shapes.Equal(x.ShapeRef, shape)) return x;
-        var y = Uninitialized(x.DType, shape);
-        switch (x.Storage)
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
-            case float[] f: Layout.Expand(f, x.ShapeRef, shape, y.Span<float>()); break;
-            case double[] d: Layout.Expand(d, x.ShapeRef, shape, y.Span<double>()); break;
-            case long[] l: Layout.Expand(l, x.ShapeRef, shape, y.Span<long>()); break;
+            T[] cs = c.Data<T>(), xs = a.Data<T>(), ys = b.Data<T>(), result = y.Data<T>();
+            for (int i = 0; i < result.Length; i++) result[i] = cs[i] != T.Zero ? xs[i] : ys[i];
         }
-        return y;
     }
 
     /// <summary>True where the value is neither infinite nor NaN (as a mask).</summary>
@@ -84,23 +92,16 @@ public sealed partial class Tensor
     {
         x.RequireFloat("isfinite");
         var y = Empty(x.DType, x.ShapeRef);
-        if (x.DType == DType.Float32) Finite(x.Data<float>(), y.Data<float>());
-        else Finite(x.Data<double>(), y.Data<double>());
+        DTypeDispatch.Run(x.DType, new FiniteBody(x, y));
         return y;
-
-        static void Finite<T>(T[] x, T[] y) where T : System.Numerics.IFloatingPointIeee754<T>
-        {
-            for (int i = 0; i < x.Length; i++) y[i] = T.IsFinite(x[i]) ? T.One : T.Zero;
-        }
     }
 
-    internal void SetFlat(int i, double v)
+    private readonly struct FiniteBody(Tensor x, Tensor y) : IFloatBody
     {
-        switch (Storage)
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
-            case double[] d: d[i] = v; break;
-            case float[] f: f[i] = (float)v; break;
-            case long[] l: l[i] = (long)v; break;
+            T[] xs = x.Data<T>(), result = y.Data<T>();
+            for (int i = 0; i < xs.Length; i++) result[i] = T.IsFinite(xs[i]) ? T.One : T.Zero;
         }
     }
 }

@@ -39,6 +39,27 @@ public sealed partial class Tensor
     /// <summary>Tangent.</summary>
     public static Tensor Tan(Tensor x) { var y = Map("tan", x, new TanK()); return Record(y, "tan", [x], g => [g * (1.0 + y * y)]); }
 
+    /// <summary>Hyperbolic cosine (F#: <c>cosh x</c>).</summary>
+    public static Tensor Cosh(Tensor x) { var y = Map("cosh", x, new CoshK()); return Record(y, "cosh", [x], g => [g * Sinh(x)]); }
+
+    /// <summary>Hyperbolic sine (F#: <c>sinh x</c>).</summary>
+    public static Tensor Sinh(Tensor x) { var y = Map("sinh", x, new SinhK()); return Record(y, "sinh", [x], g => [g * Cosh(x)]); }
+
+    /// <summary>Base-10 logarithm (F#: <c>log10 x</c>); d/dx = 1 / (x ln 10).</summary>
+    public static Tensor Log10(Tensor x) { var y = Map("log10", x, new Log10K()); return Record(y, "log10", [x], g => [g / (x * Math.Log(10.0))]); }
+
+    /// <summary>Base-2 logarithm; d/dx = 1 / (x ln 2).</summary>
+    public static Tensor Log2(Tensor x) { var y = Map("log2", x, new Log2K()); return Record(y, "log2", [x], g => [g / (x * Math.Log(2.0))]); }
+
+    /// <summary>Arcsine (F#: <c>asin x</c>); d/dx = 1 / sqrt(1 - x^2), infinite at |x| = 1.</summary>
+    public static Tensor Asin(Tensor x) { var y = Map("asin", x, new AsinK()); return Record(y, "asin", [x], g => [g / Sqrt(1.0 - x * x)]); }
+
+    /// <summary>Arccosine (F#: <c>acos x</c>); d/dx = -1 / sqrt(1 - x^2), infinite at |x| = 1.</summary>
+    public static Tensor Acos(Tensor x) { var y = Map("acos", x, new AcosK()); return Record(y, "acos", [x], g => [-g / Sqrt(1.0 - x * x)]); }
+
+    /// <summary>Arctangent (F#: <c>atan x</c>); d/dx = 1 / (1 + x^2).</summary>
+    public static Tensor Atan(Tensor x) { var y = Map("atan", x, new AtanK()); return Record(y, "atan", [x], g => [g / (1.0 + x * x)]); }
+
     /// <summary>max(x, 0); the gradient at 0 is 0.</summary>
     public static Tensor Relu(Tensor x) { var y = Map("relu", x, new ClampK(0, double.PositiveInfinity)); return Record(y, "relu", [x], g => [g * Gt(x, 0.0)]); }
 
@@ -72,6 +93,9 @@ public sealed partial class Tensor
 
     /// <summary>Smallest integer not less than x; gradient 0.</summary>
     public static Tensor Ceiling(Tensor x) => Record(Map("ceil", x, new CeilK()), "ceil", [x], g => [ZerosLike(g)]);
+
+    /// <summary>The integer part, rounding toward zero (F#: <c>truncate x</c>); gradient 0.</summary>
+    public static Tensor Truncate(Tensor x) => Record(Map("trunc", x, new TruncateK()), "trunc", [x], g => [ZerosLike(g)]);
 
     /// <summary>Nearest integer, halves to even (as PyTorch); gradient 0.</summary>
     public static Tensor Round(Tensor x) => Record(Map("round", x, new RoundK()), "round", [x], g => [ZerosLike(g)]);

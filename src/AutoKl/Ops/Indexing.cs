@@ -16,8 +16,7 @@ public sealed partial class Tensor
         CheckIndex("gather", x.ShapeRef, a, index);
         var y = Empty(x.DType, index.ShapeRef);
         var at = Positions(index, a, x.ShapeRef);
-        if (x.DType == DType.Float32) Pick(x.Data<float>(), at, y.Data<float>());
-        else Pick(x.Data<double>(), at, y.Data<double>());
+        DTypeDispatch.Run(x.DType, new PickBody(x, at, y));
         return Record(y, "gather", [x], g => [ScatterAdd(ZerosLike(x), a, index, g)]);
     }
 
@@ -34,8 +33,7 @@ public sealed partial class Tensor
             throw new AutoKlException("scatter_add", $"source shape {Shapes.Format(source.ShapeRef)} must equal index shape {Shapes.Format(index.ShapeRef)}");
         var y = new Tensor(x.Storage.Clone() as Array ?? throw new InvalidOperationException(), x.ShapeRef);
         var at = Positions(index, a, x.ShapeRef);
-        if (x.DType == DType.Float32) Accumulate(source.Data<float>(), at, y.Data<float>());
-        else Accumulate(source.Data<double>(), at, y.Data<double>());
+        DTypeDispatch.Run(x.DType, new AccumulateBody(source, at, y));
         return Record(y, "scatter_add", [x, source], g => [For(x, () => g), For(source, () => Gather(g, a, index))]);
     }
 
@@ -89,5 +87,15 @@ public sealed partial class Tensor
     private static void Accumulate<T>(T[] source, int[] at, T[] y) where T : System.Numerics.INumber<T>
     {
         for (int i = 0; i < at.Length; i++) y[at[i]] += source[i];
+    }
+
+    private readonly struct PickBody(Tensor x, int[] at, Tensor y) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Pick(x.Data<T>(), at, y.Data<T>());
+    }
+
+    private readonly struct AccumulateBody(Tensor source, int[] at, Tensor y) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Accumulate(source.Data<T>(), at, y.Data<T>());
     }
 }

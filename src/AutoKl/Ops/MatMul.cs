@@ -32,18 +32,21 @@ public sealed partial class Tensor
         var aFull = Expanded(a, [.. batch, m, k]);
         var bFull = Expanded(b, [.. batch, k, n]);
         var y = Empty(a.DType, [.. batch, m, n]);
-        int count = Shapes.Numel(batch);
-        for (int i = 0; i < count; i++)
-        {
-            if (a.DType == DType.Float32)
-                MatMulKernel.Run<float>(aFull.Data<float>().AsSpan(i * m * k, m * k), bFull.Data<float>().AsSpan(i * k * n, k * n), y.Data<float>().AsSpan(i * m * n, m * n), m, k, n);
-            else
-                MatMulKernel.Run<double>(aFull.Data<double>().AsSpan(i * m * k, m * k), bFull.Data<double>().AsSpan(i * k * n, k * n), y.Data<double>().AsSpan(i * m * n, m * n), m, k, n);
-        }
+        DTypeDispatch.Run(a.DType, new BatchedMatMulBody(aFull, bFull, y, Shapes.Numel(batch), m, k, n));
         return Record(y, "matmul", [a, b], g =>
         [
-            For(a, () => SumTo(MatMul(g, Transpose(b)), a.ShapeRef)),
-            For(b, () => SumTo(MatMul(Transpose(a), g), b.ShapeRef)),
+            For(a, () => MatMul(g, Transpose(b))),
+            For(b, () => MatMul(Transpose(a), g)),
         ]);
+    }
+
+    private readonly struct BatchedMatMulBody(Tensor a, Tensor b, Tensor y, int count, int m, int k, int n) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            T[] av = a.Data<T>(), bv = b.Data<T>(), yv = y.Data<T>();
+            for (int i = 0; i < count; i++)
+                MatMulKernel.Run<T>(av.AsSpan(i * m * k, m * k), bv.AsSpan(i * k * n, k * n), yv.AsSpan(i * m * n, m * n), m, k, n);
+        }
     }
 }

@@ -2,8 +2,8 @@ using AutoKl.Kernels;
 
 namespace AutoKl;
 
-// The plumbing every op uses: dtype dispatch of kernels, recording on the tape, dtype promotion
-// and the one place where broadcasting is undone in the backward pass (SumTo).
+// The plumbing every op uses: running kernels (through DTypeDispatch), recording on the tape and dtype
+// promotion. (Broadcasting is undone once, by the tape: see Autograd/Backprop.cs.)
 public sealed partial class Tensor
 {
     /// <summary>
@@ -28,28 +28,17 @@ public sealed partial class Tensor
     /// <summary>Computes an input's gradient only when that input requires one.</summary>
     internal static Tensor? For(Tensor input, Func<Tensor> gradient) => input.RequiresGrad ? gradient() : null;
 
-    /// <summary>
-    /// Sums a gradient of a broadcast result back to the shape of the input that was broadcast:
-    /// over the leading dimensions it lacked and over dimensions where it had size 1.
-    /// </summary>
-    internal static Tensor SumTo(Tensor g, int[] shape)
-    {
-        if (Shapes.Equal(g.ShapeRef, shape)) return g;
-        int lead = g.Rank - shape.Length;
-        var axes = new List<int>();
-        for (int d = 0; d < g.Rank; d++)
-            if (d < lead || (shape[d - lead] == 1 && g.ShapeRef[d] != 1)) axes.Add(d);
-        var summed = axes.Count == 0 ? g : Sum(g, axes.ToArray(), keepDim: true);
-        return Shapes.Equal(summed.ShapeRef, shape) ? summed : summed.Reshape(shape);
-    }
-
     internal static Tensor Map<K>(string op, Tensor x, K kernel) where K : struct, IUnaryKernel
     {
         x.RequireFloat(op);
         var y = Uninitialized(x.DType, x.ShapeRef);
-        if (x.DType == DType.Float32) Chunked.Run(y.Numel, 1, new UnaryChunk<float, K>(x.Data<float>(), y.Data<float>(), kernel));
-        else Chunked.Run(y.Numel, 1, new UnaryChunk<double, K>(x.Data<double>(), y.Data<double>(), kernel));
+        DTypeDispatch.Run(x.DType, new MapBody<K>(x, y, kernel));
         return y;
+    }
+
+    private readonly struct MapBody<K>(Tensor x, Tensor y, K kernel) : IFloatBody where K : struct, IUnaryKernel
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Chunked.Run(y.Numel, 1, new UnaryChunk<T, K>(x.Data<T>(), y.Data<T>(), kernel));
     }
 
     /// <summary>Runs a binary kernel with broadcasting; the operands already share a dtype.</summary>
@@ -57,11 +46,14 @@ public sealed partial class Tensor
     {
         var shape = Shapes.Broadcast(op, a.ShapeRef, b.ShapeRef);
         var y = Uninitialized(a.DType, shape);
-        if (a.DType == DType.Float32)
-            Broadcast.Run(a.Data<float>(), a.ShapeRef, b.Data<float>(), b.ShapeRef, y.Data<float>(), shape, kernel);
-        else
-            Broadcast.Run(a.Data<double>(), a.ShapeRef, b.Data<double>(), b.ShapeRef, y.Data<double>(), shape, kernel);
+        DTypeDispatch.Run(a.DType, new ZipBody<K>(a, b, y, kernel));
         return y;
+    }
+
+    private readonly struct ZipBody<K>(Tensor a, Tensor b, Tensor y, K kernel) : IFloatBody where K : struct, IBinaryKernel
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> =>
+            Broadcast.Run(a.Data<T>(), a.ShapeRef, b.Data<T>(), b.ShapeRef, y.Data<T>(), y.ShapeRef, kernel);
     }
 
     /// <summary>

@@ -9,10 +9,13 @@ public sealed partial class Tensor
     {
         x.RequireFloat(op);
         var shape = Shapes.Reduced(x.ShapeRef, axes, keepDim);
-        Array data = x.DType == DType.Float32
-            ? Kernels.Reduction.Run(x.Data<float>(), x.ShapeRef, axes, kernel)
-            : Kernels.Reduction.Run(x.Data<double>(), x.ShapeRef, axes, kernel);
+        Array data = DTypeDispatch.Run<ReduceBody<K>, Array>(x.DType, new ReduceBody<K>(x, axes, kernel));
         return new Tensor(data, shape);
+    }
+
+    private readonly struct ReduceBody<K>(Tensor x, int[] axes, K kernel) : IFloatFunc<Array> where K : struct, IReduceKernel
+    {
+        public Array Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => AxisReduction.Run(x.Data<T>(), x.ShapeRef, axes, kernel);
     }
 
     /// <summary>The gradient of a reduced tensor, reshaped with the reduced axes kept and stretched back to the input's shape.</summary>
@@ -131,8 +134,7 @@ public sealed partial class Tensor
         for (int d = 0; d < a; d++) outer *= x.ShapeRef[d];
         for (int d = a + 1; d < x.Rank; d++) inner *= x.ShapeRef[d];
         var result = new long[outer * inner];
-        if (x.DType == DType.Float32) FirstExtreme(x.Data<float>(), result, outer, n, inner, direction);
-        else FirstExtreme(x.Data<double>(), result, outer, n, inner, direction);
+        DTypeDispatch.Run(x.DType, new FirstExtremeBody(x, result, outer, n, inner, direction));
         return new Tensor(result, Shapes.Reduced(x.ShapeRef, [a], keepDim));
     }
 
@@ -151,5 +153,10 @@ public sealed partial class Tensor
                 }
                 result[o * inner + i] = best;
             }
+    }
+
+    private readonly struct FirstExtremeBody(Tensor x, long[] result, int outer, int n, int inner, int direction) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => FirstExtreme(x.Data<T>(), result, outer, n, inner, direction);
     }
 }

@@ -19,8 +19,7 @@ public sealed partial class Tensor
         for (int d = 0; d < a; d++) outer *= x.ShapeRef[d];
         for (int d = a + 1; d < x.Rank; d++) inner *= x.ShapeRef[d];
         var y = Empty(x.DType, x.ShapeRef);
-        if (x.DType == DType.Float32) Scan(x.Data<float>(), y.Data<float>(), outer, n, inner, reverse);
-        else Scan(x.Data<double>(), y.Data<double>(), outer, n, inner, reverse);
+        DTypeDispatch.Run(x.DType, new ScanBody(x, y, outer, n, inner, reverse));
         return Record(y, "cumsum", [x], g => [CumSum(g, a, !reverse)]);
     }
 
@@ -37,6 +36,11 @@ public sealed partial class Tensor
                     y[at] = acc;
                 }
             }
+    }
+
+    private readonly struct ScanBody(Tensor x, Tensor y, int outer, int n, int inner, bool reverse) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Scan(x.Data<T>(), y.Data<T>(), outer, n, inner, reverse);
     }
 
     /// <summary>Running sum along an axis (see <see cref="CumSum(Tensor, int, bool)"/>).</summary>

@@ -3,7 +3,8 @@ using AutoKl.Kernels;
 namespace AutoKl;
 
 // Shape and layout: reshape shares storage; permute, expand, slice and concat copy. Each
-// backward rule is the inverse movement (expand's is SumTo, slice's is a zero-padded scatter).
+// backward rule is the inverse movement (expand's is the tape's sum back to the input's shape,
+// slice's is a zero-padded scatter).
 public sealed partial class Tensor
 {
     /// <summary>The same values under a new shape; one dimension may be -1 (inferred). Shares storage.</summary>
@@ -87,7 +88,7 @@ public sealed partial class Tensor
         }
         if (Shapes.Equal(target, x.ShapeRef)) return x;
         var y = Expanded(x, target);
-        return Record(y, "expand", [x], g => [SumTo(g, x.ShapeRef)]);
+        return Record(y, "expand", [x], g => [g]);
     }
 
     /// <summary>Removes every dimension of size 1.</summary>
@@ -193,9 +194,13 @@ public sealed partial class Tensor
     {
         var (offset, dims, strides) = SliceView(inputShape, axis, start, g.ShapeRef[axis], step);
         var y = Empty(g.DType, inputShape);
-        if (g.DType == DType.Float32) Layout.Scatter<float>(g.Data<float>(), y.Data<float>(), offset, dims, strides);
-        else Layout.Scatter<double>(g.Data<double>(), y.Data<double>(), offset, dims, strides);
+        DTypeDispatch.Run(g.DType, new ScatterBody(g, y, offset, dims, strides));
         return Record(y, "slice_backward", [g], gg => [SliceRaw(gg, axis, start, g.ShapeRef[axis], step)]);
+    }
+
+    private readonly struct ScatterBody(Tensor g, Tensor y, int offset, int[] dims, int[] strides) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Layout.Scatter<T>(g.Data<T>(), y.Data<T>(), offset, dims, strides);
     }
 
     /// <summary>Joins tensors along an existing <paramref name="axis"/>; all other dimensions must agree.</summary>
@@ -244,25 +249,4 @@ public sealed partial class Tensor
         int a = Shapes.NormalizeAxis("stack", axis, xs[0].Rank + 1);
         return Concat(xs.Select(x => Unsqueeze(x, a)), a);
     }
-
-    /// <summary>
-    /// The values converted to <paramref name="dtype"/>. Between float types the gradient is
-    /// converted back; conversion to or from int64 records nothing.
-    /// </summary>
-    public static Tensor ToType(Tensor x, DType dtype)
-    {
-        if (x.DType == dtype) return x;
-        Array data = dtype switch
-        {
-            DType.Float32 => x.ToSingleArray(),
-            DType.Float64 => x.ToDoubleArray(),
-            _ => x.ToInt64Array(),
-        };
-        var y = new Tensor(data, x.ShapeRef);
-        if (!dtype.IsFloatingPoint() || !x.DType.IsFloatingPoint()) return y;
-        return Record(y, "to", [x], g => [ToType(g, x.DType)]);
-    }
-
-    /// <summary>The same values as a new recorded tensor (gradient passes unchanged).</summary>
-    internal static Tensor Identity(Tensor x) => Record(new Tensor(x.Storage, x.ShapeRef), "identity", [x], g => [g]);
 }

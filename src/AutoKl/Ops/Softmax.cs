@@ -86,9 +86,12 @@ public sealed partial class Tensor
         if (other is not null && (other.DType != x.DType || !Shapes.Equal(other.ShapeRef, x.ShapeRef)))
             throw new InvalidOperationException($"internal error: row kernel operands differ: {x.DType.Name()} {Shapes.Format(x.ShapeRef)} and {other.DType.Name()} {Shapes.Format(other.ShapeRef)}");
         var shape = kernel.Reduces ? Shapes.Reduced(x.ShapeRef, axes, keepDim: false) : x.ShapeRef;
-        Array data = x.DType == DType.Float32
-            ? Rows.Apply(x.Data<float>(), other?.Data<float>() ?? [], x.ShapeRef, axes, kernel)
-            : Rows.Apply(x.Data<double>(), other?.Data<double>() ?? [], x.ShapeRef, axes, kernel);
+        Array data = DTypeDispatch.Run<RowBody<K>, Array>(x.DType, new RowBody<K>(x, other, axes, kernel));
         return new Tensor(data, shape);
+    }
+
+    private readonly struct RowBody<K>(Tensor x, Tensor? other, int[] axes, K kernel) : IFloatFunc<Array> where K : struct, IRowKernel
+    {
+        public Array Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Rows.Apply(x.Data<T>(), other?.Data<T>() ?? [], x.ShapeRef, axes, kernel);
     }
 }

@@ -54,10 +54,12 @@ public sealed class Adagrad : Optimizer
         var sum = state.GetOrCreate("sum", parameter, group.InitialAccumulatorValue);
         state.Step++;
         double clr = group.Lr / (1 + (state.Step - 1) * group.LrDecay);
-        if (parameter.DType == DType.Float32)
-            Apply(parameter.Span<float>(), gradient.Span<float>(), sum.Span<float>(), clr, group);
-        else
-            Apply(parameter.Span<double>(), gradient.Span<double>(), sum.Span<double>(), clr, group);
+        DTypeDispatch.Run(parameter.DType, new StepBody(parameter, gradient, sum, clr, group));
+    }
+
+    private readonly struct StepBody(Tensor p, Tensor grad, Tensor sum, double clr, ParamGroup group) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Apply(p.Span<T>(), grad.Span<T>(), sum.Span<T>(), clr, group);
     }
 
     private static void Apply<T>(Span<T> p, ReadOnlySpan<T> grad, Span<T> sum, double clr, ParamGroup group)

@@ -92,10 +92,12 @@ public sealed class Adam : Optimizer
         var vmax = group.Amsgrad ? state.GetOrCreate("max_exp_avg_sq", parameter) : v;
         state.Step++;
         var h = new Hyper(group, state.Step, decoupledDecay);
-        if (parameter.DType == DType.Float32)
-            Apply(parameter.Span<float>(), gradient.Span<float>(), m.Span<float>(), v.Span<float>(), vmax.Span<float>(), h);
-        else
-            Apply(parameter.Span<double>(), gradient.Span<double>(), m.Span<double>(), v.Span<double>(), vmax.Span<double>(), h);
+        DTypeDispatch.Run(parameter.DType, new StepBody(parameter, gradient, m, v, vmax, h));
+    }
+
+    private readonly struct StepBody(Tensor p, Tensor grad, Tensor m, Tensor v, Tensor vmax, Hyper h) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Apply(p.Span<T>(), grad.Span<T>(), m.Span<T>(), v.Span<T>(), vmax.Span<T>(), h);
     }
 
     /// <summary>The step's scalars, computed in double as PyTorch does in Python.</summary>

@@ -216,8 +216,12 @@ public static class Checkpoint
         w.Write(t.DType == DType.Float32 ? (byte)0 : (byte)1);
         w.Write(t.Rank);
         foreach (var d in t.ShapeRef) w.Write(d);
-        if (t.DType == DType.Float32) WriteElements<float>(w, t.Span<float>());
-        else WriteElements<double>(w, t.Span<double>());
+        DTypeDispatch.Run(t.DType, new WriteBody(w, t));
+    }
+
+    private readonly struct WriteBody(BinaryWriter w, Tensor t) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => WriteElements<T>(w, t.Span<T>());
     }
 
     /// <summary>Writes the values as one block of little-endian bytes (the format's byte order).</summary>

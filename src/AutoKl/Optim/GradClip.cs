@@ -27,9 +27,7 @@ public static class GradClip
             throw new AutoKlException("clip_grad_norm", $"normType must be > 0 (or infinity), got {normType}");
         var withGrad = parameters.Where(p => p.HasGrad).ToArray();
         if (withGrad.Length == 0) return 0;
-        var norms = withGrad.Select(p => p.DType == DType.Float32
-            ? Norm<float>(p.Grad.Span<float>(), normType)
-            : Norm<double>(p.Grad.Span<double>(), normType)).ToArray();
+        var norms = withGrad.Select(p => DTypeDispatch.Run<NormBody, double>(p.DType, new NormBody(p.Grad, normType))).ToArray();
         double total = Norm<double>(norms, normType);
         double coefficient = Math.Min(maxNorm / (total + 1e-6), 1.0);
         // Scaling by exactly 1 changes nothing; a NaN coefficient still spreads, as in PyTorch.
@@ -68,9 +66,18 @@ public static class GradClip
     private static Tensor Map(Tensor grad, double constant, bool clamp)
     {
         var result = grad.CopyValues();
-        if (result.DType == DType.Float32) Apply(result.Span<float>(), float.CreateChecked(constant), clamp);
-        else Apply(result.Span<double>(), constant, clamp);
+        DTypeDispatch.Run(result.DType, new MapBody(result, constant, clamp));
         return result;
+    }
+
+    private readonly struct NormBody(Tensor values, double p) : IFloatFunc<double>
+    {
+        public double Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Norm<T>(values.Span<T>(), p);
+    }
+
+    private readonly struct MapBody(Tensor values, double constant, bool clamp) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Apply(values.Span<T>(), T.CreateChecked(constant), clamp);
     }
 
     // The constant is rounded to T first, as PyTorch does with its 0-dim coefficient tensor.

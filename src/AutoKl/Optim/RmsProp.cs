@@ -55,10 +55,12 @@ public sealed class RMSprop : Optimizer
         var buffer = group.Momentum > 0 ? state.GetOrCreate("momentum_buffer", parameter) : squareAvg;
         var gradAvg = group.Centered ? state.GetOrCreate("grad_avg", parameter) : squareAvg;
         state.Step++;
-        if (parameter.DType == DType.Float32)
-            Apply(parameter.Span<float>(), gradient.Span<float>(), squareAvg.Span<float>(), buffer.Span<float>(), gradAvg.Span<float>(), group);
-        else
-            Apply(parameter.Span<double>(), gradient.Span<double>(), squareAvg.Span<double>(), buffer.Span<double>(), gradAvg.Span<double>(), group);
+        DTypeDispatch.Run(parameter.DType, new StepBody(parameter, gradient, squareAvg, buffer, gradAvg, group));
+    }
+
+    private readonly struct StepBody(Tensor p, Tensor grad, Tensor sq, Tensor buf, Tensor ga, ParamGroup group) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Apply(p.Span<T>(), grad.Span<T>(), sq.Span<T>(), buf.Span<T>(), ga.Span<T>(), group);
     }
 
     private static void Apply<T>(Span<T> p, ReadOnlySpan<T> grad, Span<T> sq, Span<T> buf, Span<T> ga, ParamGroup group)

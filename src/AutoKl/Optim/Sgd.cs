@@ -60,10 +60,12 @@ public sealed class SGD : Optimizer
         bool firstStep = momentum != 0 && !state.Has("momentum_buffer");
         var buffer = momentum != 0 ? state.GetOrCreate("momentum_buffer", parameter) : parameter; // unused when momentum == 0
         state.Step++;
-        if (parameter.DType == DType.Float32)
-            Apply(parameter.Span<float>(), gradient.Span<float>(), buffer.Span<float>(), firstStep, group);
-        else
-            Apply(parameter.Span<double>(), gradient.Span<double>(), buffer.Span<double>(), firstStep, group);
+        DTypeDispatch.Run(parameter.DType, new StepBody(parameter, gradient, buffer, firstStep, group));
+    }
+
+    private readonly struct StepBody(Tensor p, Tensor grad, Tensor buf, bool firstStep, ParamGroup group) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Apply(p.Span<T>(), grad.Span<T>(), buf.Span<T>(), firstStep, group);
     }
 
     private static void Apply<T>(Span<T> p, ReadOnlySpan<T> grad, Span<T> buf, bool firstStep, ParamGroup group)

@@ -90,7 +90,7 @@ public sealed partial class Tensor
     public bool HasGrad => _grad is not null;
 
     /// <summary>
-    /// The gradient accumulated by <see cref="Backward(bool)"/>: for leaves that require gradients,
+    /// The gradient accumulated by <see cref="Backward(bool, bool)"/>: for leaves that require gradients,
     /// and for non-leaves after <see cref="RetainGrad"/>. Reading it before any backward pass
     /// (or after <see cref="ZeroGrad"/>) is an error; check <see cref="HasGrad"/> first.
     /// </summary>
@@ -124,8 +124,9 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Adds a gradient into <see cref="Grad"/>. The first one is stored as a private copy: the
-    /// backward pass hands the same tensor (or one sharing storage) to several inputs, and
-    /// optimizers and gradient clipping update <see cref="Grad"/> in place.
+    /// backward pass hands the same tensor (or one sharing storage) to several inputs, and a
+    /// user's in-place change to one leaf's <see cref="Grad"/> (<c>Mul_</c>, a span) must not
+    /// reach another's. (Optimizers only read Grad; gradient clipping replaces it.)
     /// </summary>
     internal void AccumulateGrad(Tensor g, bool copy)
     {

@@ -19,6 +19,22 @@ public sealed partial class Tensor
     public Tensor Sigmoid() => Sigmoid(this);
     /// <summary>See <see cref="Tanh(Tensor)"/>.</summary>
     public Tensor Tanh() => Tanh(this);
+    /// <summary>See <see cref="Cosh(Tensor)"/>.</summary>
+    public Tensor Cosh() => Cosh(this);
+    /// <summary>See <see cref="Sinh(Tensor)"/>.</summary>
+    public Tensor Sinh() => Sinh(this);
+    /// <summary>See <see cref="Log10(Tensor)"/>.</summary>
+    public Tensor Log10() => Log10(this);
+    /// <summary>See <see cref="Log2(Tensor)"/>.</summary>
+    public Tensor Log2() => Log2(this);
+    /// <summary>See <see cref="Asin(Tensor)"/>.</summary>
+    public Tensor Asin() => Asin(this);
+    /// <summary>See <see cref="Acos(Tensor)"/>.</summary>
+    public Tensor Acos() => Acos(this);
+    /// <summary>See <see cref="Atan(Tensor)"/>.</summary>
+    public Tensor Atan() => Atan(this);
+    /// <summary>See <see cref="Truncate(Tensor)"/>.</summary>
+    public Tensor Truncate() => Truncate(this);
     /// <summary>See <see cref="Relu(Tensor)"/>.</summary>
     public Tensor Relu() => Relu(this);
     /// <summary>See <see cref="Softplus(Tensor, double, double)"/>.</summary>
@@ -98,23 +114,30 @@ public sealed partial class Tensor
 
     /// <summary>
     /// Computes the gradient of this one-element tensor with respect to every leaf that requires
-    /// gradients and adds it into their <see cref="Grad"/>.
+    /// gradients and adds it into their <see cref="Grad"/>. As in PyTorch, the pass frees the
+    /// graph behind this tensor: a second backward through any part of it is an error unless the
+    /// first one passed <paramref name="retainGraph"/> (then the second adds its gradients again).
     /// </summary>
-    /// <param name="createGraph">Record the backward pass, so the gradients can be differentiated again.</param>
-    public void Backward(bool createGraph = false)
+    /// <param name="createGraph">Record the backward pass, so the gradients can be differentiated again (implies <paramref name="retainGraph"/>).</param>
+    /// <param name="retainGraph">Keep the graph for another backward pass (PyTorch's <c>retain_graph</c>).</param>
+    public void Backward(bool createGraph = false, bool retainGraph = false)
     {
         CheckBackward();
-        Backward(Autograd.ScalarSeed("backward", this), createGraph);
+        Backward(Autograd.ScalarSeed("backward", this), createGraph, retainGraph);
     }
 
     /// <summary>
     /// Backward from a non-scalar tensor: accumulates the vector-Jacobian product of
     /// <paramref name="cotangent"/> (shaped like this tensor) into the leaves' <see cref="Grad"/>.
+    /// Frees the graph unless <paramref name="retainGraph"/> or <paramref name="createGraph"/>, as <see cref="Backward(bool, bool)"/>.
     /// </summary>
-    public void Backward(Tensor cotangent, bool createGraph = false)
+    /// <param name="cotangent">d(result)/d(this tensor), shaped like this tensor.</param>
+    /// <param name="createGraph">Record the backward pass, so the gradients can be differentiated again (implies <paramref name="retainGraph"/>).</param>
+    /// <param name="retainGraph">Keep the graph for another backward pass (PyTorch's <c>retain_graph</c>).</param>
+    public void Backward(Tensor cotangent, bool createGraph = false, bool retainGraph = false)
     {
         CheckBackward();
-        Backprop.Run(this, Autograd.CheckRoot("backward", this, cotangent), createGraph, accumulate: true);
+        Backprop.Run(this, Autograd.CheckRoot("backward", this, cotangent), createGraph, accumulate: true, retainGraph, "backward");
     }
 
     private void CheckBackward()

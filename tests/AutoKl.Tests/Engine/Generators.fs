@@ -33,7 +33,9 @@ let private dimsOfRank lo hi =
         return! Gen.arrayOfLength rank dim
     }
 
-/// The pairs the issue names, always in the mix so every property meets them.
+/// The broadcasting cases that break naive rules (a column with a row, a missing leading axis on
+/// either side, a scalar, size-1 axes in the middle, equal shapes), always in the mix so every
+/// property meets them.
 let namedPairs =
     [ [| 3; 1 |], [| 1; 4 |]
       [| 1; 4 |], [| 3; 1 |]

@@ -1,0 +1,27 @@
+namespace AutoKl;
+
+// Ops that pass the values through, converted or not: the gradient goes back the same way
+// (converted back to the input's dtype, or unchanged).
+public sealed partial class Tensor
+{
+    /// <summary>
+    /// The values converted to <paramref name="dtype"/>. Between float types the gradient is
+    /// converted back; conversion to or from int64 records nothing.
+    /// </summary>
+    public static Tensor ToType(Tensor x, DType dtype)
+    {
+        if (x.DType == dtype) return x;
+        Array data = dtype switch
+        {
+            DType.Float32 => x.ToSingleArray(),
+            DType.Float64 => x.ToDoubleArray(),
+            _ => x.ToInt64Array(),
+        };
+        var y = new Tensor(data, x.ShapeRef);
+        if (!dtype.IsFloatingPoint() || !x.DType.IsFloatingPoint()) return y;
+        return Record(y, "to", [x], g => [ToType(g, x.DType)]);
+    }
+
+    /// <summary>The same values as a new recorded tensor (gradient passes unchanged).</summary>
+    internal static Tensor Identity(Tensor x) => Record(new Tensor(x.Storage, x.ShapeRef), "identity", [x], g => [g]);
+}
