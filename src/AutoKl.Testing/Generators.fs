@@ -123,17 +123,21 @@ module internal ShapeMath =
     type Step =
         | Remove of axis: int
         | Resize of axis: int * size: int
+        /// Drop the first entry along an axis (so a value at the end can reach the front).
+        | Tail of axis: int
 
     let apply (s: int[]) step =
         match step with
         | Remove d -> Array.append s.[.. d - 1] s.[d + 1 ..]
         | Resize(d, n) -> Array.mapi (fun i v -> if i = d then n else v) s
+        | Tail d -> Array.mapi (fun i v -> if i = d then v - 1 else v) s
 
     let steps (s: int[]) =
         [ for d in 0 .. s.Length - 1 do yield Remove d
           for d in 0 .. s.Length - 1 do
               if s.[d] > 1 then yield Resize(d, 1)
-              if s.[d] > 2 then yield Resize(d, s.[d] - 1) ]
+              if s.[d] > 2 then yield Resize(d, s.[d] - 1)
+              if s.[d] > 1 then yield Tail d ]
 
     let project (t: TensorSample) step =
         let s' = apply t.Shape step
@@ -144,6 +148,7 @@ module internal ShapeMath =
                     match step with
                     | Remove d -> Array.concat [ idx.[.. d - 1]; [| 0 |]; idx.[d ..] ]
                     | Resize _ -> idx
+                    | Tail d -> Array.mapi (fun i v -> if i = d then v + 1 else v) idx
                 t.Values.[ravel t.Shape old])
         { Shape = s'; Values = values }
 

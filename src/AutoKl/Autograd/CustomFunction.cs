@@ -77,6 +77,21 @@ public sealed class CustomFunction
 
     private int _arity = -1;
 
+    /// <summary>
+    /// Sums a gradient of a broadcast output back to the shape of an input that was broadcast
+    /// (over the leading axes it lacked and the axes where it had size 1): the last step of a
+    /// vector-Jacobian product for a broadcasting op. Recorded, so it can be differentiated again.
+    /// </summary>
+    public static Tensor SumToShape(Tensor gradient, int[] shape)
+    {
+        if (gradient is null) throw new AutoKlException("sum_to_shape", "the gradient is null");
+        if (shape is null) throw new AutoKlException("sum_to_shape", "the shape is null");
+        var target = Shapes.Broadcast("sum_to_shape", gradient.ShapeRef, shape);
+        if (!Shapes.Equal(target, gradient.ShapeRef))
+            throw new AutoKlException("sum_to_shape", $"a gradient of shape {Shapes.Format(gradient.ShapeRef)} cannot come from broadcasting shape {Shapes.Format(shape)}");
+        return Tensor.SumTo(gradient, (int[])shape.Clone());
+    }
+
     /// <summary>The op's name, as recorded on the tape.</summary>
     public string Name { get; }
 
