@@ -413,7 +413,8 @@ module internal Engine =
         let y0 = (use _ = Autograd.NoGrad() in f inputs)
         let values = outputValues "function" y0
         requireFinite "function" y0.Shape values
-        let w = tensorOf (unitRandom (Generator(o.Seed + 7919)) y0.Shape) y0.Shape
+        // A scalar output keeps cotangent 1, so the checked function is the gradient itself.
+        let w = tensorOf (if y0.Numel = 1 then [| 1.0 |] else unitRandom (Generator(o.Seed + 7919)) y0.Shape) y0.Shape
         let gradients (xs: Tensor[]) (createGraph: bool) =
             let y = f xs
             if not y.RequiresGrad then checkedInputs |> Array.map (fun k -> Tensor.ZerosLike xs.[k])
