@@ -190,6 +190,7 @@ module internal Simpler =
         [ target
           (if v >= target then target + 1.0 else target - 1.0)
           Math.Round v
+          (if v >= target then Math.Ceiling v else Math.Floor v)
           Math.Round(v, 1)
           Math.Round(v, 2)
           Math.Round(v, 3)
