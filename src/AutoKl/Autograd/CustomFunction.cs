@@ -117,7 +117,7 @@ public sealed class CustomFunction
             if (inputs[i] is null) throw new AutoKlException(Name, $"input {i} is null");
         inputs = (Tensor[])inputs.Clone();
         Tensor output;
-        using (GradMode.Set(false)) output = _forward(inputs);
+        using (GradMode.Set(false)) output = Guarded("forward function", () => _forward(inputs));
         if (output is null) throw new AutoKlException(Name, "the forward function returned null");
         // The node is attached to the output object, so it must be a tensor of our own: never one
         // of the inputs, a tensor captured by the forward, or one already on a tape.
@@ -125,6 +125,17 @@ public sealed class CustomFunction
             output = output.CopyValues();
         var y = output;
         return Record(y, inputs, g => Backward(inputs, y, g));
+    }
+
+    /// <summary>Runs user code so that whatever it throws names this op (the original is the inner exception).</summary>
+    private T Guarded<T>(string what, Func<T> run)
+    {
+        try { return run(); }
+        catch (AutoKlException e) when (e.Operation == Name) { throw; }
+        catch (Exception e)
+        {
+            throw new AutoKlException(Name, $"its {what} failed: {e.Message}", e);
+        }
     }
 
     private Tensor Record(Tensor y, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) => Tensor.Record(y, Name, inputs, backward);
@@ -135,7 +146,7 @@ public sealed class CustomFunction
         // GradMode is on here exactly when the backward pass itself is being recorded.
         bool recording = GradMode.Enabled;
         Tensor?[] grads;
-        using (GradMode.Set(recording && DifferentiableVjp)) grads = _vjp(inputs, y, g);
+        using (GradMode.Set(recording && DifferentiableVjp)) grads = Guarded("vector-Jacobian product", () => _vjp(inputs, y, g));
         grads = Checked(grads, inputs);
         if (!recording) return grads;
         for (int i = 0; i < grads.Length; i++)

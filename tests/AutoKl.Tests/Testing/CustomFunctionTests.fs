@@ -90,6 +90,13 @@ let tests =
             Expect.sequenceEqual (hv.ToDoubleArray()) [| 0.0; 0.0 |] "zero Hessian"
             gradgradcheck (fun xs -> double xs.[0] * xs.[0] |> Tensor.sum) [| vec [ 1.0; 2.0 ] |]
 
+        testCase "errors inside the forward or the vjp name the custom op" <| fun () ->
+            let op = Custom.binary "my_mul" (fun a b -> a * b) (fun a b _ g -> g * b, g * a)
+            throwsAutoKl [ "my_mul"; "forward function failed"; "[2]"; "[3]" ] (fun () -> op (vec [ 1.0; 2.0 ]) (vec [ 1.0; 2.0; 3.0 ]) |> ignore)
+            let bad = Custom.unary "bad_vjp" (fun x -> 2.0 * x) (fun _ _ _ -> failwith "not written yet")
+            throwsAutoKl [ "bad_vjp"; "vector-Jacobian product failed"; "not written yet" ] (fun () ->
+                (bad (vec [ 1.0 ] |> Tensor.requiresGrad) |> Tensor.sum).Backward())
+
         testCase "a forward returning its input does not turn the input into a non-leaf" <| fun () ->
             let ident = Custom.unary "ident" id (fun _ _ g -> g)
             let x = vec [ 1.0; 2.0 ] |> Tensor.requiresGrad
