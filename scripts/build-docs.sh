@@ -6,7 +6,7 @@
 #   DOCS_ROOT=/ scripts/build-docs.sh  links for a site served at the top of a server (default /AutoKl/)
 #
 # The guides in docs/*.fsx are F# scripts that fsdocs runs (--eval) against the Release build
-# of src/AutoKl.FSharp, so every number on the site is the library's own output. fsdocs does
+# of src/AutoKl.FSharp (and src/AutoKl.Testing), so every number on the site is the library's own output. fsdocs does
 # not build the project itself, and its --strict does not fail when a script throws (the page
 # then says "No value returned by any evaluator"), so this script checks for that.
 # fsdocs also copies a NuGet.config holding package feed addresses into the output: it is
@@ -23,6 +23,8 @@ fail() { echo "build-docs: FAILED: $*" >&2; exit 1; }
 
 if [ "${1:-}" != "--no-build" ]; then
   dotnet build src/AutoKl.FSharp -c Release -nologo -v quiet || fail "dotnet build -c Release"
+  # The property-testing guide loads AutoKl.Testing and FsCheck/Expecto from its output folder.
+  dotnet build src/AutoKl.Testing -c Release -nologo -v quiet || fail "dotnet build src/AutoKl.Testing -c Release"
 fi
 dotnet tool restore >/dev/null
 

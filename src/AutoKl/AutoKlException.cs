@@ -16,4 +16,12 @@ public sealed class AutoKlException : Exception
     {
         Operation = operation;
     }
+
+    /// <summary>Creates the exception for a failure inside <paramref name="operation"/> caused by
+    /// <paramref name="inner"/> (e.g. user code run by a custom op).</summary>
+    public AutoKlException(string operation, string message, Exception inner)
+        : base($"{operation}: {message}", inner)
+    {
+        Operation = operation;
+    }
 }
