@@ -261,7 +261,8 @@ module internal Engine =
         if y.RequiresGrad then
             for r in 0 .. m - 1 do
                 let cot = Array.init m (fun j -> if j = r then 1.0 else 0.0)
-                let row = (Autograd.Gradients(y, [| leaves.[k] |], tensorOf cot y.Shape)).[0].ToDoubleArray()
+                // One backward pass per Jacobian row through the same recording: keep the graph.
+                let row = (Autograd.Gradients(y, [| leaves.[k] |], tensorOf cot y.Shape, retainGraph = true)).[0].ToDoubleArray()
                 for i in 0 .. n - 1 do analytic.[r, i] <- row.[i]
         let mutable worst, wr, wc = 0.0, 0, 0
         for r in 0 .. m - 1 do

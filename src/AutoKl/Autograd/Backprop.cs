@@ -62,7 +62,7 @@ internal static class Backprop
     /// Sums a gradient of a broadcast result back to the shape of the input that was broadcast:
     /// over the leading dimensions it lacked and over dimensions where it had size 1.
     /// </summary>
-    private static Tensor SumTo(Tensor g, int[] shape)
+    internal static Tensor SumTo(Tensor g, int[] shape)
     {
         if (Shapes.Equal(g.ShapeRef, shape)) return g;
         int lead = g.Rank - shape.Length;

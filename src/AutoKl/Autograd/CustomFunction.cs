@@ -89,7 +89,7 @@ public sealed class CustomFunction
         var target = Shapes.Broadcast("sum_to_shape", gradient.ShapeRef, shape);
         if (!Shapes.Equal(target, gradient.ShapeRef))
             throw new AutoKlException("sum_to_shape", $"a gradient of shape {Shapes.Format(gradient.ShapeRef)} cannot come from broadcasting shape {Shapes.Format(shape)}");
-        return Tensor.SumTo(gradient, (int[])shape.Clone());
+        return Backprop.SumTo(gradient, (int[])shape.Clone());
     }
 
     /// <summary>The op's name, as recorded on the tape.</summary>
