@@ -21,10 +21,13 @@ site_root="${DOCS_ROOT:-/AutoKl/}"
 
 fail() { echo "build-docs: FAILED: $*" >&2; exit 1; }
 
+dotnet tool restore >/dev/null || fail "dotnet tool restore"
+# fsdocs cracks every project of the solution (not only the one built below), and stops on
+# one that was never restored: restore them all first, so a fresh clone builds first time.
+dotnet restore AutoKl.sln -nologo -v quiet || fail "dotnet restore AutoKl.sln"
 if [ "${1:-}" != "--no-build" ]; then
-  dotnet build src/AutoKl.FSharp -c Release -nologo -v quiet || fail "dotnet build -c Release"
+  dotnet build src/AutoKl.FSharp -c Release -nologo -v quiet --no-restore || fail "dotnet build -c Release"
 fi
-dotnet tool restore >/dev/null
 
 # Feed addresses to keep out of the site: the machine's NuGet sources and the ones in the
 # NuGet.config that fsdocs ships (read at run time, so none is written in this repository).
