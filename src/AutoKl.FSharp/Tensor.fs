@@ -7,6 +7,8 @@ open System
 /// `...Dim` variants reduce along one axis, `...Dims` along several, the plain form over all.
 [<RequireQualifiedAccess; CompilationRepresentation(CompilationRepresentationFlags.ModuleSuffix)>]
 module Tensor =
+    // The C# type, for calls inside this module (where `Tensor.` names the module). Parameters are
+    // annotated `Tensor` (the type) so the API reference shows and links the real type.
     type private T = AutoKl.Tensor
 
     // ---- creation -----------------------------------------------------------------------
@@ -45,121 +47,193 @@ module Tensor =
 
     // ---- reading --------------------------------------------------------------------------
     /// The shape as an array.
-    let shape (x: T) = x.Shape
+    let shape (x: Tensor) = x.Shape
     /// The value of a one-element tensor.
-    let toFloat (x: T) = x.ToScalar()
+    let toFloat (x: Tensor) = x.ToScalar()
     /// The values as a float array.
-    let toArray (x: T) = x.ToDoubleArray()
+    let toArray (x: Tensor) = x.ToDoubleArray()
     /// The values as a float32 array.
-    let toArray32 (x: T) = x.ToSingleArray()
+    let toArray32 (x: Tensor) = x.ToSingleArray()
     /// The values converted to another dtype.
-    let toType (dtype: DType) (x: T) = T.ToType(x, dtype)
+    let toType (dtype: DType) (x: Tensor) = T.ToType(x, dtype)
 
     // ---- elementwise ----------------------------------------------------------------------
-    let neg (x: T) = T.Neg x
-    let exp (x: T) = T.Exp x
-    let log (x: T) = T.Log x
-    let log1p (x: T) = T.Log1p x
-    let expm1 (x: T) = T.Expm1 x
-    let sqrt (x: T) = T.Sqrt x
-    let abs (x: T) = T.Abs x
-    let sigmoid (x: T) = T.Sigmoid x
-    let tanh (x: T) = T.Tanh x
-    let relu (x: T) = T.Relu x
-    let softplus (x: T) = T.Softplus(x)
-    let sin (x: T) = T.Sin x
-    let cos (x: T) = T.Cos x
-    let tan (x: T) = T.Tan x
-    let erf (x: T) = T.Erf x
-    let lgamma (x: T) = T.Lgamma x
-    let square (x: T) = T.Square x
-    let sign (x: T) = T.Sign x
-    let floor (x: T) = T.Floor x
-    let ceil (x: T) = T.Ceiling x
-    let round (x: T) = T.Round x
+    /// -x, elementwise (the same as the unary minus operator).
+    let neg (x: Tensor) = T.Neg x
+    /// e raised to each element; the gradient is the result itself.
+    let exp (x: Tensor) = T.Exp x
+    /// Natural logarithm of each element: -infinity at 0 and NaN below 0, as in PyTorch.
+    let log (x: Tensor) = T.Log x
+    /// log(1 + x), accurate for x near 0 where `log (1.0 + x)` loses digits.
+    let log1p (x: Tensor) = T.Log1p x
+    /// exp(x) - 1, accurate for x near 0 where `exp x - 1.0` loses digits.
+    let expm1 (x: Tensor) = T.Expm1 x
+    /// Square root of each element; the gradient 1/(2 sqrt x) is infinite at 0.
+    let sqrt (x: Tensor) = T.Sqrt x
+    /// Absolute value of each element; the gradient at 0 is 0 (as PyTorch).
+    let abs (x: Tensor) = T.Abs x
+    /// The logistic function 1 / (1 + e^-x), computed without overflow for large |x|.
+    let sigmoid (x: Tensor) = T.Sigmoid x
+    /// Hyperbolic tangent; the gradient is 1 - tanh(x)^2.
+    let tanh (x: Tensor) = T.Tanh x
+    /// max(x, 0) elementwise; the gradient at 0 is 0.
+    let relu (x: Tensor) = T.Relu x
+    /// log(1 + e^x) without overflow (PyTorch's softplus with beta 1 and threshold 20): a smooth `relu`.
+    let softplus (x: Tensor) = T.Softplus(x)
+    /// Sine of each element (radians).
+    let sin (x: Tensor) = T.Sin x
+    /// Cosine of each element (radians).
+    let cos (x: Tensor) = T.Cos x
+    /// Tangent of each element (radians).
+    let tan (x: Tensor) = T.Tan x
+    /// The error function; its gradient is 2/sqrt(pi) e^(-x^2).
+    let erf (x: Tensor) = T.Erf x
+    /// log |Gamma(x)|; its gradient is the digamma function (which is not differentiable again).
+    let lgamma (x: Tensor) = T.Lgamma x
+    /// x * x elementwise, with one saved input instead of the two of `mul x x`.
+    let square (x: Tensor) = T.Square x
+    /// -1, 0 or 1 by the sign of each element, as a tensor of x's dtype; gradient 0. (F#'s own `sign` returns an int, so this one has a module name.)
+    let sign (x: Tensor) = T.Sign x
+    /// The largest integer not greater than each element; gradient 0.
+    let floor (x: Tensor) = T.Floor x
+    /// The smallest integer not less than each element; gradient 0.
+    let ceil (x: Tensor) = T.Ceiling x
+    /// The nearest integer, halves to even (as PyTorch); gradient 0.
+    let round (x: Tensor) = T.Round x
     /// Clamp into [lo, hi].
-    let clamp (lo: float) (hi: float) (x: T) = T.Clamp(x, lo, hi)
+    let clamp (lo: float) (hi: float) (x: Tensor) = T.Clamp(x, lo, hi)
     /// x raised to a constant power: `x |> Tensor.pow 2.0`.
-    let pow (exponent: float) (x: T) = T.Pow(x, exponent)
+    let pow (exponent: float) (x: Tensor) = T.Pow(x, exponent)
 
     // ---- binary (both orders are natural: a first, b second) -------------------------------
-    let add (a: T) (b: T) = T.Add(a, b)
-    let sub (a: T) (b: T) = T.Sub(a, b)
-    let mul (a: T) (b: T) = T.Mul(a, b)
-    let div (a: T) (b: T) = T.Div(a, b)
-    let powt (a: T) (b: T) = T.Pow(a, b)
-    let maximum (a: T) (b: T) = T.Maximum(a, b)
-    let minimum (a: T) (b: T) = T.Minimum(a, b)
-    let xlogy (a: T) (b: T) = T.Xlogy(a, b)
-    let matmul (a: T) (b: T) = T.MatMul(a, b)
+    /// a + b with broadcasting; the gradients are summed back to each input's shape.
+    let add (a: Tensor) (b: Tensor) = T.Add(a, b)
+    /// a - b with broadcasting: `Tensor.sub a b` is `a - b`.
+    let sub (a: Tensor) (b: Tensor) = T.Sub(a, b)
+    /// a * b elementwise, with broadcasting.
+    let mul (a: Tensor) (b: Tensor) = T.Mul(a, b)
+    /// a / b elementwise, with broadcasting: `Tensor.div a b` is `a / b`.
+    let div (a: Tensor) (b: Tensor) = T.Div(a, b)
+    /// a raised to b elementwise, both tensors (broadcast); `pow` takes a constant exponent instead.
+    let powt (a: Tensor) (b: Tensor) = T.Pow(a, b)
+    /// The larger of a and b elementwise (broadcast); at ties the gradient is split equally between them.
+    let maximum (a: Tensor) (b: Tensor) = T.Maximum(a, b)
+    /// The smaller of a and b elementwise (broadcast); at ties the gradient is split equally between them.
+    let minimum (a: Tensor) (b: Tensor) = T.Minimum(a, b)
+    /// a * log b, exactly 0 wherever a is 0 (even where b is 0), with finite gradients there: the term of KL divergence and entropy.
+    let xlogy (a: Tensor) (b: Tensor) = T.Xlogy(a, b)
+    /// Matrix product with PyTorch's rules: a vector operand acts as a row (left) or column (right), and leading batch dimensions broadcast.
+    let matmul (a: Tensor) (b: Tensor) = T.MatMul(a, b)
     /// Elementwise choice: a where the mask is non-zero, else b.
-    let where (condition: T) (a: T) (b: T) = T.Where(condition, a, b)
-    let gt (a: T) (b: T) = T.Gt(a, b)
-    let lt (a: T) (b: T) = T.Lt(a, b)
-    let eq (a: T) (b: T) = T.Eq(a, b)
-    let ge (a: T) (b: T) = T.Ge(a, b)
-    let le (a: T) (b: T) = T.Le(a, b)
-    let ne (a: T) (b: T) = T.Ne(a, b)
+    let where (condition: Tensor) (a: Tensor) (b: Tensor) = T.Where(condition, a, b)
+    /// Mask (1 or 0, in the operands' common dtype) of a > b, broadcast; not differentiable.
+    let gt (a: Tensor) (b: Tensor) = T.Gt(a, b)
+    /// Mask (1 or 0, in the operands' common dtype) of a < b, broadcast; not differentiable.
+    let lt (a: Tensor) (b: Tensor) = T.Lt(a, b)
+    /// Mask (1 or 0, in the operands' common dtype) of a = b, broadcast; not differentiable.
+    let eq (a: Tensor) (b: Tensor) = T.Eq(a, b)
+    /// Mask (1 or 0, in the operands' common dtype) of a >= b, broadcast; not differentiable.
+    let ge (a: Tensor) (b: Tensor) = T.Ge(a, b)
+    /// Mask (1 or 0, in the operands' common dtype) of a <= b, broadcast; not differentiable.
+    let le (a: Tensor) (b: Tensor) = T.Le(a, b)
+    /// Mask (1 or 0, in the operands' common dtype) of a <> b, broadcast; not differentiable.
+    let ne (a: Tensor) (b: Tensor) = T.Ne(a, b)
     /// Mask of the finite elements (neither infinite nor NaN).
-    let isFinite (x: T) = T.IsFinite x
+    let isFinite (x: Tensor) = T.IsFinite x
     /// 1 / x.
-    let reciprocal (x: T) = T.Reciprocal x
+    let reciprocal (x: Tensor) = T.Reciprocal x
     /// A constant base raised to x: `x |> Tensor.powBase 2.0`.
-    let powBase (baseValue: float) (x: T) = T.Pow(baseValue, x)
+    let powBase (baseValue: float) (x: Tensor) = T.Pow(baseValue, x)
 
     // ---- reductions -----------------------------------------------------------------------
-    let sum (x: T) = T.Sum x
-    let sumDim (axis: int) (x: T) = T.Sum(x, axis)
-    let sumDims (axes: int list) (keepDim: bool) (x: T) = T.Sum(x, List.toArray axes, keepDim)
-    let mean (x: T) = T.Mean x
-    let meanDim (axis: int) (x: T) = T.Mean(x, axis)
-    let meanDims (axes: int list) (keepDim: bool) (x: T) = T.Mean(x, List.toArray axes, keepDim)
-    let max (x: T) = T.Max x
-    let maxDim (axis: int) (x: T) = T.Max(x, axis)
-    let min (x: T) = T.Min x
-    let minDim (axis: int) (x: T) = T.Min(x, axis)
-    let logsumexp (x: T) = T.LogSumExp x
-    let logsumexpDim (axis: int) (x: T) = T.LogSumExp(x, axis)
-    let logsumexpDims (axes: int list) (keepDim: bool) (x: T) = T.LogSumExp(x, List.toArray axes, keepDim)
-    let maxDims (axes: int list) (keepDim: bool) (x: T) = T.Max(x, List.toArray axes, keepDim)
-    let minDims (axes: int list) (keepDim: bool) (x: T) = T.Min(x, List.toArray axes, keepDim)
-    let var (axis: int) (x: T) = T.Var(x, [| axis |])
-    let std (axis: int) (x: T) = T.Std(x, [| axis |])
-    let argmax (axis: int) (x: T) = T.ArgMax(x, axis)
-    let argmin (axis: int) (x: T) = T.ArgMin(x, axis)
-    let softmax (axis: int) (x: T) = T.Softmax(x, axis)
-    let logSoftmax (axis: int) (x: T) = T.LogSoftmax(x, axis)
+    /// The sum of every element, as a rank-0 tensor.
+    let sum (x: Tensor) = T.Sum x
+    /// Sum along one axis (negative counts from the end), which is removed from the shape.
+    let sumDim (axis: int) (x: Tensor) = T.Sum(x, axis)
+    /// Sum over several axes; with keepDim they stay as size-1 dimensions, so the result broadcasts against x.
+    let sumDims (axes: int list) (keepDim: bool) (x: Tensor) = T.Sum(x, List.toArray axes, keepDim)
+    /// The mean of every element, as a rank-0 tensor.
+    let mean (x: Tensor) = T.Mean x
+    /// Mean along one axis (negative counts from the end), which is removed from the shape.
+    let meanDim (axis: int) (x: Tensor) = T.Mean(x, axis)
+    /// Mean over several axes; with keepDim they stay as size-1 dimensions.
+    let meanDims (axes: int list) (keepDim: bool) (x: Tensor) = T.Mean(x, List.toArray axes, keepDim)
+    /// The largest element, as a rank-0 tensor; the gradient is shared equally among ties (PyTorch's amax).
+    let max (x: Tensor) = T.Max x
+    /// The largest values along one axis (the values only; `argmax` gives the positions).
+    let maxDim (axis: int) (x: Tensor) = T.Max(x, axis)
+    /// The smallest element, as a rank-0 tensor; the gradient is shared equally among ties.
+    let min (x: Tensor) = T.Min x
+    /// The smallest values along one axis (the values only; `argmin` gives the positions).
+    let minDim (axis: int) (x: Tensor) = T.Min(x, axis)
+    /// log(sum(exp x)) over every element, shifted by the maximum so that it neither overflows nor underflows.
+    let logsumexp (x: Tensor) = T.LogSumExp x
+    /// log(sum(exp x)) along one axis, shifted by that axis's maximum (rows far below others stay exact).
+    let logsumexpDim (axis: int) (x: Tensor) = T.LogSumExp(x, axis)
+    /// log(sum(exp x)) over several axes; with keepDim they stay as size-1 dimensions.
+    let logsumexpDims (axes: int list) (keepDim: bool) (x: Tensor) = T.LogSumExp(x, List.toArray axes, keepDim)
+    /// The largest values over several axes; with keepDim they stay as size-1 dimensions.
+    let maxDims (axes: int list) (keepDim: bool) (x: Tensor) = T.Max(x, List.toArray axes, keepDim)
+    /// The smallest values over several axes; with keepDim they stay as size-1 dimensions.
+    let minDims (axes: int list) (keepDim: bool) (x: Tensor) = T.Min(x, List.toArray axes, keepDim)
+    /// Unbiased variance along one axis (divides by n - 1, as torch.var).
+    let var (axis: int) (x: Tensor) = T.Var(x, [| axis |])
+    /// Unbiased standard deviation along one axis (the square root of `var`).
+    let std (axis: int) (x: Tensor) = T.Std(x, [| axis |])
+    /// Position of the largest value along an axis (the first among ties), as an int64 tensor.
+    let argmax (axis: int) (x: Tensor) = T.ArgMax(x, axis)
+    /// Position of the smallest value along an axis (the first among ties), as an int64 tensor.
+    let argmin (axis: int) (x: Tensor) = T.ArgMin(x, axis)
+    /// exp x / sum(exp x) along an axis, shifted by that axis's maximum: each slice sums to 1.
+    let softmax (axis: int) (x: Tensor) = T.Softmax(x, axis)
+    /// x - logsumexp x along an axis: the log of `softmax`, without computing softmax and taking its log (which underflows).
+    let logSoftmax (axis: int) (x: Tensor) = T.LogSoftmax(x, axis)
     /// Running sum along an axis.
-    let cumsum (axis: int) (x: T) = T.CumSum(x, axis)
+    let cumsum (axis: int) (x: Tensor) = T.CumSum(x, axis)
 
     // ---- shape ----------------------------------------------------------------------------
-    let reshape (shape: int list) (x: T) = T.Reshape(x, List.toArray shape)
-    let permute (dims: int list) (x: T) = T.Permute(x, List.toArray dims)
+    /// The same elements in a new shape (one dimension may be -1, inferred); the element count must match.
+    let reshape (shape: int list) (x: Tensor) = T.Reshape(x, List.toArray shape)
+    /// Reorders the dimensions: dimension i of the result is dimension dims[i] of x.
+    let permute (dims: int list) (x: Tensor) = T.Permute(x, List.toArray dims)
     /// Matrix transpose (swaps the last two dimensions).
-    let transpose (x: T) = T.Transpose(x)
-    let transposeDims (dim0: int) (dim1: int) (x: T) = T.Transpose(x, dim0, dim1)
-    let expand (shape: int list) (x: T) = T.Expand(x, List.toArray shape)
-    let squeeze (x: T) = T.Squeeze x
-    let squeezeDim (axis: int) (x: T) = T.Squeeze(x, axis)
-    let unsqueeze (axis: int) (x: T) = T.Unsqueeze(x, axis)
-    let flatten (x: T) = T.Flatten(x)
-    let slice (axis: int) (start: int) (stop: int) (x: T) = T.Slice(x, axis, start, stop)
+    let transpose (x: Tensor) = T.Transpose(x)
+    /// Swaps two dimensions.
+    let transposeDims (dim0: int) (dim1: int) (x: Tensor) = T.Transpose(x, dim0, dim1)
+    /// Stretches dimensions of size 1 (and adds leading ones) to the shape; -1 keeps a dimension. The gradient sums back over the stretched dimensions.
+    let expand (shape: int list) (x: Tensor) = T.Expand(x, List.toArray shape)
+    /// Removes every dimension of size 1.
+    let squeeze (x: Tensor) = T.Squeeze x
+    /// Removes one dimension if its size is 1 (otherwise returns x unchanged, as PyTorch).
+    let squeezeDim (axis: int) (x: Tensor) = T.Squeeze(x, axis)
+    /// Inserts a dimension of size 1 at the axis (negative counts from the end of the result).
+    let unsqueeze (axis: int) (x: Tensor) = T.Unsqueeze(x, axis)
+    /// The elements as a vector, in row-major order.
+    let flatten (x: Tensor) = T.Flatten(x)
+    /// Elements start up to (excluding) stop along the axis; bounds are clipped to the dimension, as Python slices.
+    let slice (axis: int) (start: int) (stop: int) (x: Tensor) = T.Slice(x, axis, start, stop)
     /// Every step-th element from start up to (excluding) stop along the axis.
-    let sliceStep (axis: int) (start: int) (stop: int) (step: int) (x: T) = T.Slice(x, axis, start, stop, step)
-    let narrow (axis: int) (start: int) (length: int) (x: T) = T.Narrow(x, axis, start, length)
-    let select (axis: int) (index: int) (x: T) = T.Select(x, axis, index)
-    let gather (axis: int) (index: T) (x: T) = T.Gather(x, axis, index)
+    let sliceStep (axis: int) (start: int) (stop: int) (step: int) (x: Tensor) = T.Slice(x, axis, start, stop, step)
+    /// length elements from start along the axis; unlike `slice`, bounds outside the dimension are an error.
+    let narrow (axis: int) (start: int) (length: int) (x: Tensor) = T.Narrow(x, axis, start, length)
+    /// The sub-tensor at an index along an axis, with that axis removed (x.[i] along any axis).
+    let select (axis: int) (index: int) (x: Tensor) = T.Select(x, axis, index)
+    /// Picks along an axis by an int64 index tensor of x's rank (PyTorch's gather): result[.., i, ..] = x[.., index[.., i, ..], ..].
+    let gather (axis: int) (index: Tensor) (x: Tensor) = T.Gather(x, axis, index)
     /// x with source added at the positions index names along the axis.
-    let scatterAdd (axis: int) (index: T) (source: T) (x: T) = T.ScatterAdd(x, axis, index, source)
-    let concat (axis: int) (xs: T seq) = T.Concat(xs, axis)
-    let stack (axis: int) (xs: T seq) = T.Stack(xs, axis)
+    let scatterAdd (axis: int) (index: Tensor) (source: Tensor) (x: Tensor) = T.ScatterAdd(x, axis, index, source)
+    /// Joins tensors along an existing axis; every other dimension must agree.
+    let concat (axis: int) (xs: Tensor seq) = T.Concat(xs, axis)
+    /// Joins tensors of one shape along a new axis.
+    let stack (axis: int) (xs: Tensor seq) = T.Stack(xs, axis)
 
     // ---- autograd -------------------------------------------------------------------------
-    let detach (x: T) = x.Detach()
+    /// The same values cut off from the tape: no gradient flows back through the result.
+    let detach (x: Tensor) = x.Detach()
     /// Marks a leaf as requiring gradients and returns it.
-    let requiresGrad (x: T) = x.RequiresGrad_()
+    let requiresGrad (x: Tensor) = x.RequiresGrad_()
     /// The accumulated gradient of a leaf.
-    let grad (x: T) = x.Grad
+    let grad (x: Tensor) = x.Grad
 
 /// F# slicing on tensors: `x.[1..3]` and `m.[0..1, 2..]` (bounds inclusive, as F# slices are).
 [<AutoOpen>]
@@ -170,19 +244,23 @@ module TensorSlicing =
         s, e + 1
 
     type AutoKl.Tensor with
+        /// `x.[a..b]`: elements a to b (inclusive) of the first dimension; either bound may be left out.
         member x.GetSlice(start: int option, finish: int option) =
             let s, e = bounds (x.Size 0) start finish
             AutoKl.Tensor.Slice(x, 0, s, e)
 
+        /// `m.[a..b, c..d]`: a block of the first two dimensions, bounds inclusive; any bound may be left out.
         member x.GetSlice(start0: int option, finish0: int option, start1: int option, finish1: int option) =
             let s0, e0 = bounds (x.Size 0) start0 finish0
             let s1, e1 = bounds (x.Size 1) start1 finish1
             AutoKl.Tensor.Slice(AutoKl.Tensor.Slice(x, 0, s0, e0), 1, s1, e1)
 
+        /// `m.[i, c..d]`: row i (the first dimension removed), elements c to d (inclusive) of the second.
         member x.GetSlice(index0: int, start1: int option, finish1: int option) =
             let s1, e1 = bounds (x.Size 1) start1 finish1
             AutoKl.Tensor.Slice(AutoKl.Tensor.Select(x, 0, index0), 0, s1, e1)
 
+        /// `m.[a..b, j]`: column j (the second dimension removed), rows a to b (inclusive).
         member x.GetSlice(start0: int option, finish0: int option, index1: int) =
             let s0, e0 = bounds (x.Size 0) start0 finish0
             AutoKl.Tensor.Select(AutoKl.Tensor.Slice(x, 0, s0, e0), 1, index1)
