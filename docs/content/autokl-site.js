@@ -102,7 +102,7 @@ function closeSearch() {
 
 function show(term) {
     if (!fuse) return;
-    const results = fuse.search(term);
+    const results = fuse.search(term, { limit: 30 });
     if (results.length === 0) { clearResults(); empty.textContent = "No results were found"; return; }
     empty.style.display = "none";
     resultsElement.replaceChildren(...results.map(({ item }) => {

@@ -85,7 +85,7 @@ function tooltips(html) {
 
 // ---- `code` in text -----------------------------------------------------------------------
 function backticks(text) {
-    return text.replace(/(?<!`)`([^`\n<>]+)`(?!`)/g, "<code>$1</code>");
+    return text.replace(/(?<!`)`([^`\n<]+)`(?!`)/g, "<code>$1</code>");
 }
 // Applies f to the text between tags, outside <pre>, <code>, <script>, <style> and <head>.
 function mapText(html, f) {
@@ -188,8 +188,7 @@ for (const file of htmlFiles) {
         const linked = body.split(/(<pre[\s\S]*?<\/pre>|<a\b[\s\S]*?<\/a>|<table class="pre"[\s\S]*?<\/table>)/)
             .map((part, i) => i % 2 ? part : linkApiNames(part, guide)).join("");
         html = html.slice(0, main) + linked + html.slice(end);
-        html = html.replace('<div id="content">',
-            `<div id="content">\n<a class="autokl-download" href="${guide}.fsx" download>Download this guide as an F# script (${guide}.fsx)</a>`);
+        html = html.replace(/<\/h1>/, `</h1>\n<p class="autokl-download"><a href="${guide}.fsx" download>Download this guide as an F# script (${guide}.fsx)</a></p>`);
         guideTitle.set(guide, html.match(/<title>([^|<]*)/)?.[1].trim() ?? guide);
     }
     fs.writeFileSync(file, html);
