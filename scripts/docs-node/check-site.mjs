@@ -98,11 +98,12 @@ for (const [page, text] of html) {
     if (page.startsWith("reference/") && page !== "reference/index.html") {
         // The type's own summary.
         const head = text.match(/<div id="content">([\s\S]*?)(<h3>|<\/main>)/)?.[1] ?? "";
-        const isNamespace = !/<dt>\s*Assembly:/.test(head);
+        const isNamespace = /<h2[^>]*>\s*\S+ Namespace\s*<\/h2>/.test(head);
         if (!isNamespace && !/<p class="fsdocs-summary">\s*\S/.test(head))
             report("public member without a summary", `${page}: the type or module itself`);
-        if (isNamespace && /<p class="fsdocs-summary">\s*<\/p>|^((?!fsdocs-summary)[\s\S])*$/.test(head))
-            report("namespace without a description", `${page}`);
+        // fsdocs writes a namespace's <namespacedoc> summary right under its heading.
+        if (isNamespace && !/ Namespace\s*<\/h2>\s*<div class="fsdocs-xmldoc">\s*<p>\s*\S/.test(head))
+            report("namespace without a description", `${page} (give one type of the namespace a <namespacedoc>)`);
         // Each member row: usage cell (with the anchor) then the doc cell.
         for (const row of text.matchAll(/<td class="fsdocs-member-usage">([\s\S]*?)<\/td>\s*<td class="fsdocs-member-xmldoc">([\s\S]*?)<\/td>\s*<\/tr>/g)) {
             if (/<p class="fsdocs-summary">\s*\S/.test(row[2])) continue;
