@@ -45,50 +45,82 @@ let negativeCosine (q: Normal) = -Losses.CosineSimilarity(q.LogProb x |> Tensor.
 (**
 ## The fit
 
-`Optim.minimize` runs the PyTorch loop — zero the gradients, compute the loss, backward,
-Adam step — and returns the loss before each step. `fit` records the loss, μ and σ every
-1000 steps, as the original write-up printed them:
+`Optim.minimizeWith` runs the PyTorch loop — zero the gradients, compute the loss, backward,
+Adam step — and calls back after every step. `fit` keeps every step's loss, μ and σ (for the
+plots), and prints the loss, μ and σ every 1000 steps, as the original write-up printed them:
 *)
 type Row = { Step: int; Loss: float; Mu: float; Sigma: float }
 
-let fit (loss: Normal -> Tensor) (mu0: float) =
+let fitWith (placement: EpsilonPlacement) (loss: Normal -> Tensor) (mu0: float) =
     let mu = Tensor.scalar mu0 |> Tensor.requiresGrad
     let sigma = Tensor.scalar 1.0 |> Tensor.requiresGrad
-    let adam = Adam([ mu; sigma ], lr = 1e-3)
+    let adam = Adam([ mu; sigma ], lr = 1e-3, epsilonPlacement = placement)
     let rows = ResizeArray()
     Optim.minimizeWith
-        (fun r ->
-            if r.Step = 1 || r.Step % 1000 = 0 then
-                rows.Add { Step = r.Step; Loss = r.Loss; Mu = float mu; Sigma = float sigma })
+        (fun r -> rows.Add { Step = r.Step; Loss = r.Loss; Mu = float mu; Sigma = float sigma })
         [ mu; sigma ] adam 10000
         (fun () -> loss (Normal(mu, sigma)))
     List.ofSeq rows
 
-let klRun = fit klLoss 0.0
+let fit = fitWith EpsilonPlacement.PyTorch
 
-for r in klRun do
-    printfn "step %5d   loss %.6f   mu %8.5f   sigma %8.5f" r.Step r.Loss r.Mu r.Sigma
+/// The rows the write-up printed: step 1, then every 1000th step.
+let printed (rows: Row list) = rows |> List.filter (fun r -> r.Step = 1 || r.Step % 1000 = 0)
+
+let printTable (rows: Row list) =
+    printfn "%6s  %12s  %10s  %10s" "step" "loss" "mu" "sigma"
+    for r in printed rows do
+        printfn "%6d  %12.6f  %10.5f  %10.5f" r.Step r.Loss r.Mu r.Sigma
+
+(**
+### KL divergence, from μ = 0
+*)
+let klRun = fit klLoss 0.0
+printTable klRun
 (*** include-output ***)
 
 (**
 Q drifts to μ ≈ 2.5 and widens to σ ≈ 5.2: it covers both modes, with its mean between
 them. That is the character of KL(P‖Q) — it is infinite wherever Q is 0 and P is not, so
-Q must put mass everywhere P has any ("mean-seeking", or "zero-avoiding"). The same run in
-PyTorch 1.13 ends at μ = 2.4993847615, σ = 5.2311046673 in float64; AutoKl's tests hold it
-to that at every 1000th step to 10⁻⁹ relative.
+Q must put mass everywhere P has any ("mean-seeking", or "zero-avoiding").
 
-## The other losses
+<figure class="autokl-figure"><img src="img/fit/kl/loss.svg" alt="The KL loss falling over 10,000 Adam steps"><figcaption>The loss before each step (<code>autokl fit --out</code>).</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/kl/trajectory.svg" alt="mu rising to 2.5 and sigma to 5.2"><figcaption>μ and σ along the way.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/kl/animation.svg" alt="Q = N(mu, sigma) spreading over both modes of the target"><figcaption>Q approaching the target, frame by frame.</figcaption></figure>
 
-The mean squared error between the densities, from μ = 0 and from μ = 5, and the negative
-cosine similarity from μ = 5:
+### Mean squared error, from μ = 0 and from μ = 5
+*)
+let mseRun0 = fit mseLoss 0.0
+printTable mseRun0
+(*** include-output ***)
+let mseRun5 = fit mseLoss 5.0
+printTable mseRun5
+(*** include-output ***)
+
+(**
+<figure class="autokl-figure"><img src="img/fit/mse-mu0/trajectory.svg" alt="mu falling to -5, sigma staying near 1"><figcaption>MSE from μ = 0: μ and σ.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/mse-mu5/trajectory.svg" alt="mu rising to 10, sigma staying near 1"><figcaption>MSE from μ = 5: μ and σ.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/mse-mu5/animation.svg" alt="Q sliding onto the right-hand mode"><figcaption>MSE from μ = 5: Q slides onto the nearer mode.</figcaption></figure>
+
+### Negative cosine similarity, from μ = 5
+*)
+let cosineRun5 = fit negativeCosine 5.0
+printTable cosineRun5
+(*** include-output ***)
+
+(**
+<figure class="autokl-figure"><img src="img/fit/cosine-mu5/loss.svg" alt="The negative cosine similarity falling to -0.7"><figcaption>Negative cosine from μ = 5: the loss.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/cosine-mu5/trajectory.svg" alt="mu rising to 10, sigma to 1"><figcaption>Negative cosine from μ = 5: μ and σ.</figcaption></figure>
+
+## Where each loss ends
 *)
 let last (rows: Row list) = List.last rows
 
 let runs =
     [ "KL, from mu = 0", klRun
-      "MSE, from mu = 0", fit mseLoss 0.0
-      "MSE, from mu = 5", fit mseLoss 5.0
-      "-cosine, from mu = 5", fit negativeCosine 5.0 ]
+      "MSE, from mu = 0", mseRun0
+      "MSE, from mu = 5", mseRun5
+      "-cosine, from mu = 5", cosineRun5 ]
 
 for name, rows in runs do
     let r = last rows
@@ -140,6 +172,79 @@ svgChart (
 (*** include-it-raw ***)
 
 (**
+## Matching PyTorch, and Adam's epsilon
+
+AutoKl's tests run this experiment against PyTorch 1.13 (float64, the runs recorded in
+`tests/AutoKl.Tests/fixtures/pytorch/reference_experiment.json`). Side by side, every 1000th
+step of the KL run — PyTorch's numbers as it printed them, then the difference:
+*)
+open System.Text.Json
+
+let reference =
+    let path = System.IO.Path.Combine(__SOURCE_DIRECTORY__, "..", "tests", "AutoKl.Tests", "fixtures", "pytorch", "reference_experiment.json")
+    use doc = JsonDocument.Parse(System.IO.File.ReadAllText path)
+    let run name =
+        doc.RootElement.GetProperty("runs").EnumerateArray()
+        |> Seq.find (fun r -> r.GetProperty("name").GetString() = name)
+    [ for name in [ "a_kl_float64"; "b_mse_mu0_float64"; "c_mse_mu5_float64"; "d_negcos_mu5_float64" ] ->
+        name,
+        [ for row in (run name).GetProperty("rows").EnumerateArray() ->
+            { Step = row.GetProperty("step").GetInt32(); Loss = row.GetProperty("loss").GetDouble()
+              Mu = row.GetProperty("mu").GetDouble(); Sigma = row.GetProperty("sigma").GetDouble() } ] ]
+    |> Map.ofList
+
+let compare (ours: Row list) (theirs: Row list) =
+    printfn "%6s  %14s %14s   %14s %14s   %9s" "step" "PyTorch mu" "PyTorch sigma" "AutoKl mu" "AutoKl sigma" "max |diff|"
+    for t in theirs do
+        let o = ours |> List.find (fun r -> r.Step = t.Step)
+        let diff = List.max [ abs (o.Mu - t.Mu); abs (o.Sigma - t.Sigma); abs (o.Loss - t.Loss) ]
+        printfn "%6d  %14.10f %14.10f   %14.10f %14.10f   %9.1e" t.Step t.Mu t.Sigma o.Mu o.Sigma diff
+
+compare klRun reference.["a_kl_float64"]
+(*** include-output ***)
+
+(**
+The same holds for the other three runs (largest difference over their printed rows):
+*)
+for name, rows in [ "b_mse_mu0_float64", mseRun0; "c_mse_mu5_float64", mseRun5; "d_negcos_mu5_float64", cosineRun5 ] do
+    let worst =
+        reference.[name]
+        |> List.map (fun t ->
+            let o = rows |> List.find (fun r -> r.Step = t.Step)
+            List.max [ abs (o.Mu - t.Mu); abs (o.Sigma - t.Sigma); abs (o.Loss - t.Loss) ])
+        |> List.max
+    printfn "%-22s  max |AutoKl - PyTorch| over the printed rows: %.1e" name worst
+(*** include-output ***)
+
+(**
+Those numbers come from Adam as PyTorch has written it since version 1.3, which adds ε after
+the bias correction of the second moment:
+
+$$$
+\theta_t = \theta_{t-1} - \frac{\alpha}{1-\beta_1^t}\cdot\frac{m_t}{\sqrt{v_t}\,/\sqrt{1-\beta_2^t} + \varepsilon}
+
+Kingma and Ba's paper, TensorFlow/Keras, MXNet and PyTorch before 1.3 use the "ε-hat" form,
+which adds ε before it — in effect an ε that is $1/\sqrt{1-\beta_2^t}$ times larger
+(about 32 times at the first step, shrinking to 1 as t grows):
+
+$$$
+\theta_t = \theta_{t-1} - \alpha\,\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\cdot\frac{m_t}{\sqrt{v_t} + \hat\varepsilon}
+
+A run printed by such code is reproduced with `EpsilonPlacement.KingmaBa`. How far the two
+placements part on this experiment, at the printed steps:
+*)
+let klKingmaBa = fitWith EpsilonPlacement.KingmaBa klLoss 0.0
+
+printfn "%6s  %18s %18s   %10s" "step" "mu (PyTorch eps)" "mu (eps-hat)" "difference"
+for a, b in List.zip (printed klRun) (printed klKingmaBa) do
+    printfn "%6d  %18.12f %18.12f   %10.1e" a.Step a.Mu b.Mu (b.Mu - a.Mu)
+(*** include-output ***)
+
+(**
+Where the gradients are tiny next to ε the placement changes the steps themselves; the
+[optimizers guide](optimizers.html#Adam-s-two-epsilon-placements) shows such a case, and
+`autokl fit --eps-placement kingma-ba` runs this experiment with the ε-hat form.
+
 ## The same in C#
 
 ```csharp

@@ -14,7 +14,9 @@ index: 4
 # KL conventions: why "the same" KL gives different numbers
 
 The Kullback-Leibler divergence of a distribution Q from a reference P is
-**KL(P‖Q) = Σᵢ pᵢ log(pᵢ / qᵢ)**.
+
+$$$
+\mathrm{KL}(P \,\|\, Q) = \sum_i p_i \log \frac{p_i}{q_i}.
 
 Every library computes that sum, but each divides it by something different, takes its
 arguments in a different form, and some changed their choice between versions. A number
@@ -127,6 +129,117 @@ let gluonFromScores = Losses.GluonKlDivLoss(Tensor.ofList2D [ [ 1.0; 2.0; 0.5; -
 (*** include-value: gluonMean ***)
 (*** include-value: gluonSum ***)
 (*** include-value: gluonFromScores ***)
+
+(**
+## The Gluon `KLDivLoss` tutorial, in full
+
+MXNet's tutorial on the KL divergence compares four distributions over four categories:
+dist_1 is P above, dist_2 is Q₁, dist_3 is Q₂, and dist_4 = [0, 0.9, 0, 0.1] puts no mass at
+all on two of the categories.
+*)
+let dist1 = p
+let dist2 = q1
+let dist3 = q2
+let dist4 = Tensor.ofList2D [ [ 0.0; 0.9; 0.0; 0.1 ] ]
+
+(**
+<figure class="autokl-figure"><img src="img/kl/tutorial/distributions.svg" alt="Bar chart of dist_1, dist_2 and dist_3 over four categories"><figcaption>dist_1 (P) against dist_2 and dist_3 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0.3,0.4,0.1,0.2 --q 0.1,0.1,0.1,0.7 --out ...</code>).</figcaption></figure>
+<figure class="autokl-figure"><img src="img/kl/tutorial/divergences.svg" alt="Bar chart of the divergences and what each convention returns"><figcaption>The divergences, and what each library returns for them.</figcaption></figure>
+
+dist_2 looks closer to dist_1 than dist_3 does; `KLDivLoss` should agree.
+
+### `from_logits = true`, the default: pass log-probabilities
+
+With Gluon's default the prediction must already be **log**-probabilities and the label plain
+probabilities — the prediction second in KL(label‖prediction):
+*)
+let gluon12 = Losses.GluonKlDivLoss(log dist2, dist1)
+let gluon13 = Losses.GluonKlDivLoss(log dist3, dist1)
+(*** include-value: gluon12 ***)
+(*** include-value: gluon13 ***)
+
+(**
+dist_2 is indeed the closer one. Neither number is the KL divergence, though.
+
+### Aggregation: a mean over the categories, then a sum, then a mean again
+
+`KLDivLoss` returns one value per sample, reduced over every other axis — and the reduction
+over the category axis is where MXNet versions differ (see the table above). With the mean
+(MXNet up to 1.8, and 2.x), the value is the textbook KL divided by the number of categories;
+multiply by 4 to get it back. MXNet 1.9 sums, and returns the textbook value directly:
+
+$$$
+\text{Gluon}_{\text{mean}} = \frac{1}{K}\sum_{k=1}^{K} \ell_k, \qquad
+\text{Gluon}_{\text{sum}} = \sum_{k=1}^{K} \ell_k = \mathrm{KL}(P\,\|\,Q), \qquad
+\ell_k = p_k\,\bigl(\log(p_k + 10^{-12}) - \log q_k\bigr)
+*)
+let timesCategories = gluon12 * 4.0
+let textbook12 = Divergences.kl dist1 dist2
+let mxnet19 = Losses.GluonKlDivLoss(log dist2, dist1, averaging = MXNetAveraging.Sum)
+(*** include-value: timesCategories ***)
+(*** include-value: textbook12 ***)
+(*** include-value: mxnet19 ***)
+
+(**
+A KL value taken from MXNet code is only comparable once you know which version produced it.
+
+### `from_logits = false`: pass scores, not probabilities
+
+With `from_logits = false` Gluon applies `log_softmax` to the prediction first, so it expects
+unnormalised scores (a dense layer's outputs). Log-probabilities are such scores —
+log_softmax(log q) = log q — and give the same value as above. Probabilities are not: their
+softmax is a different, much flatter distribution, and the loss compares dist_1 with that:
+*)
+let fromScores = Losses.GluonKlDivLoss(log dist2, dist1, fromLogits = false)
+let probabilitiesAsScores = Losses.GluonKlDivLoss(dist2, dist1, fromLogits = false)
+let whatWasCompared = dist2 |> Tensor.softmax -1
+(*** include-value: fromScores ***)
+(*** include-value: probabilitiesAsScores ***)
+(*** include-value: whatWasCompared ***)
+
+(**
+### A prediction with zeros: dist_4
+
+KL(P‖Q) sums p log(p / q): wherever P has mass and Q has none, the term is infinite. As the
+prediction, dist_4 has zeros where dist_1 has 0.2, so the divergence is infinite — not a bug,
+and AutoKl does not hide it:
+*)
+let predictionWithZeros = Losses.GluonKlDivLoss(log dist4, dist1)
+let textbookWithZeros = Divergences.kl dist1 dist4
+(*** include-value: predictionWithZeros ***)
+(*** include-value: textbookWithZeros ***)
+
+(**
+As the label, zeros are harmless: a category the label gives no mass contributes
+0 · (log(0 + 10⁻¹²) − pred) = 0, which is what the `1e-12` inside Gluon's log is for:
+*)
+let labelWithZeros = Losses.GluonKlDivLoss(log dist1, dist4)
+(*** include-value: labelWithZeros ***)
+
+(**
+<figure class="autokl-figure"><img src="img/kl/zeros/distributions.svg" alt="Bar chart of dist_1 and dist_4, which has zeros in categories 1 and 3"><figcaption>dist_1 against dist_4 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0,0.9,0,0.1 --out ...</code>).</figcaption></figure>
+
+The tutorial's way out is to give both distributions a **common support**: add a small ε to
+every probability of the prediction and renormalise, so that no category has exactly 0. The
+result is finite, but it is a statement about ε as much as about the distributions — it grows
+like log(1/ε):
+*)
+let withCommonSupport (epsilon: float) =
+    let lifted = dist4 + epsilon
+    let q = lifted / Tensor.sum lifted
+    Losses.GluonKlDivLoss(log q, dist1) |> Tensor.sum |> float
+
+for epsilon in [ 1e-2; 1e-4; 1e-6; 1e-9 ] do
+    printfn "epsilon %-6g  KLDivLoss (mean over categories) %9.4f   x 4 = KL %9.4f"
+        epsilon (withCommonSupport epsilon) (4.0 * withCommonSupport epsilon)
+(*** include-output ***)
+
+(**
+AutoKl's smoothed overloads do the same with the uniform distribution, (1 − ε) q + ε / K, so
+that ε has one meaning in every call (see [below](#When-Q-has-zeros-where-P-does-not)):
+*)
+let smoothedKl = Divergences.klSmoothed 1e-3 dist1 dist4
+(*** include-value: smoothedKl ***)
 
 (**
 ## The whole picture

@@ -4,6 +4,7 @@
 #   scripts/build-docs.sh            build the site (about a minute)
 #   scripts/build-docs.sh --no-build skip `dotnet build` (the Release assemblies are already built)
 #   DOCS_ROOT=/ scripts/build-docs.sh  links for a site served at the top of a server (default /AutoKl/)
+#   DOCS_OUTPUT=DIR scripts/build-docs.sh  write the site into DIR (default output/)
 #
 # The guides in docs/*.fsx are F# scripts that fsdocs runs (--eval) against the Release build
 # of src/AutoKl.FSharp (and src/AutoKl.Testing), so every number on the site is the library's own output. fsdocs does
@@ -14,19 +15,24 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-out="$root/output"
+out="${DOCS_OUTPUT:-$root/output}"
 # The URL path the site is served under (links and styles are absolute). Without it fsdocs
 # guesses from the folder name. DOCS_ROOT=/ serves the output folder at the top of a server.
 site_root="${DOCS_ROOT:-/AutoKl/}"
 
 fail() { echo "build-docs: FAILED: $*" >&2; exit 1; }
 
+dotnet tool restore >/dev/null || fail "dotnet tool restore"
+# fsdocs cracks every project of the solution (not only the one built below), and stops on
+# one that was never restored: restore them all first, so a fresh clone builds first time.
+dotnet restore AutoKl.sln -nologo -v quiet || fail "dotnet restore AutoKl.sln"
 if [ "${1:-}" != "--no-build" ]; then
-  dotnet build src/AutoKl.FSharp -c Release -nologo -v quiet || fail "dotnet build -c Release"
+  dotnet build src/AutoKl.FSharp -c Release -nologo -v quiet --no-restore || fail "dotnet build -c Release"
   # The property-testing guide loads AutoKl.Testing and FsCheck/Expecto from its output folder.
-  dotnet build src/AutoKl.Testing -c Release -nologo -v quiet || fail "dotnet build src/AutoKl.Testing -c Release"
+  dotnet build src/AutoKl.Testing -c Release -nologo -v quiet --no-restore || fail "dotnet build src/AutoKl.Testing -c Release"
+  # The command-line tool draws the guides' pictures (below).
+  dotnet build src/AutoKl.Cli -c Release -nologo -v quiet --no-restore || fail "dotnet build src/AutoKl.Cli -c Release"
 fi
-dotnet tool restore >/dev/null
 
 # Feed addresses to keep out of the site: the machine's NuGet sources and the ones in the
 # NuGet.config that fsdocs ships (read at run time, so none is written in this repository).
@@ -62,6 +68,37 @@ for script in docs/*.fsx; do
   # source snippets have <td class="snippet">.
   grep -q '<table class="pre"><tr><td><pre><code>' "$page" || fail "$page shows no evaluated output"
 done
+
+# The assets the pages load, from npm packages (scripts/docs-node/package.json), so the site
+# works offline: no page loads anything from another host.
+node_dir="$root/scripts/docs-node"
+if [ ! -f "$node_dir/node_modules/.package-lock.json" ] || [ "$node_dir/package-lock.json" -nt "$node_dir/node_modules/.package-lock.json" ]; then
+  (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error) || fail "npm ci in scripts/docs-node"
+fi
+vendor="$out/content/vendor"
+mkdir -p "$vendor/fuse.js" "$vendor/katex" "$vendor/fira-code/files"
+cp "$node_dir/node_modules/fuse.js/dist/fuse.min.mjs" "$node_dir/node_modules/fuse.js/LICENSE" "$vendor/fuse.js/"
+cp "$node_dir/node_modules/katex/dist/katex.min.css" "$node_dir/node_modules/katex/LICENSE" "$vendor/katex/"
+cp -r "$node_dir/node_modules/katex/dist/fonts" "$vendor/katex/"
+cp "$node_dir/node_modules/@fontsource/fira-code/400.css" "$node_dir/node_modules/@fontsource/fira-code/LICENSE" "$vendor/fira-code/"
+cp "$node_dir"/node_modules/@fontsource/fira-code/files/fira-code-*-400-normal.woff* "$vendor/fira-code/files/"
+# The template's own scripts that import lit, fuse.js and iconify from CDNs are replaced by
+# docs/content/autokl-site.js; no page loads them.
+rm -f "$out/content/fsdocs-search.js" "$out/content/fsdocs-theme-toggle.js" "$out/content/fsdocs-details-toggle.js"
+# The guides' pictures, drawn by `autokl ... --out` while the site builds (the guides show them
+# with <img src="img/...">; the link check fails on any that is missing).
+cli="$root/src/AutoKl.Cli/bin/Release/net10.0/AutoKl.Cli.dll"
+[ -f "$cli" ] || fail "no $cli: build it with dotnet build src/AutoKl.Cli -c Release (or drop --no-build)"
+pictures() { local folder="$1"; shift; dotnet "$cli" "$@" --quiet --out "$out/img/$folder" >/dev/null || fail "autokl $* --out img/$folder"; }
+pictures fit/kl fit --loss kl
+pictures fit/mse-mu0 fit --loss mse
+pictures fit/mse-mu5 fit --loss mse --mu 5
+pictures fit/cosine-mu5 fit --loss cosine --mu 5
+klpictures() { local folder="$1"; shift; dotnet "$cli" kl "$@" --out "$out/img/$folder" >/dev/null || fail "autokl kl $* --out img/$folder"; }
+klpictures kl/tutorial --p 0.2,0.5,0.2,0.1 --q 0.3,0.4,0.1,0.2 --q 0.1,0.1,0.1,0.7
+klpictures kl/zeros --p 0.2,0.5,0.2,0.1 --q 0,0.9,0,0.1
+
+node "$node_dir/postprocess.mjs" "$out" "$site_root" "$root/docs" || fail "finishing the pages (scripts/docs-node/postprocess.mjs)"
 
 # Styles and links point under the chosen root.
 grep -qF "href=\"${site_root}content/fsdocs-default.css\"" "$out/index.html" \

@@ -51,12 +51,20 @@ public static class Autograd
     }
 
     /// <summary>The gradient of a scalar function at <paramref name="x"/>.</summary>
+    /// <example>From C# (F# has <c>grad f x</c>):
+    /// <code lang="csharp">
+    /// var g = Autograd.Grad(t => (t * t).Sum(), Tensor.FromArray(new[] { 1.0, 2.0 }));   // [2, 4]
+    /// </code></example>
     public static Tensor Grad(Func<Tensor, Tensor> f, Tensor x) => ValueAndGrad(f, x).Item2;
 
     /// <summary>The gradients of a scalar function of several tensors, one per argument.</summary>
     public static Tensor[] Grad(Func<Tensor[], Tensor> f, params Tensor[] xs) => ValueAndGrad(f, xs).Item2;
 
     /// <summary>The value of a scalar function at <paramref name="x"/> and its gradient there.</summary>
+    /// <example>From C# (F# has <c>valueAndGrad f x</c>):
+    /// <code lang="csharp">
+    /// var (value, grad) = Autograd.ValueAndGrad(t => t.Exp().Sum(), Tensor.FromArray(new[] { 0.0, 1.0 }));
+    /// </code></example>
     public static Tuple<Tensor, Tensor> ValueAndGrad(Func<Tensor, Tensor> f, Tensor x)
     {
         var (value, grads) = ValueAndGrad((Tensor[] xs) => f(xs[0]), x);

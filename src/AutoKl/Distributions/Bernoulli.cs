@@ -36,7 +36,7 @@ public sealed class Bernoulli : Distribution
         return new Bernoulli(Tensor.Sigmoid(logits), logits, fromLogits: true);
     }
 
-    /// <inheritdoc/>
+    /// <summary>The name used in error messages: <c>bernoulli</c>.</summary>
     public override string Name => "bernoulli";
 
     /// <summary>Probability of 1.</summary>
@@ -58,10 +58,10 @@ public sealed class Bernoulli : Distribution
     /// <summary>BCEWithLogits(logit, p): -p log p - (1 - p) log(1 - p).</summary>
     public override Tensor Entropy() => (1.0 - Probs) * Logits + Tensor.Softplus(-Logits, threshold: double.PositiveInfinity);
 
-    /// <inheritdoc/>
+    /// <summary>The probability of a 1: <see cref="Probs"/>.</summary>
     public override Tensor Mean => Probs;
 
-    /// <inheritdoc/>
+    /// <summary>p (1 - p) for p = <see cref="Probs"/>.</summary>
     public override Tensor Variance => Probs * (1.0 - Probs);
 
     /// <summary>Floating 0/1 values of shape shape ++ BatchShape.</summary>

@@ -54,7 +54,7 @@ public sealed class Categorical : Distribution
             throw new AutoKlException("categorical", $"{name} must have a non-empty last axis of categories, got shape {Shapes.Format(t.ShapeRef)}");
     }
 
-    /// <inheritdoc/>
+    /// <summary>The name used in error messages: <c>categorical</c>.</summary>
     public override string Name => "categorical";
 
     /// <summary>Normalised probabilities, shape BatchShape ++ [K].</summary>

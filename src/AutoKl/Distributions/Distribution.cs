@@ -11,6 +11,18 @@ namespace AutoKl.Distributions;
 /// run in the constructors unless <c>validateArgs: false</c> is passed or
 /// <see cref="Validation.Enabled"/> is off.</para>
 /// </summary>
+/// <namespacedoc>
+///   <summary>Probability distributions with tensor parameters (Normal, Uniform, Bernoulli,
+///   Categorical, mixtures), analytic KL divergences between them (<see cref="KL"/>) and Monte
+///   Carlo estimates where there is no closed form (<see cref="MonteCarloKL"/>).</summary>
+/// </namespacedoc>
+/// <example>
+/// <code lang="csharp">
+/// var q = new Normal(Tensor.Scalar(0.0).RequiresGrad_(), Tensor.Scalar(1.0).RequiresGrad_());
+/// var kl = KL.Divergence(q, new Normal(1.0, 2.0));   // closed form, differentiable in q's parameters
+/// kl.Backward();
+/// </code>
+/// </example>
 public abstract class Distribution
 {
     private readonly int[] _batchShape;

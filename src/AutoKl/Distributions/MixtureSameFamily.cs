@@ -35,7 +35,7 @@ public sealed class MixtureSameFamily : Distribution
         return c[..^1];
     }
 
-    /// <inheritdoc/>
+    /// <summary>The name used in error messages: <c>mixture_same_family</c>.</summary>
     public override string Name => "mixture_same_family";
 
     /// <summary>The mixing distribution.</summary>
@@ -44,17 +44,17 @@ public sealed class MixtureSameFamily : Distribution
     /// <summary>The components (last batch axis = component).</summary>
     public Distribution Components { get; }
 
-    /// <inheritdoc/>
+    /// <summary>log sum_k w_k p_k(x), computed with logsumexp over the components (no underflow far from every component).</summary>
     public override Tensor LogProb(Tensor x)
         => Tensor.LogSumExp(Components.LogProb(Tensor.Unsqueeze(x, -1)) + Mixture.Logits, -1);
 
-    /// <inheritdoc/>
+    /// <summary>sum_k w_k F_k(x): the components' CDFs weighted by the mixture probabilities.</summary>
     public override Tensor Cdf(Tensor x) => Tensor.Sum(Components.Cdf(Tensor.Unsqueeze(x, -1)) * Mixture.Probs, -1);
 
     /// <summary>No closed form: estimate -E[log p(X)] from samples instead.</summary>
     public override Tensor Entropy() => throw new AutoKlException("mixture_same_family.entropy", "a mixture's entropy has no closed form; estimate -mean(LogProb(Sample(...)))");
 
-    /// <inheritdoc/>
+    /// <summary>sum_k w_k mean_k: the components' means weighted by the mixture probabilities.</summary>
     public override Tensor Mean => Tensor.Sum(Components.Mean * Mixture.Probs, -1);
 
     /// <summary>Law of total variance: sum w (var_k + mean_k^2) - mean^2.</summary>

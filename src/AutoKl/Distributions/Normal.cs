@@ -34,7 +34,7 @@ public sealed class Normal : Distribution
         return Broadcast("normal", loc, scale);
     }
 
-    /// <inheritdoc/>
+    /// <summary>The name used in error messages: <c>normal</c>.</summary>
     public override string Name => "normal";
 
     /// <summary>The mean parameter as given (not broadcast).</summary>
@@ -43,7 +43,7 @@ public sealed class Normal : Distribution
     /// <summary>The standard deviation parameter as given (not broadcast).</summary>
     public Tensor Scale { get; }
 
-    /// <inheritdoc/>
+    /// <summary>log p(x) = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi), broadcast against the batch shape; differentiable in x, loc and scale.</summary>
     public override Tensor LogProb(Tensor x)
     {
         var variance = Scale * Scale;
@@ -51,29 +51,29 @@ public sealed class Normal : Distribution
         return -(d * d) / (variance * 2.0) - Tensor.Log(Scale) - LogSqrtTwoPi;
     }
 
-    /// <inheritdoc/>
+    /// <summary>P(X &lt;= x) = (1 + erf((x - loc) / (scale sqrt 2))) / 2.</summary>
     public override Tensor Cdf(Tensor x) => (Tensor.Erf((x - Loc) / (Scale * Math.Sqrt(2))) + 1.0) * 0.5;
 
     /// <summary>0.5 + log(sqrt(2 pi)) + log scale, per distribution.</summary>
     public override Tensor Entropy() => Tensor.Expand(Tensor.Log(Scale) + (0.5 + LogSqrtTwoPi), BatchShapeRef);
 
-    /// <inheritdoc/>
+    /// <summary>loc, broadcast to the batch shape.</summary>
     public override Tensor Mean => Tensor.Expand(Loc, BatchShapeRef);
 
-    /// <inheritdoc/>
+    /// <summary>scale, broadcast to the batch shape.</summary>
     public override Tensor Stddev => Tensor.Expand(Scale, BatchShapeRef);
 
-    /// <inheritdoc/>
+    /// <summary>scale^2, broadcast to the batch shape.</summary>
     public override Tensor Variance => Tensor.Expand(Scale * Scale, BatchShapeRef);
 
-    /// <inheritdoc/>
+    /// <summary>True: <see cref="RSample"/> draws loc + scale * eps, differentiable in loc and scale.</summary>
     public override bool HasRSample => true;
 
     /// <summary>loc + scale * eps with eps standard normal: differentiable in loc and scale.</summary>
     public override Tensor RSample(int[] shape, Generator generator)
         => Loc + Scale * Tensor.RandN(ExtendedShape(shape), generator, Loc.DType);
 
-    /// <inheritdoc/>
+    /// <summary>Samples of shape <c>shape ++ BatchShape</c>, without gradient (use <see cref="RSample"/> to differentiate through them).</summary>
     public override Tensor Sample(int[] shape, Generator generator)
     {
         using (Autograd.NoGrad()) return RSample(shape, generator).Detach();

@@ -37,7 +37,7 @@ public sealed class Uniform : Distribution
         return (l, h, shape);
     }
 
-    /// <inheritdoc/>
+    /// <summary>The name used in error messages: <c>uniform</c>.</summary>
     public override string Name => "uniform";
 
     /// <summary>The lower bound as given.</summary>
@@ -54,26 +54,26 @@ public sealed class Uniform : Distribution
         return Tensor.Where(inside, -Tensor.Log(High - Low), Tensor.Scalar(double.NegativeInfinity, Low.DType));
     }
 
-    /// <inheritdoc/>
+    /// <summary>(x - low) / (high - low), clamped into [0, 1].</summary>
     public override Tensor Cdf(Tensor x) => Tensor.Clamp((x - Low) / (High - Low), 0, 1);
 
     /// <summary>log(high - low).</summary>
     public override Tensor Entropy() => Tensor.Expand(Tensor.Log(High - Low), BatchShapeRef);
 
-    /// <inheritdoc/>
+    /// <summary>(low + high) / 2, broadcast to the batch shape.</summary>
     public override Tensor Mean => Tensor.Expand((Low + High) * 0.5, BatchShapeRef);
 
-    /// <inheritdoc/>
+    /// <summary>(high - low)^2 / 12, broadcast to the batch shape.</summary>
     public override Tensor Variance => Tensor.Expand((High - Low) * (High - Low) / 12.0, BatchShapeRef);
 
-    /// <inheritdoc/>
+    /// <summary>True: <see cref="RSample"/> draws low + (high - low) * u, differentiable in low and high.</summary>
     public override bool HasRSample => true;
 
     /// <summary>low + (high - low) u with u uniform on [0, 1): differentiable in low and high.</summary>
     public override Tensor RSample(int[] shape, Generator generator)
         => Low + (High - Low) * Tensor.Rand(ExtendedShape(shape), generator, Low.DType);
 
-    /// <inheritdoc/>
+    /// <summary>Samples of shape <c>shape ++ BatchShape</c>, uniform in [low, high), without gradient.</summary>
     public override Tensor Sample(int[] shape, Generator generator)
     {
         using (Autograd.NoGrad()) return RSample(shape, generator).Detach();

@@ -38,7 +38,7 @@ public sealed class Adagrad : Optimizer
             ["initial_accumulator_value"] = initialAccumulatorValue, ["eps"] = eps, ["maximize"] = maximize ? 1 : 0,
         }) { }
 
-    /// <inheritdoc/>
+    /// <summary>The state buffers this optimizer keeps per parameter (see the class summary); a restored state may hold only these.</summary>
     protected override IReadOnlyCollection<string> BufferNames => Buffers;
 
     /// <inheritdoc/>

@@ -60,7 +60,7 @@ public sealed class Adam : Optimizer
         ["amsgrad"] = amsgrad ? 1 : 0, ["maximize"] = maximize ? 1 : 0, ["epsilon_placement"] = (int)epsilonPlacement,
     };
 
-    /// <inheritdoc/>
+    /// <summary>The state buffers this optimizer keeps per parameter (see the class summary); a restored state may hold only these.</summary>
     protected override IReadOnlyCollection<string> BufferNames => Buffers;
 
     /// <inheritdoc/>

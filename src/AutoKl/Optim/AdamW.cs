@@ -30,7 +30,7 @@ public sealed class AdamW : Optimizer
                  EpsilonPlacement epsilonPlacement = EpsilonPlacement.PyTorch)
         : base("AdamW", groups, Adam.AdamDefaults(lr, beta1, beta2, eps, weightDecay, amsgrad, maximize, epsilonPlacement)) { }
 
-    /// <inheritdoc/>
+    /// <summary>The state buffers this optimizer keeps per parameter (see the class summary); a restored state may hold only these.</summary>
     protected override IReadOnlyCollection<string> BufferNames => Buffers;
 
     /// <inheritdoc/>

@@ -52,6 +52,12 @@ public static class Checkpoint
     private const string SaveOp = "checkpoint.save", LoadOp = "checkpoint.load";
 
     /// <summary>Saves the parameters and the optimizer's state to <paramref name="path"/> (atomically).</summary>
+    /// <example>
+    /// <code lang="csharp">
+    /// Checkpoint.Save("fit.ckpt", new[] { mu, sigma }, adam);
+    /// // later, with the same parameters and an optimizer of the same kind:
+    /// Checkpoint.Load("fit.ckpt", new[] { mu, sigma }, adam);
+    /// </code></example>
     public static void Save(string path, IReadOnlyList<Tensor> parameters, Optimizer optimizer)
         => Save(path, parameters, optimizer, null, s => s);
 

@@ -14,6 +14,13 @@ public readonly record struct StepReport(int Step, double Loss, double Lr);
 public static class Minimize
 {
     /// <summary>Runs <paramref name="steps"/> optimisation steps, calling <paramref name="onStep"/> after each update.</summary>
+    /// <example>From C# (F# has <c>Optim.minimizeWith</c>):
+    /// <code lang="csharp">
+    /// var mu = Tensor.Scalar(0.0).RequiresGrad_();
+    /// var adam = new Adam(new[] { mu }, lr: 1e-2);
+    /// Minimize.Run(new[] { mu }, () => (mu - 3.0).Pow(2), adam, 1000,
+    ///     r => { if (r.Step % 100 == 0) Console.WriteLine($"{r.Step}: {r.Loss:F6}"); });
+    /// </code></example>
     /// <param name="parameters">The tensors being optimised (their gradients are cleared before each step).</param>
     /// <param name="loss">Computes the scalar loss from the current parameters.</param>
     /// <param name="optimizer">Updates the parameters.</param>

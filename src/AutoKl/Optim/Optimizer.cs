@@ -9,6 +9,23 @@ namespace AutoKl.Optim;
 /// Each subclass holds its update rule in one file, written once for float32 and float64
 /// (generic math), so float32 parameters are updated in float32 as in PyTorch.
 /// </summary>
+/// <namespacedoc>
+///   <summary>Optimizers that agree with PyTorch step for step (SGD, Adam, AdamW, RMSprop,
+///   Adagrad), learning-rate schedules, gradient clipping, the training loop
+///   (<see cref="Minimize"/>) and checkpoints.</summary>
+/// </namespacedoc>
+/// <example>
+/// <code lang="csharp">
+/// var w = Tensor.FromArray(new[] { 0.5, -0.3 }).RequiresGrad_();
+/// var adam = new Adam(new[] { w }, lr: 1e-3);
+/// for (var step = 0; step &lt; 100; step++)
+/// {
+///     adam.ZeroGrad();
+///     (w * w).Sum().Backward();
+///     adam.Step();
+/// }
+/// </code>
+/// </example>
 public abstract class Optimizer
 {
     private readonly List<ParamGroup> _groups = new();
@@ -17,7 +34,7 @@ public abstract class Optimizer
 
     /// <summary>
     /// Sets up the optimizer: <paramref name="defaults"/> fill the hyper-parameters each group
-    /// does not set, then each group is checked with <see cref="Validate"/>.
+    /// does not set, then each group is checked with <c>Validate</c> (protected).
     /// </summary>
     protected Optimizer(string name, IEnumerable<ParamGroup> groups, IReadOnlyDictionary<string, double> defaults)
     {

@@ -9,6 +9,21 @@ namespace AutoKl;
 /// Tensors are immutable from the public API except through explicit in-place methods used by
 /// optimizers under <see cref="Autograd.NoGrad"/>.
 /// </summary>
+/// <namespacedoc>
+///   <summary>The engine: <see cref="Tensor"/> and its operations, the gradient tape
+///   (<see cref="Autograd"/>, <see cref="Differentiation"/>), the losses in every library's
+///   convention (<see cref="Losses"/>, <see cref="Reduction"/>, <see cref="MXNetAveraging"/>) and the
+///   divergences between discrete distributions (<see cref="Divergences"/>). The F# modules of the
+///   same names (<c>Tensor.log</c>, <c>grad</c>, <c>Losses.klDiv</c>, ...) live here too.</summary>
+/// </namespacedoc>
+/// <example>
+/// <code lang="csharp">
+/// var x = Tensor.FromArray(new[] { 0.2, 0.5, 0.3 }).RequiresGrad_();
+/// var loss = (Tensor.Log(x) * x).Sum();
+/// loss.Backward();
+/// Console.WriteLine(x.Grad);   // log x + 1
+/// </code>
+/// </example>
 public sealed partial class Tensor
 {
     /// <summary>float[], double[] or long[] with exactly <see cref="Numel"/> elements.</summary>

@@ -37,6 +37,6 @@ public sealed class ChainedScheduler : LRScheduler
     /// <inheritdoc/>
     protected override double[] ComputeLr() => GroupLrs();
 
-    /// <inheritdoc/>
+    /// <summary>The chained schedulers, saved and restored with this one.</summary>
     protected override IReadOnlyList<LRScheduler> Children => _schedulers;
 }

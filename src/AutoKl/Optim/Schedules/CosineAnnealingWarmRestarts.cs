@@ -63,7 +63,7 @@ public sealed class CosineAnnealingWarmRestarts : LRScheduler
     protected override double[] ComputeLr() =>
         BaseLrs.Select(b => EtaMin + (b - EtaMin) * (1 + Math.Cos(Math.PI * TCur / TI)) / 2).ToArray();
 
-    /// <inheritdoc/>
+    /// <summary>The counters saved beside the epoch: <c>t_i</c> (the current period) and <c>t_cur</c> (epochs since the last restart).</summary>
     protected override IEnumerable<string> ExtraKeys => ["t_i", "t_cur"];
 
     /// <inheritdoc/>

@@ -12,7 +12,7 @@ public abstract class LRScheduler
 {
     private double[] _lastLr;
 
-    /// <summary>Records <c>initial_lr</c> in every group of <paramref name="optimizer"/>. A subclass ends its constructor with <see cref="InitialStep"/>.</summary>
+    /// <summary>Records <c>initial_lr</c> in every group of <paramref name="optimizer"/>. A subclass ends its constructor with <c>InitialStep</c> (protected).</summary>
     protected LRScheduler(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -139,13 +139,13 @@ public abstract class LRScheduler
     /// <summary>Sub-schedules of a composite schedule (saved with it).</summary>
     protected virtual IReadOnlyList<LRScheduler> Children => Array.Empty<LRScheduler>();
 
-    /// <summary>Names of the schedule-specific counters written by <see cref="SaveExtra"/>.</summary>
+    /// <summary>Names of the schedule-specific counters written by <c>SaveExtra</c> (protected).</summary>
     protected virtual IEnumerable<string> ExtraKeys => Array.Empty<string>();
 
     /// <summary>Adds schedule-specific counters to a saved state.</summary>
     protected virtual void SaveExtra(IDictionary<string, double> values) { }
 
-    /// <summary>Reads back what <see cref="SaveExtra"/> wrote.</summary>
+    /// <summary>Reads back what <c>SaveExtra</c> (protected) wrote.</summary>
     protected virtual void LoadExtra(IReadOnlyDictionary<string, double> values) { }
 
     /// <summary>Throws when a schedule argument is out of range.</summary>

@@ -53,6 +53,6 @@ public sealed class SequentialLR : LRScheduler
     /// <inheritdoc/>
     protected override double[] ComputeLr() => GroupLrs();
 
-    /// <inheritdoc/>
+    /// <summary>The schedulers run one after another, saved and restored with this one.</summary>
     protected override IReadOnlyList<LRScheduler> Children => _schedulers;
 }
