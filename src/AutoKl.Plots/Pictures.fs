@@ -101,17 +101,24 @@ module FitPictures =
             let delay = if i = last then 200 elif i = 0 then 60 else 8
             chart, delay)
 
-    /// The final Q of several losses (fitted from the same start) over the target.
+    /// The final Q of several losses (fitted from the same start) over the target. Losses often
+    /// agree (several lock onto the same mode): a curve that a later one covers is drawn wider,
+    /// under it, so curves that coincide show as nested stripes instead of hiding each other.
     let compare (runs: FitRun list) =
         let first = List.head runs
+        let runsArray = Array.ofList runs
+        let coincide (a: FitRun) (b: FitRun) =
+            abs (a.FinalMu - b.FinalMu) < 0.02 * a.FinalSigma && abs (a.FinalSigma - b.FinalSigma) < 0.02 * a.FinalSigma
+        let coveredBy k = runsArray[k + 1 ..] |> Array.filter (coincide runsArray[k]) |> Array.length
         Lines
             { Chart.lines "Final Q of each loss over the target" "x" "density" with
                 Curves =
                     targetCurve first.Grid first.Target
                     :: (runs
                         |> List.mapi (fun k run ->
-                            Chart.curve (sprintf "%s: N(%.2f, %.2f)" run.Loss run.FinalMu run.FinalSigma)
-                                Chart.palette[k % (Chart.palette.Length - 1)] run.Grid (normal run.Grid run.FinalMu run.FinalSigma)))
+                            { Chart.curve (sprintf "%s: N(%.2f, %.2f)" run.Loss run.FinalMu run.FinalSigma)
+                                  Chart.palette[k % (Chart.palette.Length - 1)] run.Grid (normal run.Grid run.FinalMu run.FinalSigma) with
+                                Width = 2.0 + 2.0 * float (coveredBy k) }))
                 YFromZero = true }
 
     /// The loss curves of several losses in one chart. Their scales differ by orders of
