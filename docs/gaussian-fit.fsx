@@ -10,6 +10,13 @@ index: 5
 #I "../src/AutoKl.FSharp/bin/Release/net10.0"
 #r "AutoKl.dll"
 #r "AutoKl.FSharp.dll"
+#I "../src/AutoKl.Plots/bin/Release/net10.0"
+#r "AutoKl.Plots.dll"
+
+/// A picture drawn while the page is built, inline as a data URI (the page needs no file beside it).
+let picture (alt: string) (mime: string) (bytes: byte[]) =
+    sprintf "<p><img src=\"data:%s;base64,%s\" alt=\"%s\" style=\"max-width:100%%;height:auto\"/></p>"
+        mime (System.Convert.ToBase64String bytes) alt
 (**
 # Fitting a Gaussian to a mixture: the reference experiment
 
@@ -46,8 +53,9 @@ let negativeCosine (q: Normal) = -Losses.CosineSimilarity(q.LogProb x |> Tensor.
 ## The fit
 
 `Optim.minimize` runs the PyTorch loop — zero the gradients, compute the loss, backward,
-Adam step — and returns the loss before each step. `fit` records the loss, μ and σ every
-1000 steps, as the original write-up printed them:
+Adam step — and returns the loss before each step. `fit` records the loss, μ and σ at every
+step (the pictures below need them all); the table shows every 1000th, as the original
+write-up printed them:
 *)
 type Row = { Step: int; Loss: float; Mu: float; Sigma: float }
 
@@ -57,9 +65,7 @@ let fit (loss: Normal -> Tensor) (mu0: float) =
     let adam = Adam([ mu; sigma ], lr = 1e-3)
     let rows = ResizeArray()
     Optim.minimizeWith
-        (fun r ->
-            if r.Step = 1 || r.Step % 1000 = 0 then
-                rows.Add { Step = r.Step; Loss = r.Loss; Mu = float mu; Sigma = float sigma })
+        (fun r -> rows.Add { Step = r.Step; Loss = r.Loss; Mu = float mu; Sigma = float sigma })
         [ mu; sigma ] adam 10000
         (fun () -> loss (Normal(mu, sigma)))
     List.ofSeq rows
@@ -67,8 +73,37 @@ let fit (loss: Normal -> Tensor) (mu0: float) =
 let klRun = fit klLoss 0.0
 
 for r in klRun do
-    printfn "step %5d   loss %.6f   mu %8.5f   sigma %8.5f" r.Step r.Loss r.Mu r.Sigma
+    if r.Step = 1 || r.Step % 1000 = 0 then
+        printfn "step %5d   loss %.6f   mu %8.5f   sigma %8.5f" r.Step r.Loss r.Mu r.Sigma
 (*** include-output ***)
+
+(**
+Drawn from the recorded steps by the chart code behind `autokl fit --out` (src/AutoKl.Plots):
+*)
+(*** hide ***)
+open AutoKl.Plots
+
+/// The run as the pictures take it: the loss before each step, mu and sigma from the start on.
+let pictureRun (name: string) (loss: Normal -> Tensor) (mu0: float) (rows: Row list) : FitRun =
+    let last = List.last rows
+    { Loss = name
+      Grid = x.ToDoubleArray()
+      Target = p.ToDoubleArray()
+      Losses = rows |> List.map (fun r -> r.Loss) |> Array.ofList
+      Mus = Array.ofList (mu0 :: (rows |> List.map (fun r -> r.Mu)))
+      Sigmas = Array.ofList (1.0 :: (rows |> List.map (fun r -> r.Sigma)))
+      FinalLoss = loss (Normal(last.Mu, last.Sigma)) |> float }
+
+let klPictures = pictureRun "kl" klLoss 0.0 klRun
+
+// 40 frames at 560 x 350 keep the page light; `autokl fit --out` writes 100 at 640 x 400.
+Animation.gif (560, 350) (FitPictures.animation klPictures 40)
+|> picture "Q = N(mu, sigma) moving from N(0, 1) towards the two-mode target, step by step" "image/gif"
+(*** include-it-raw ***)
+(*** hide ***)
+Chart.png Chart.size (FitPictures.trajectory klPictures)
+|> picture "mu and sigma at each step of the KL fit" "image/png"
+(*** include-it-raw ***)
 
 (**
 Q drifts to μ ≈ 2.5 and widens to σ ≈ 5.2: it covers both modes, with its mean between
@@ -103,40 +138,14 @@ happiest matching half of P perfectly; KL is not allowed to ignore half of P.
 The final Q of each run over the target:
 *)
 (*** hide ***)
-/// A small SVG line chart of curves sampled on the grid (no plotting package needed).
-let svgChart (curves: (string * string * float[]) list) =
-    let xs = x.ToDoubleArray()
-    let width, height, pad = 720.0, 300.0, 36.0
-    let yMax = 1.1 * (curves |> List.map (fun (_, _, ys) -> Array.max ys) |> List.max)
-    let sx v = pad + (v + 15.0) / 30.0 * (width - 2.0 * pad)
-    let sy v = height - pad - v / yMax * (height - 2.0 * pad)
-    let path (ys: float[]) =
-        Array.map2 (fun a b -> sprintf "%.1f,%.1f" (sx a) (sy b)) xs ys |> String.concat " "
-    let lines =
-        curves
-        |> List.mapi (fun i (name, colour, ys) ->
-            // The target is a wide pale band; the fits are drawn over it with distinct dashes.
-            let strokeWidth, dash = if i = 0 then 7, "" else 2, [| ""; "10 4"; "3 3"; "12 3 2 3" |][(i - 1) % 4]
-            sprintf "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"%d\" stroke-dasharray=\"%s\" points=\"%s\"/>\n<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"%s\" stroke-width=\"%d\" stroke-dasharray=\"%s\"/><text x=\"%.0f\" y=\"%.0f\" fill=\"currentColor\" font-size=\"13\">%s</text>"
-                colour strokeWidth dash (path ys)
-                (pad + 8.0) (pad + 18.0 * float i - 4.0) (pad + 38.0) (pad + 18.0 * float i - 4.0) colour strokeWidth dash
-                (pad + 46.0) (pad + 18.0 * float i) name)
-        |> String.concat "\n"
-    let ticks =
-        [ -15.0; -10.0; -5.0; 0.0; 5.0; 10.0; 15.0 ]
-        |> List.map (fun t -> sprintf "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\" fill=\"currentColor\">%g</text>" (sx t) (height - 14.0) t)
-        |> String.concat ""
-    sprintf "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %.0f %.0f\" style=\"max-width:100%%;height:auto\" role=\"img\" aria-label=\"final Q of each loss over the target\">\n<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"gray\"/>\n%s\n%s\n</svg>"
-        width height pad (height - pad) (width - pad) (height - pad) ticks lines
+let pictureRuns =
+    [ pictureRun "KL, from mu = 0" klLoss 0.0 klRun
+      pictureRun "MSE, from mu = 0" mseLoss 0.0 (snd runs[1])
+      pictureRun "MSE, from mu = 5" mseLoss 5.0 (snd runs[2])
+      pictureRun "-cosine, from mu = 5" negativeCosine 5.0 (snd runs[3]) ]
 
-let qOf (r: Row) = Normal(r.Mu, r.Sigma).LogProb(x) |> Tensor.exp |> Tensor.toArray
-
-let colours = [ "#2b6cb0"; "#c05621"; "#2f855a"; "#6b46c1" ]
-
-svgChart (
-    ("target p(x)", "#cbd5e0", p.ToDoubleArray())
-    :: List.map2 (fun (name, rows) colour -> name, colour, qOf (last rows)) runs colours
-)
+Chart.png Chart.size (FitPictures.compare pictureRuns)
+|> picture "the final Q of each run over the target" "image/png"
 (*** include-it-raw ***)
 
 (**

@@ -23,6 +23,8 @@ fail() { echo "build-docs: FAILED: $*" >&2; exit 1; }
 
 if [ "${1:-}" != "--no-build" ]; then
   dotnet build src/AutoKl.FSharp -c Release -nologo -v quiet || fail "dotnet build -c Release"
+  # The guides draw their pictures with the CLI's chart code (ScottPlot, ImageSharp).
+  dotnet build src/AutoKl.Plots -c Release -nologo -v quiet || fail "dotnet build src/AutoKl.Plots -c Release"
 fi
 dotnet tool restore >/dev/null
 
