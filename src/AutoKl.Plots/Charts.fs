@@ -208,7 +208,13 @@ module Chart =
         let pad = if c.ValueLabels then 0.18 else 0.06
         let lo = if lo < 0.0 then lo - pad * span else 0.0
         let hi = if hi > 0.0 then hi + pad * span else 0.0
-        if c.Horizontal then plot.Axes.SetLimitsX(lo, hi) else plot.Axes.SetLimitsY(lo, hi)
+        // Every category keeps its place, even one whose bars are all missing (infinite values).
+        if c.Horizontal then
+            plot.Axes.SetLimitsX(lo, hi)
+            plot.Axes.SetLimitsY(-0.5, float n - 0.5)
+        else
+            plot.Axes.SetLimitsY(lo, hi)
+            plot.Axes.SetLimitsX(-0.5, float n - 0.5)
         if groups > 1 || (c.Series |> List.exists (fun s -> s.Name <> "")) then legendBelow plot
         plot
 

@@ -159,12 +159,15 @@ module KlPictures =
               Horizontal = false; ValueLabels = false }
 
     /// The value each convention returns: one row per convention (short names), one bar per Q.
-    /// Infinite values draw no bar; their row's name says "inf".
+    /// Infinite and NaN values draw no bar; their row's name says "inf" or "nan".
     let conventions (rows: string[]) (values: (string * float[]) list) =
         let rows =
             rows
             |> Array.mapi (fun i row ->
-                if values |> List.exists (fun (_, v) -> not (Double.IsFinite v[i])) then row + " (inf/nan)" else row)
+                let at = values |> List.map (fun (_, v) -> v[i])
+                if at |> List.exists Double.IsNaN then row + " (nan)"
+                elif at |> List.exists Double.IsInfinity then row + " (inf)"
+                else row)
         Bars
             { Title = "What each convention returns"; XLabel = "nats"; YLabel = ""
               Categories = rows
