@@ -84,9 +84,9 @@ Q drifts to μ ≈ 2.5 and widens to σ ≈ 5.2: it covers both modes, with its 
 them. That is the character of KL(P‖Q) — it is infinite wherever Q is 0 and P is not, so
 Q must put mass everywhere P has any ("mean-seeking", or "zero-avoiding").
 
-<figure class="autokl-figure"><img src="img/fit/kl/loss.svg" alt="The KL loss falling over 10,000 Adam steps"><figcaption>The loss before each step (<code>autokl fit --out</code>).</figcaption></figure>
-<figure class="autokl-figure"><img src="img/fit/kl/trajectory.svg" alt="mu rising to 2.5 and sigma to 5.2"><figcaption>μ and σ along the way.</figcaption></figure>
-<figure class="autokl-figure"><img src="img/fit/kl/animation.svg" alt="Q = N(mu, sigma) spreading over both modes of the target"><figcaption>Q approaching the target, frame by frame.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/kl/loss.png" alt="The KL loss falling over 10,000 Adam steps"><figcaption>The loss before each step (<code>autokl fit --out</code>).</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/kl/trajectory.png" alt="mu rising to 2.5 and sigma to 5.2"><figcaption>μ and σ along the way.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/kl/animation.gif" alt="Q = N(mu, sigma) spreading over both modes of the target"><figcaption>Q approaching the target, frame by frame.</figcaption></figure>
 
 ### Mean squared error, from μ = 0 and from μ = 5
 *)
@@ -98,9 +98,9 @@ printTable mseRun5
 (*** include-output ***)
 
 (**
-<figure class="autokl-figure"><img src="img/fit/mse-mu0/trajectory.svg" alt="mu falling to -5, sigma staying near 1"><figcaption>MSE from μ = 0: μ and σ.</figcaption></figure>
-<figure class="autokl-figure"><img src="img/fit/mse-mu5/trajectory.svg" alt="mu rising to 10, sigma staying near 1"><figcaption>MSE from μ = 5: μ and σ.</figcaption></figure>
-<figure class="autokl-figure"><img src="img/fit/mse-mu5/animation.svg" alt="Q sliding onto the right-hand mode"><figcaption>MSE from μ = 5: Q slides onto the nearer mode.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/mse-mu0/trajectory.png" alt="mu falling to -5, sigma staying near 1"><figcaption>MSE from μ = 0: μ and σ.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/mse-mu5/trajectory.png" alt="mu rising to 10, sigma staying near 1"><figcaption>MSE from μ = 5: μ and σ.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/mse-mu5/animation.gif" alt="Q sliding onto the right-hand mode"><figcaption>MSE from μ = 5: Q slides onto the nearer mode.</figcaption></figure>
 
 ### Negative cosine similarity, from μ = 5
 *)
@@ -109,8 +109,8 @@ printTable cosineRun5
 (*** include-output ***)
 
 (**
-<figure class="autokl-figure"><img src="img/fit/cosine-mu5/loss.svg" alt="The negative cosine similarity falling to -0.7"><figcaption>Negative cosine from μ = 5: the loss.</figcaption></figure>
-<figure class="autokl-figure"><img src="img/fit/cosine-mu5/trajectory.svg" alt="mu rising to 10, sigma to 1"><figcaption>Negative cosine from μ = 5: μ and σ.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/cosine-mu5/loss.png" alt="The negative cosine similarity falling to -0.7"><figcaption>Negative cosine from μ = 5: the loss.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/fit/cosine-mu5/trajectory.png" alt="mu rising to 10, sigma to 1"><figcaption>Negative cosine from μ = 5: μ and σ.</figcaption></figure>
 
 ## Where each loss ends
 *)

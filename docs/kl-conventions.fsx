@@ -10,6 +10,13 @@ index: 4
 #I "../src/AutoKl.FSharp/bin/Release/net10.0"
 #r "AutoKl.dll"
 #r "AutoKl.FSharp.dll"
+#I "../src/AutoKl.Plots/bin/Release/net10.0"
+#r "AutoKl.Plots.dll"
+
+/// A picture drawn while the page is built, inline as a data URI (the page needs no file beside it).
+let picture (alt: string) (bytes: byte[]) =
+    sprintf "<p><img src=\"data:image/png;base64,%s\" alt=\"%s\" style=\"max-width:100%%;height:auto\"/></p>"
+        (System.Convert.ToBase64String bytes) alt
 (**
 # KL conventions: why "the same" KL gives different numbers
 
@@ -34,6 +41,14 @@ approximations Q₁ and Q₂, over four categories. As a batch of one row each, 
 let p = Tensor.ofList2D [ [ 0.2; 0.5; 0.2; 0.1 ] ]
 let q1 = Tensor.ofList2D [ [ 0.3; 0.4; 0.1; 0.2 ] ]
 let q2 = Tensor.ofList2D [ [ 0.1; 0.1; 0.1; 0.7 ] ]
+
+(*** hide ***)
+let values (t: Tensor) = t.ToDoubleArray()
+
+AutoKl.Plots.KlPictures.distributions (values p) [ "Q₁", values q1; "Q₂", values q2 ]
+|> AutoKl.Plots.Chart.png AutoKl.Plots.Chart.size
+|> picture "P, Q1 and Q2 by category"
+(*** include-it-raw ***)
 
 (**
 ## The textbook value
@@ -143,8 +158,8 @@ let dist3 = q2
 let dist4 = Tensor.ofList2D [ [ 0.0; 0.9; 0.0; 0.1 ] ]
 
 (**
-<figure class="autokl-figure"><img src="img/kl/tutorial/distributions.svg" alt="Bar chart of dist_1, dist_2 and dist_3 over four categories"><figcaption>dist_1 (P) against dist_2 and dist_3 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0.3,0.4,0.1,0.2 --q 0.1,0.1,0.1,0.7 --out ...</code>).</figcaption></figure>
-<figure class="autokl-figure"><img src="img/kl/tutorial/divergences.svg" alt="Bar chart of the divergences and what each convention returns"><figcaption>The divergences, and what each library returns for them.</figcaption></figure>
+<figure class="autokl-figure"><img src="img/kl/tutorial/distributions.png" alt="Bar chart of dist_1, dist_2 and dist_3 over four categories"><figcaption>dist_1 (P) against dist_2 and dist_3 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0.3,0.4,0.1,0.2 --q 0.1,0.1,0.1,0.7 --out ...</code>).</figcaption></figure>
+<figure class="autokl-figure"><img src="img/kl/tutorial/conventions.png" alt="Bar chart of the divergences and what each convention returns"><figcaption>The divergences, and what each library returns for them.</figcaption></figure>
 
 dist_2 looks closer to dist_1 than dist_3 does; `KLDivLoss` should agree.
 
@@ -217,7 +232,7 @@ let labelWithZeros = Losses.GluonKlDivLoss(log dist1, dist4)
 (*** include-value: labelWithZeros ***)
 
 (**
-<figure class="autokl-figure"><img src="img/kl/zeros/distributions.svg" alt="Bar chart of dist_1 and dist_4, which has zeros in categories 1 and 3"><figcaption>dist_1 against dist_4 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0,0.9,0,0.1 --out ...</code>).</figcaption></figure>
+<figure class="autokl-figure"><img src="img/kl/zeros/distributions.png" alt="Bar chart of dist_1 and dist_4, which has zeros in categories 1 and 3"><figcaption>dist_1 against dist_4 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0,0.9,0,0.1 --out ...</code>).</figcaption></figure>
 
 The tutorial's way out is to give both distributions a **common support**: add a small ε to
 every probability of the prediction and renormalise, so that no category has exactly 0. The
@@ -246,19 +261,41 @@ let smoothedKl = Divergences.klSmoothed 1e-3 dist1 dist4
 
 The same P and Q₁ through every convention (one sample, four categories):
 *)
-let conventions =
-    [ "textbook KL(P||Q1)", Divergences.kl p q1
-      "PyTorch kl_div, reduction='mean' (default)", Losses.KlDiv(logQ1, p, Reduction.Mean)
-      "PyTorch kl_div, reduction='batchmean'", Losses.KlDiv(logQ1, p, Reduction.BatchMean)
-      "PyTorch kl_div, reduction='sum'", Losses.KlDiv(logQ1, p, Reduction.Sum)
-      "TorchSharp KLDivLoss (log target), sum", Losses.KlDiv(logQ1, log p, Reduction.Sum, logTarget = true)
-      "MXNet Gluon KLDivLoss, 1.x <= 1.8 and 2.x (mean)", Losses.GluonKlDivLoss(logQ1, p, averaging = MXNetAveraging.Mean)
-      "MXNet Gluon KLDivLoss, 1.9 (sum)", Losses.GluonKlDivLoss(logQ1, p, averaging = MXNetAveraging.Sum)
-      "reverse KL(Q1||P)", Divergences.reverseKl p q1 ]
+let conventionsFor (q: Tensor) =
+    let logQ = log q
+    [ "textbook KL(P||Q)", Divergences.kl p q
+      "PyTorch kl_div, reduction='mean' (default)", Losses.KlDiv(logQ, p, Reduction.Mean)
+      "PyTorch kl_div, reduction='batchmean'", Losses.KlDiv(logQ, p, Reduction.BatchMean)
+      "PyTorch kl_div, reduction='sum'", Losses.KlDiv(logQ, p, Reduction.Sum)
+      "TorchSharp KLDivLoss (log target), sum", Losses.KlDiv(logQ, log p, Reduction.Sum, logTarget = true)
+      "MXNet Gluon KLDivLoss, 1.x <= 1.8 and 2.x (mean)", Losses.GluonKlDivLoss(logQ, p, averaging = MXNetAveraging.Mean)
+      "MXNet Gluon KLDivLoss, 1.9 (sum)", Losses.GluonKlDivLoss(logQ, p, averaging = MXNetAveraging.Sum)
+      "reverse KL(Q||P)", Divergences.reverseKl p q ]
 
-for name, value in conventions do
+for name, value in conventionsFor q1 do
     printfn "%-50s %.6f" name (value |> Tensor.sum |> float)
 (*** include-output ***)
+
+(**
+The same for Q₁ and Q₂ as the tutorial's bar charts (drawn by the chart code behind
+`autokl kl --out`): the value each convention returns, and the per-category terms
+pᵢ (log pᵢ − log qᵢ) that every one of them sums:
+*)
+(*** hide ***)
+let total (t: Tensor) = t |> Tensor.sum |> float
+let rows = conventionsFor q1 |> List.map fst |> Array.ofList
+
+AutoKl.Plots.KlPictures.conventions rows
+    [ for name, q in [ "Q₁", q1; "Q₂", q2 ] -> name, conventionsFor q |> List.map (snd >> total) |> Array.ofList ]
+|> fun chart -> AutoKl.Plots.Chart.png (AutoKl.Plots.Chart.sizeOf chart) chart
+|> picture "what each convention returns for Q1 and Q2"
+(*** include-it-raw ***)
+(*** hide ***)
+AutoKl.Plots.KlPictures.terms 4
+    [ for name, q in [ "Q₁", q1; "Q₂", q2 ] -> name, Losses.KlDiv(log q, p, Reduction.None) |> values ]
+|> AutoKl.Plots.Chart.png AutoKl.Plots.Chart.size
+|> picture "the per-category terms p log(p/q) for Q1 and Q2"
+(*** include-it-raw ***)
 
 (**
 ## When Q has zeros where P does not

@@ -32,6 +32,8 @@ if [ "${1:-}" != "--no-build" ]; then
   dotnet build src/AutoKl.Testing -c Release -nologo -v quiet --no-restore || fail "dotnet build src/AutoKl.Testing -c Release"
   # The command-line tool draws the guides' pictures (below).
   dotnet build src/AutoKl.Cli -c Release -nologo -v quiet --no-restore || fail "dotnet build src/AutoKl.Cli -c Release"
+  # The guides draw their pictures with the CLI's chart code (ScottPlot, ImageSharp).
+  dotnet build src/AutoKl.Plots -c Release -nologo -v quiet --no-restore || fail "dotnet build src/AutoKl.Plots -c Release"
 fi
 
 # Feed addresses to keep out of the site: the machine's NuGet sources and the ones in the

@@ -35,6 +35,7 @@ type FitArgs =
     | [<AltCommandLine("-q")>] Quiet
     | Json
     | Out of folder: string
+    | Format of format: string
     | Compare of losses: string
 
     interface IArgParserTemplate with
@@ -67,8 +68,9 @@ type FitArgs =
             | Report_Every _ -> "print a table row every this many steps (default 1000)."
             | Quiet -> "no progress bar and no table: only the final values."
             | Json -> "print one JSON document (settings, rows, final values, times) instead of the table."
-            | Out _ -> "write loss.svg, trajectory.svg, final.svg, animation.svg and rows.csv into this folder."
-            | Compare _ -> "comma-separated losses (e.g. kl,reverse-kl,mse,cosine) fitted from the same start; --out draws their final Q in compare.svg."
+            | Out _ -> "write loss.png, trajectory.png, final.png, animation.gif and rows.csv into this folder."
+            | Format _ -> "picture format for --out: png (default), svg or both (the animation is always a GIF)."
+            | Compare _ -> "comma-separated losses (e.g. kl,reverse-kl,mse,cosine) fitted from the same start; --out draws their final Q in compare.png and their loss curves in compare-loss.png."
 
 /// The options of `autokl kl`.
 type KlArgs =
@@ -79,6 +81,7 @@ type KlArgs =
     | From_Logits
     | Json
     | Out of folder: string
+    | Format of format: string
 
     interface IArgParserTemplate with
         member this.Usage =
@@ -89,7 +92,8 @@ type KlArgs =
             | Q_File _ -> "read a Q from a file; repeatable."
             | From_Logits -> "the numbers are raw scores (logits): P and Q are their softmax."
             | Json -> "print one JSON document instead of the report."
-            | Out _ -> "write distributions.svg, divergences.svg and kl.csv into this folder."
+            | Out _ -> "write distributions.png, terms.png, conventions.png and kl.csv into this folder."
+            | Format _ -> "picture format for --out: png (default), svg or both."
 
 /// The subcommands.
 [<RequireSubcommand>]

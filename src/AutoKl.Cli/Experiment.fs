@@ -138,9 +138,3 @@ let run (s: FitSettings) (progress: int -> unit) (onRow: Row -> unit) : FitResul
       Target = p.ToDoubleArray()
       ComputeSeconds = clock.Elapsed.TotalSeconds
       CpuSeconds = cpuSeconds }
-
-/// Q's density on the grid for given parameters, in float64 (for the plots).
-let density (gridValues: float[]) (mu: float) (sigma: float) =
-    use _ = Autograd.NoGrad()
-    Normal(Tensor.Scalar mu, Tensor.Scalar sigma).Prob(Tensor.FromArray gridValues)
-    |> fun t -> t.ToDoubleArray()

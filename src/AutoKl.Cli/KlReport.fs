@@ -9,6 +9,8 @@ open AutoKl.Cli.Input
 /// One way of calling a library, its result and why it differs from KL(P||Q).
 type Convention =
     { Library: string
+      /// A few words naming the call, for a chart's axis.
+      Short: string
       Call: string
       Value: float
       Explanation: string }
@@ -70,40 +72,40 @@ let private conventions (fromLogits: bool) (pGiven: float[]) (qGiven: float[]) (
     let kl input target reduction = Losses.KlDiv(input, target, reduction) |> scalar
     let inputName = if fromLogits then "log_softmax(q_scores)" else "Q.log()"
     let targetName = if fromLogits then "softmax(p_scores)" else "P"
-    let torch call value why = { Library = "PyTorch"; Call = call; Value = value; Explanation = why }
-    let mxnet call value why = { Library = "MXNet"; Call = call; Value = value; Explanation = why }
+    let torch short call value why = { Library = "PyTorch"; Short = "PyTorch " + short; Call = call; Value = value; Explanation = why }
+    let mxnet short call value why = { Library = "MXNet"; Short = "MXNet " + short; Call = call; Value = value; Explanation = why }
     let gluon pred label fromLogitsFlag averaging =
         Losses.GluonKlDivLoss(pred, label, fromLogits = fromLogitsFlag, axis = -1, averaging = averaging) |> scalar
-    [ torch (sprintf "kl_div(%s, %s, reduction='sum')" inputName targetName) (kl logQ pT Reduction.Sum)
+    [ torch "sum" (sprintf "kl_div(%s, %s, reduction='sum')" inputName targetName) (kl logQ pT Reduction.Sum)
         "the textbook KL(P||Q): kl_div(input, target) is KL(target || exp(input)), so P goes second"
-      torch (sprintf "kl_div(%s, %s, reduction='batchmean')" inputName targetName) (kl logQ pT Reduction.BatchMean)
+      torch "batchmean" (sprintf "kl_div(%s, %s, reduction='batchmean')" inputName targetName) (kl logQ pT Reduction.BatchMean)
         "sum divided by the batch size (1 sample of shape [1, N] here): the correct reduction for KL"
-      torch (sprintf "kl_div(%s, %s) (reduction='mean', the default)" inputName targetName) (kl logQ pT Reduction.Mean)
+      torch "mean (the default)" (sprintf "kl_div(%s, %s) (reduction='mean', the default)" inputName targetName) (kl logQ pT Reduction.Mean)
         (sprintf "divides by every element (N = %d), not by the batch: KL/N, too small by the number of categories" n)
-      torch (sprintf "kl_div(%s, %s, reduction='batchmean', log_target=True)" inputName (if fromLogits then "log_softmax(p_scores)" else "P.log()"))
+      torch "log_target=True" (sprintf "kl_div(%s, %s, reduction='batchmean', log_target=True)" inputName (if fromLogits then "log_softmax(p_scores)" else "P.log()"))
         (Losses.KlDiv(logQ, logP, Reduction.BatchMean, true) |> scalar)
         "the same KL with the target given as log-probabilities (TorchSharp's default is log_target=true)"
-      torch (sprintf "kl_div(%s, %s, reduction='batchmean')" (if fromLogits then "log_softmax(p_scores)" else "P.log()") (if fromLogits then "softmax(q_scores)" else "Q"))
+      torch "arguments swapped" (sprintf "kl_div(%s, %s, reduction='batchmean')" (if fromLogits then "log_softmax(p_scores)" else "P.log()") (if fromLogits then "softmax(q_scores)" else "Q"))
         (kl logP qT Reduction.BatchMean)
         "arguments swapped: gives KL(Q||P), the other direction (KL is not symmetric)"
       if fromLogits then
-        torch "kl_div(q_scores, softmax(p_scores), reduction='batchmean')" (kl (row qGiven) pT Reduction.BatchMean)
+        torch "scores as input (wrong)" "kl_div(q_scores, softmax(p_scores), reduction='batchmean')" (kl (row qGiven) pT Reduction.BatchMean)
             "wrong: raw scores passed as input; kl_div expects log-probabilities (apply log_softmax first)"
       else
-        torch "kl_div(Q, P, reduction='batchmean')" (kl qT pT Reduction.BatchMean)
+        torch "probabilities as input (wrong)" "kl_div(Q, P, reduction='batchmean')" (kl qT pT Reduction.BatchMean)
             "wrong: probabilities passed as input; kl_div expects log-probabilities, so the number means nothing"
-      mxnet (sprintf "KLDivLoss(from_logits=True)(%s, %s), MXNet <= 1.8 and 2.x" inputName targetName)
+      mxnet "<= 1.8 and 2.x (mean)" (sprintf "KLDivLoss(from_logits=True)(%s, %s), MXNet <= 1.8 and 2.x" inputName targetName)
         (gluon logQ pT true MXNetAveraging.Mean)
         (sprintf "mean over the category axis for each sample: KL/N (N = %d), like PyTorch's 'mean'" n)
-      mxnet (sprintf "KLDivLoss(from_logits=True)(%s, %s), MXNet 1.9" inputName targetName)
+      mxnet "1.9 (sum)" (sprintf "KLDivLoss(from_logits=True)(%s, %s), MXNet 1.9" inputName targetName)
         (gluon logQ pT true MXNetAveraging.Sum)
         "MXNet 1.9 sums over the category axis: KL itself (label*log(label + 1e-12) moves it by ~1e-12)"
       if fromLogits then
-        mxnet "KLDivLoss(from_logits=False)(q_scores, softmax(p_scores)), MXNet 2.x"
+        mxnet "from_logits=False" "KLDivLoss(from_logits=False)(q_scores, softmax(p_scores)), MXNet 2.x"
             (gluon (row qGiven) pT false MXNetAveraging.Mean)
             "from_logits=False applies log_softmax to the raw scores itself: KL/N, correct for scores"
       else
-        mxnet "KLDivLoss(from_logits=False)(Q, P), MXNet 2.x" (gluon qT pT false MXNetAveraging.Mean)
+        mxnet "from_logits=False (wrong)" "KLDivLoss(from_logits=False)(Q, P), MXNet 2.x" (gluon qT pT false MXNetAveraging.Mean)
             "from_logits=False applies log_softmax to pred: right for raw scores, wrong for probabilities" ]
 
 /// Computes every number the command prints (the settings were checked by `validate`).

@@ -30,11 +30,11 @@ let checkWritable (folder: string) =
         File.Delete probe
     with e -> fail "--out: cannot write to folder '%s': %s" anchor (firstLine e.Message)
 
-/// Writes every (file name, content) into `folder`: all to temporary names first, then renamed
+/// Writes every (file name, bytes) into `folder`: all to temporary names first, then renamed
 /// over the final names, so no file is ever half-written. If a write fails, the temporary files
 /// are removed, earlier files stay untouched, and the error is reported as one line; a rename
 /// failing part-way (after every file was written in full) can leave a mix of old and new files.
-let writeAll (folder: string) (files: (string * string) list) =
+let writeAll (folder: string) (files: (string * byte[]) list) =
     // A final name taken by a folder would make a rename fail half-way: refuse before writing.
     for name, _ in files do
         if Directory.Exists(Path.Combine(folder, name)) then
@@ -46,7 +46,7 @@ let writeAll (folder: string) (files: (string * string) list) =
             let final = Path.Combine(folder, name)
             let temp = Path.Combine(folder, sprintf ".%s.%s.tmp" name (Guid.NewGuid().ToString("N")))
             written.Add((temp, final))
-            File.WriteAllText(temp, content)
+            File.WriteAllBytes(temp, content)
         for temp, final in written do
             File.Move(temp, final, true)
     with e ->

@@ -19,6 +19,15 @@ type Io =
       OutIsTerminal: bool
       ErrIsTerminal: bool }
 
+/// The picture formats of --format (png by default); --format needs --out.
+let private pictureFormats (format: string option) (out: string option) =
+    match format, out with
+    | Some _, None -> fail "--format applies to the pictures of --out; give --out DIR as well"
+    | _ ->
+        format
+        |> Option.map (choice "--format" [ "png", [ AutoKl.Plots.Png ]; "svg", [ AutoKl.Plots.Svg ]; "both", [ AutoKl.Plots.Png; AutoKl.Plots.Svg ] ])
+        |> Option.defaultValue [ AutoKl.Plots.Png ]
+
 // ---- fit ----------------------------------------------------------------------------------
 
 /// "MU,SIGMA[,WEIGHT]" -> a component, sigma and weight > 0.
@@ -141,6 +150,7 @@ let private runFit (io: Io) (a: ParseResults<FitArgs>) =
     let settings, compare = fitSettings a
     let json, quiet = a.Contains FitArgs.Json, a.Contains FitArgs.Quiet
     let out = a.TryGetResult FitArgs.Out
+    let formats = pictureFormats (a.TryGetResult FitArgs.Format) out
     out |> Option.iter OutputFiles.checkWritable
     let start = Experiment.start settings
     let say (lines: string list) = if not json && not quiet then lines |> List.iter io.Out.WriteLine
@@ -151,7 +161,7 @@ let private runFit (io: Io) (a: ParseResults<FitArgs>) =
         let result = fitOnce io settings json quiet
         say (Report.fitFooter result)
         if quiet && not json then io.Out.WriteLine(Report.fitQuiet result)
-        out |> Option.iter (fun dir -> OutputFiles.writeAll dir (Report.fitFiles result) |> written)
+        out |> Option.iter (fun dir -> OutputFiles.writeAll dir (Report.fitFiles formats result) |> written)
         if json then io.Out.WriteLine(Report.fitJson result start wall.Elapsed.TotalSeconds)
     | Some losses ->
         let results =
@@ -166,7 +176,7 @@ let private runFit (io: Io) (a: ParseResults<FitArgs>) =
         say (Report.compareTable results)
         if quiet && not json then
             for result in results do io.Out.WriteLine(sprintf "%s %s" (LossKind.name result.Settings.Loss) (Report.fitQuiet result))
-        out |> Option.iter (fun dir -> OutputFiles.writeAll dir (Report.compareFiles results) |> written)
+        out |> Option.iter (fun dir -> OutputFiles.writeAll dir (Report.compareFiles formats results) |> written)
         if json then io.Out.WriteLine(Report.compareJson results start wall.Elapsed.TotalSeconds)
     0
 
@@ -200,12 +210,13 @@ let klSettings (a: ParseResults<KlArgs>) =
 let private runKl (io: Io) (a: ParseResults<KlArgs>) =
     let settings = klSettings a
     let out = a.TryGetResult KlArgs.Out
+    let formats = pictureFormats (a.TryGetResult KlArgs.Format) out
     out |> Option.iter OutputFiles.checkWritable
     let result = KlReport.compute settings
     let json = a.Contains KlArgs.Json
     if not json then Report.klText result |> List.iter io.Out.WriteLine
     out |> Option.iter (fun dir ->
-        let files = OutputFiles.writeAll dir (Report.klFiles result)
+        let files = OutputFiles.writeAll dir (Report.klFiles formats result)
         if not json then io.Out.WriteLine(sprintf "\nwrote %s" (String.Join(", ", files))))
     if json then io.Out.WriteLine(Report.klJson result)
     0

@@ -1,5 +1,5 @@
 /// What the commands print and write: the fit table, the kl report, JSON documents, CSV rows
-/// and the set of SVG pictures for --out.
+/// and the pictures for --out (drawn by AutoKl.Plots).
 module AutoKl.Cli.Report
 
 open System
@@ -8,6 +8,7 @@ open System.IO
 open System.Text
 open System.Text.Json
 open AutoKl
+open AutoKl.Plots
 open AutoKl.Cli.Experiment
 open AutoKl.Cli.KlReport
 
@@ -166,67 +167,48 @@ let rowsCsv (result: FitResult) =
 
 // ---- fit: pictures ------------------------------------------------------------------------
 
-let private steps (result: FitResult) = Array.init result.Losses.Length (fun k -> float (k + 1))
+let private utf8 (text: string) = Encoding.UTF8.GetBytes text
 
-let private targetSeries (result: FitResult) =
-    { Svg.Name = "target p(x)"; Svg.Color = "#000000"; Svg.Xs = result.Grid; Svg.Ys = result.Target; Svg.Dashed = true }
+/// A fit's numbers as the pictures take them (they were all captured during the fit; drawing
+/// happens afterwards and adds nothing to the fit's time).
+let fitRun (result: FitResult) : FitRun =
+    { Loss = LossKind.name result.Settings.Loss
+      Grid = result.Grid
+      Target = result.Target
+      Losses = result.Losses
+      Mus = result.Mus
+      Sigmas = result.Sigmas
+      FinalLoss = result.FinalLoss }
+
+/// One chart as a file per chosen format: NAME.png and/or NAME.svg.
+let private pictures (formats: PictureFormat list) (name: string) (chart: Chart) =
+    formats |> List.map (fun format -> sprintf "%s.%s" name format.Extension, Chart.render format (Chart.sizeOf chart) chart)
 
 /// Number of frames in the animation.
-let animationFrames = 60
+let animationFrames = 100
 
-/// The files --out writes for one fit: name and content.
-let fitFiles (result: FitResult) =
-    let lossName = LossKind.name result.Settings.Loss
-    let stepAxis = Array.init result.Mus.Length float
-    let lossSvg =
-        Svg.linePlot (sprintf "Loss (%s) before each step" lossName) "step" "loss" false
-            [ { Name = lossName; Color = Svg.palette[0]; Xs = steps result; Ys = result.Losses; Dashed = false } ]
-    let trajectorySvg =
-        Svg.linePlot "Trajectory of mu and sigma" "step" "value" false
-            [ { Name = "mu"; Color = Svg.palette[0]; Xs = stepAxis; Ys = result.Mus; Dashed = false }
-              { Name = "sigma"; Color = Svg.palette[1]; Xs = stepAxis; Ys = result.Sigmas; Dashed = false } ]
-    let finalQ = Experiment.density result.Grid result.FinalMu result.FinalSigma
-    let finalSvg =
-        Svg.linePlot (sprintf "Final Q = N(%.3f, %.3f) over the target (%s)" result.FinalMu result.FinalSigma lossName)
-            "x" "density" true
-            [ targetSeries result
-              { Name = "final q(x)"; Color = Svg.palette[1]; Xs = result.Grid; Ys = finalQ; Dashed = false } ]
-    let frameSteps =
-        [ for k in 0 .. animationFrames - 1 -> int (round (float k * float result.Settings.Steps / float (animationFrames - 1))) ]
-        |> List.distinct
-    let frames =
-        [ for step in frameSteps ->
-              sprintf "step %d: mu = %.3f, sigma = %.3f" step result.Mus[step] result.Sigmas[step],
-              Experiment.density result.Grid result.Mus[step] result.Sigmas[step] ]
-    let animationSvg =
-        Svg.animatedPlot (sprintf "Q approaching the target (%s)" lossName) "x" "density" (targetSeries result)
-            "q(x)" Svg.palette[1] frames 6.0
-    [ "loss.svg", lossSvg
-      "trajectory.svg", trajectorySvg
-      "final.svg", finalSvg
-      "animation.svg", animationSvg
-      "rows.csv", rowsCsv result ]
+/// The files --out writes for one fit: name and content. The animation is a GIF whatever the
+/// format (ScottPlot writes no animation; a GIF plays wherever a picture can be pasted).
+let fitFiles (formats: PictureFormat list) (result: FitResult) =
+    let run = fitRun result
+    [ yield! pictures formats "loss" (FitPictures.loss run)
+      yield! pictures formats "trajectory" (FitPictures.trajectory run)
+      yield! pictures formats "final" (FitPictures.final run)
+      yield "animation.gif", Animation.gif Animation.size (FitPictures.animation run animationFrames)
+      yield "rows.csv", utf8 (rowsCsv result) ]
 
-/// The files --out writes for --compare: the final Q of every loss over the target, a CSV of
-/// the final values, and each run's rows.
-let compareFiles (results: FitResult list) =
-    let first = List.head results
-    let curves =
-        results
-        |> List.mapi (fun k result ->
-            { Svg.Name = sprintf "%s: N(%.2f, %.2f)" (LossKind.name result.Settings.Loss) result.FinalMu result.FinalSigma
-              Svg.Color = Svg.palette[k % (Svg.palette.Length - 1)]
-              Svg.Xs = result.Grid
-              Svg.Ys = Experiment.density result.Grid result.FinalMu result.FinalSigma
-              Svg.Dashed = false })
-    let compareSvg = Svg.linePlot "Final Q of each loss over the target" "x" "density" true (targetSeries first :: curves)
+/// The files --out writes for --compare: the final Q of every loss over the target, all loss
+/// curves in one chart, a CSV of the final values, and each run's rows.
+let compareFiles (formats: PictureFormat list) (results: FitResult list) =
+    let runs = results |> List.map fitRun
     let csv = StringBuilder("loss,mu,sigma,final_loss\n")
     for result in results do
         csv.Append(LossKind.name result.Settings.Loss).Append(',').Append(r result.FinalMu).Append(',')
            .Append(r result.FinalSigma).Append(',').Append(r result.FinalLoss).Append('\n') |> ignore
-    [ yield "compare.svg", compareSvg
-      yield "compare.csv", csv.ToString()
-      for result in results -> sprintf "rows-%s.csv" (LossKind.name result.Settings.Loss), rowsCsv result ]
+    [ yield! pictures formats "compare" (FitPictures.compare runs)
+      yield! pictures formats "compare-loss" (FitPictures.compareLosses runs)
+      yield "compare.csv", utf8 (csv.ToString())
+      for result in results -> sprintf "rows-%s.csv" (LossKind.name result.Settings.Loss), utf8 (rowsCsv result) ]
 
 // ---- kl ---------------------------------------------------------------------------------
 
@@ -295,21 +277,21 @@ let klJson (result: KlResult) =
             w.WriteEndObject()
         w.WriteEndArray())
 
-/// The files --out writes for `autokl kl`: the distributions as grouped bars, and the values.
-let klFiles (result: KlResult) =
+/// The files --out writes for `autokl kl`: the tutorial's bar charts (P and each Q by category,
+/// the per-category KL terms, the value each convention returns) and the values as CSV.
+let klFiles (formats: PictureFormat list) (result: KlResult) =
     let qName i = if result.Comparisons.Length > 1 then sprintf "Q%d" (i + 1) else "Q"
-    let categories = Array.init result.P.Length (fun i -> string (i + 1))
-    let distributions =
-        Svg.barChart "P and Q by category" "category" "probability" categories
-            (("P", result.P) :: (result.Comparisons |> List.mapi (fun i c -> qName i, c.Q)))
-    let divergences =
-        Svg.barChart "Divergences and what the conventions return" "quantity" "nats"
-            [| "KL(P||Q)"; "KL(Q||P)"; "JS"; "torch mean"; "MXNet mean" |]
-            (result.Comparisons
-             |> List.mapi (fun i c ->
-                 let pick (lib: string) (fragment: string) =
-                     c.Conventions |> List.find (fun k -> k.Library = lib && k.Call.Contains fragment) |> fun k -> k.Value
-                 qName i, [| c.KlPQ; c.KlQP; c.Js; pick "PyTorch" "the default"; pick "MXNet" "1.8" |]))
+    let named = result.Comparisons |> List.mapi (fun i c -> qName i, c)
+    let distributions = KlPictures.distributions result.P (named |> List.map (fun (name, c) -> name, c.Q))
+    let terms = KlPictures.terms result.P.Length (named |> List.map (fun (name, c) -> name, c.Terms))
+    let rows =
+        Array.append [| "KL(P||Q), textbook"; "KL(Q||P), reverse"; "JS(P,Q)" |]
+            (result.Comparisons.Head.Conventions |> List.map (fun k -> k.Short) |> Array.ofList)
+    let conventions =
+        KlPictures.conventions rows
+            (named
+             |> List.map (fun (name, c) ->
+                 name, Array.append [| c.KlPQ; c.KlQP; c.Js |] (c.Conventions |> List.map (fun k -> k.Value) |> Array.ofList)))
     let csv = StringBuilder("q,quantity,value\n")
     result.Comparisons
     |> List.iteri (fun i c ->
@@ -319,6 +301,7 @@ let klFiles (result: KlResult) =
         add "KL(Q||P)" c.KlQP
         add "JS(P,Q)" c.Js
         for k in c.Conventions do add (k.Library + " " + k.Call) k.Value)
-    [ "distributions.svg", distributions
-      "divergences.svg", divergences
-      "kl.csv", csv.ToString() ]
+    [ yield! pictures formats "distributions" distributions
+      yield! pictures formats "terms" terms
+      yield! pictures formats "conventions" conventions
+      yield "kl.csv", utf8 (csv.ToString()) ]
