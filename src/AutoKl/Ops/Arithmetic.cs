@@ -10,7 +10,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("add", a, b);
         var y = Zip("add", a, b, new AddK());
-        return Record(y, "add", [a, b], g => [For(a, () => SumTo(g, a.ShapeRef)), For(b, () => SumTo(g, b.ShapeRef))]);
+        return Record(y, "add", [a, b], g => [For(a, () => SumTo(g, a.ShapeRef)), For(b, () => SumTo(g, b.ShapeRef))], readsValues: false);
     }
 
     /// <summary>a - b with broadcasting.</summary>
@@ -18,7 +18,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("sub", a, b);
         var y = Zip("sub", a, b, new SubK());
-        return Record(y, "sub", [a, b], g => [For(a, () => SumTo(g, a.ShapeRef)), For(b, () => SumTo(-g, b.ShapeRef))]);
+        return Record(y, "sub", [a, b], g => [For(a, () => SumTo(g, a.ShapeRef)), For(b, () => SumTo(-g, b.ShapeRef))], readsValues: false);
     }
 
     /// <summary>a * b elementwise with broadcasting.</summary>
@@ -41,7 +41,7 @@ public sealed partial class Tensor
     public static Tensor Neg(Tensor x)
     {
         var y = Map("neg", x, new NegK());
-        return Record(y, "neg", [x], g => [-g]);
+        return Record(y, "neg", [x], g => [-g], readsValues: false);
     }
 
     /// <summary>

@@ -57,7 +57,7 @@ public sealed partial class Tensor
         [
             For(a, () => SumTo(Where(c, g, g.Const(0)), a.ShapeRef)),
             For(b, () => SumTo(Where(c, g.Const(0), g), b.ShapeRef)),
-        ]);
+        ], alsoSaved: [c]);
 
         static void Select<T>(T[] c, T[] a, T[] b, T[] y) where T : System.Numerics.INumber<T>
         {

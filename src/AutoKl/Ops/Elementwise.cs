@@ -68,16 +68,16 @@ public sealed partial class Tensor
     public static Tensor Lgamma(Tensor x) { var y = Map("lgamma", x, new LgammaK()); return Record(y, "lgamma", [x], g => [g * Map("digamma", x, new DigammaK())]); }
 
     /// <summary>Largest integer not greater than x; gradient 0.</summary>
-    public static Tensor Floor(Tensor x) => Record(Map("floor", x, new FloorK()), "floor", [x], g => [ZerosLike(g)]);
+    public static Tensor Floor(Tensor x) => Record(Map("floor", x, new FloorK()), "floor", [x], g => [ZerosLike(g)], readsValues: false);
 
     /// <summary>Smallest integer not less than x; gradient 0.</summary>
-    public static Tensor Ceiling(Tensor x) => Record(Map("ceil", x, new CeilK()), "ceil", [x], g => [ZerosLike(g)]);
+    public static Tensor Ceiling(Tensor x) => Record(Map("ceil", x, new CeilK()), "ceil", [x], g => [ZerosLike(g)], readsValues: false);
 
     /// <summary>Nearest integer, halves to even (as PyTorch); gradient 0.</summary>
-    public static Tensor Round(Tensor x) => Record(Map("round", x, new RoundK()), "round", [x], g => [ZerosLike(g)]);
+    public static Tensor Round(Tensor x) => Record(Map("round", x, new RoundK()), "round", [x], g => [ZerosLike(g)], readsValues: false);
 
     /// <summary>-1, 0 or 1 by the sign of x, as a tensor; gradient 0.</summary>
-    public static Tensor Sign(Tensor x) => Record(Map("sign", x, new SignK()), "sign", [x], g => [ZerosLike(g)]);
+    public static Tensor Sign(Tensor x) => Record(Map("sign", x, new SignK()), "sign", [x], g => [ZerosLike(g)], readsValues: false);
 
     /// <summary>x * x.</summary>
     public static Tensor Square(Tensor x) => x * x;

@@ -21,7 +21,7 @@ public sealed partial class Tensor
         var y = Empty(x.DType, x.ShapeRef);
         if (x.DType == DType.Float32) Scan(x.Data<float>(), y.Data<float>(), outer, n, inner, reverse);
         else Scan(x.Data<double>(), y.Data<double>(), outer, n, inner, reverse);
-        return Record(y, "cumsum", [x], g => [CumSum(g, a, !reverse)]);
+        return Record(y, "cumsum", [x], g => [CumSum(g, a, !reverse)], readsValues: false);
     }
 
     private static void Scan<T>(T[] x, T[] y, int outer, int n, int inner, bool reverse) where T : IFloatingPointIeee754<T>

@@ -11,8 +11,8 @@ public sealed partial class Tensor
     {
         var target = InferShape(x, shape);
         if (Shapes.Equal(target, x.ShapeRef) && !x.RequiresGrad) return x;
-        var y = new Tensor(x.Storage, target);
-        return Record(y, "reshape", [x], g => [g.Reshape(x.ShapeRef)]);
+        var y = x.View(target);
+        return Record(y, "reshape", [x], g => [g.Reshape(x.ShapeRef)], readsValues: false);
     }
 
     private static int[] InferShape(Tensor x, int[] shape)
@@ -51,7 +51,7 @@ public sealed partial class Tensor
         }
         var inverse = new int[perm.Length];
         for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
-        return Record(y, "permute", [x], g => [Permute(g, inverse)]);
+        return Record(y, "permute", [x], g => [Permute(g, inverse)], readsValues: false);
     }
 
     /// <summary>Swaps two dimensions (by default the last two, the matrix transpose).</summary>
@@ -87,7 +87,7 @@ public sealed partial class Tensor
         }
         if (Shapes.Equal(target, x.ShapeRef)) return x;
         var y = Expanded(x, target);
-        return Record(y, "expand", [x], g => [SumTo(g, x.ShapeRef)]);
+        return Record(y, "expand", [x], g => [SumTo(g, x.ShapeRef)], readsValues: false);
     }
 
     /// <summary>Removes every dimension of size 1.</summary>
@@ -185,7 +185,7 @@ public sealed partial class Tensor
             case double[] d: Layout.Gather(d, offset, dims, strides, y.Span<double>()); break;
             case long[] l: Layout.Gather(l, offset, dims, strides, y.Span<long>()); break;
         }
-        return Record(y, "slice", [x], g => [SliceBackward(g, x.ShapeRef, axis, start, step)]);
+        return Record(y, "slice", [x], g => [SliceBackward(g, x.ShapeRef, axis, start, step)], readsValues: false);
     }
 
     /// <summary>Zeros of the input's shape with the slice's gradient written into the sliced positions.</summary>
@@ -195,7 +195,7 @@ public sealed partial class Tensor
         var y = Empty(g.DType, inputShape);
         if (g.DType == DType.Float32) Layout.Scatter<float>(g.Data<float>(), y.Data<float>(), offset, dims, strides);
         else Layout.Scatter<double>(g.Data<double>(), y.Data<double>(), offset, dims, strides);
-        return Record(y, "slice_backward", [g], gg => [SliceRaw(gg, axis, start, g.ShapeRef[axis], step)]);
+        return Record(y, "slice_backward", [g], gg => [SliceRaw(gg, axis, start, g.ShapeRef[axis], step)], readsValues: false);
     }
 
     /// <summary>Joins tensors along an existing <paramref name="axis"/>; all other dimensions must agree.</summary>
@@ -230,7 +230,7 @@ public sealed partial class Tensor
                 case long[] l: Layout.Scatter<long>(xs[k].Data<long>(), l, offset, dims, strides); break;
             }
         }
-        return Record(y, "concat", xs, g => xs.Select((x, k) => For(x, () => SliceRaw(g, a, starts[k], x.ShapeRef[a], 1))).ToArray());
+        return Record(y, "concat", xs, g => xs.Select((x, k) => For(x, () => SliceRaw(g, a, starts[k], x.ShapeRef[a], 1))).ToArray(), readsValues: false);
     }
 
     /// <summary>Joins tensors of equal shape along a new <paramref name="axis"/>.</summary>
@@ -260,9 +260,9 @@ public sealed partial class Tensor
         };
         var y = new Tensor(data, x.ShapeRef);
         if (!dtype.IsFloatingPoint() || !x.DType.IsFloatingPoint()) return y;
-        return Record(y, "to", [x], g => [ToType(g, x.DType)]);
+        return Record(y, "to", [x], g => [ToType(g, x.DType)], readsValues: false);
     }
 
     /// <summary>The same values as a new recorded tensor (gradient passes unchanged).</summary>
-    internal static Tensor Identity(Tensor x) => Record(new Tensor(x.Storage, x.ShapeRef), "identity", [x], g => [g]);
+    internal static Tensor Identity(Tensor x) => Record(x.View(x.ShapeRef), "identity", [x], g => [g], readsValues: false);
 }
