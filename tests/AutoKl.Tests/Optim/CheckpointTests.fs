@@ -258,7 +258,7 @@ let ``a save that fails midway leaves the previous file intact and no temporary 
         let before = File.ReadAllBytes path
         let s = fresh "adam-amsgrad" [ 0.1; 0.2; 0.3 ]
         run s 7 |> ignore
-        let ex = Assert.Throws<IOException>(fun () ->
+        let ex = Assert.Throws<AutoKlException>(fun () ->
             Checkpoint.Save(path, parametersOf s, s.Optimizer, s.Schedule.Value, Func<Stream, Stream>(fun f -> new FailingStream(f, 100) :> Stream)))
         StringAssert.Contains("simulated crash", ex.Message)
         Assert.That(File.ReadAllBytes path, Is.EqualTo<byte>(before))
