@@ -72,6 +72,7 @@ module Tensor =
     let tan (x: T) = T.Tan x
     let erf (x: T) = T.Erf x
     let lgamma (x: T) = T.Lgamma x
+    let digamma (x: T) = T.Digamma x
     let square (x: T) = T.Square x
     let sign (x: T) = T.Sign x
     let floor (x: T) = T.Floor x

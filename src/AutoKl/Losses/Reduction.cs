@@ -62,7 +62,7 @@ public static class Validation
     public static IDisposable Disabled()
         => (_scopes ??= new SwitchScopes("validation", v => _disabled = !v)).Open(!_disabled, false);
 
-    /// <summary>True when values should be checked: globally enabled and not switched off by the caller.</summary>
+    /// <summary>True when values should be checked: enabled on this thread and not switched off by the caller.</summary>
     internal static bool Active(bool validateArgs) => validateArgs && Enabled;
 }
 

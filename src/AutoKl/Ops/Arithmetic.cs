@@ -45,7 +45,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// a raised to b elementwise. d/db uses log a, taken as 0 where a == 0 and b >= 0 (as PyTorch).
+    /// a raised to b elementwise. d/da = b a^(b-1), taken as 0 where b == 0 (a^0 is constant, even
+    /// at a = 0, as PyTorch); d/db = a^b log a, taken as 0 where a == 0 and b >= 0 (as PyTorch).
     /// </summary>
     public static Tensor Pow(Tensor a, Tensor b)
     {
@@ -53,8 +54,19 @@ public sealed partial class Tensor
         var y = Zip("pow", a, b, new PowK());
         return Record(y, "pow", [a, b], g =>
         [
-            For(a, () => SumTo(g * b * Pow(a, b - 1.0), a.ShapeRef)),
-            For(b, () => SumTo(g * Where(Eq(a, 0.0) * Ge(b, 0.0), a.Const(0), y * Log(a)), b.ShapeRef)),
+            // The masked places also get safe arguments (exponent 2, log of 1), not only a masked
+            // result: the unchosen branch's own rule still runs under createGraph (Comparison.cs),
+            // and 0 * a^-1 or 1/a at a = 0 would make second derivatives NaN there.
+            For(a, () =>
+            {
+                var bIsZero = Eq(b, 0.0);
+                return SumTo(g * Where(bIsZero, a.Const(0), b * Pow(a, Where(bIsZero, b.Const(2), b) - 1.0)), a.ShapeRef);
+            }),
+            For(b, () =>
+            {
+                var logIsZero = Eq(a, 0.0) * Ge(b, 0.0);
+                return SumTo(g * Where(logIsZero, a.Const(0), y * Log(Where(logIsZero, a.Const(1), a))), b.ShapeRef);
+            }),
         ]);
     }
 
@@ -119,10 +131,14 @@ public sealed partial class Tensor
         {
             var zero = x.Const(0);
             var xIsZero = Eq(x, 0.0);
+            // y is replaced by 1 where x == 0 before log and the division, not only masked after:
+            // the unchosen branch's rule still runs under createGraph, and log's 1/y or the
+            // quotient's -x/y^2 at y = 0 would make second derivatives NaN (see Where).
+            var ySafe = Where(xIsZero, y.Const(1), y);
             return
             [
-                For(x, () => SumTo(g * Where(xIsZero, zero, Log(y)), x.ShapeRef)),
-                For(y, () => SumTo(g * Where(xIsZero, zero, x / y), y.ShapeRef)),
+                For(x, () => SumTo(g * Where(xIsZero, zero, Log(ySafe)), x.ShapeRef)),
+                For(y, () => SumTo(g * Where(xIsZero, zero, x / ySafe), y.ShapeRef)),
             ];
         });
     }
