@@ -167,10 +167,10 @@ forward pass never saw (PyTorch's "one of the variables needed for gradient comp
 modified by an inplace operation"):
 *)
 let v = Tensor.ofList [ 1.0; 2.0 ] |> Tensor.requiresGrad
-let loss = v * v |> Tensor.sum
+let vLoss = v * v |> Tensor.sum
 noGrad (fun () -> v.Sub_(Tensor.ofList [ 0.5; 0.5 ]) |> ignore)   // say, an optimizer step too early
 let refused =
-    try loss.Backward(); "no error" with :? AutoKlException as e -> e.Message
+    try vLoss.Backward(); "no error" with :? AutoKlException as e -> e.Message
 printfn "version of v: %d\n%s" v.Version refused
 (*** include-output ***)
 
