@@ -9,46 +9,53 @@ internal sealed class Node
     /// <param name="op">The op's name, as errors show it.</param>
     /// <param name="inputs">The op's inputs, in the order of the rule's results.</param>
     /// <param name="backward">The vector-Jacobian product.</param>
-    /// <param name="output">The op's result when the rule may read it, else null.</param>
+    /// <param name="output">The op's result when the rule may read its values (and its inputs'), else null.</param>
     /// <param name="alsoSaved">Tensors the rule reads besides the inputs and the output.</param>
-    /// <param name="readsInputs">False when the rule reads only the inputs' shapes.</param>
-    public Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, Tensor? output, Tensor[]? alsoSaved, bool readsInputs)
+    public Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, Tensor? output, Tensor[]? alsoSaved)
     {
         Op = op;
         Inputs = inputs;
         Backward = backward;
-        AlsoSaved = alsoSaved;
-        _readsInputs = readsInputs;
+        if (alsoSaved is not null) (_rare ??= new Rare()).AlsoSaved = alsoSaved;
+        if (AnomalyMode.Enabled) (_rare ??= new Rare()).CreatedAt = AnomalyMode.Capture();
         // The rule may read any input, the output and the extra tensors it captured: remember the
-        // version of each (PyTorch's saved-tensor check). Null when all are at version 0, the usual
-        // case of a forward pass over fresh tensors, so recording allocates nothing more.
+        // version of each (PyTorch's saved-tensor check). The first two are kept in fields, the
+        // rest in an array made only when one of them is not at version 0, so recording a binary
+        // op allocates nothing more even when its inputs are parameters an optimizer updated.
+        // A rule that reads only shapes (output null) checks nothing but the extra tensors.
         _outputVersion = output?.Version ?? -1;
-        int n = inputs.Length + (alsoSaved?.Length ?? 0);
-        for (int i = readsInputs ? 0 : inputs.Length; i < n; i++)
+        int n = SavedCount;
+        for (int i = output is null ? inputs.Length : 0; i < n; i++)
         {
             int v = SavedAt(i).Version;
             if (v == 0) continue;
-            _versions ??= new int[n];
-            _versions[i] = v;
+            if (i == 0) _version0 = v;
+            else if (i == 1) _version1 = v;
+            else ((_rare ??= new Rare()).Versions ??= new int[n])[i] = v;
         }
-        if (AnomalyMode.Enabled) CreatedAt = AnomalyMode.Capture();
     }
 
     public string Op { get; }
     public Tensor[] Inputs { get; }
     public Func<Tensor, Tensor?[]> Backward { get; }
 
-    /// <summary>Tensors the rule reads that are not inputs (a mask, say), checked like the inputs.</summary>
-    public Tensor[]? AlsoSaved { get; }
-
     /// <summary>Where the user's code recorded this op; set only while anomaly detection is on.</summary>
-    public string? CreatedAt { get; }
+    public string? CreatedAt => _rare?.CreatedAt;
 
-    private readonly int _outputVersion;
-    private readonly bool _readsInputs;
-    private readonly int[]? _versions;
+    /// <summary>What few nodes need, kept apart so that the common node stays small.</summary>
+    private sealed class Rare
+    {
+        public Tensor[]? AlsoSaved;
+        public string? CreatedAt;
+        public int[]? Versions;
+    }
 
-    private Tensor SavedAt(int i) => i < Inputs.Length ? Inputs[i] : AlsoSaved![i - Inputs.Length];
+    private readonly Rare? _rare;
+    private readonly int _outputVersion, _version0, _version1;
+
+    private int SavedCount => Inputs.Length + (_rare?.AlsoSaved?.Length ?? 0);
+    private Tensor SavedAt(int i) => i < Inputs.Length ? Inputs[i] : _rare!.AlsoSaved![i - Inputs.Length];
+    private int SavedVersion(int i) => i == 0 ? _version0 : i == 1 ? _version1 : _rare?.Versions?[i] ?? 0;
 
     /// <summary>
     /// Refuses to run the rule when a tensor it may read changed in place since it was recorded:
@@ -56,12 +63,13 @@ internal sealed class Node
     /// </summary>
     public void CheckVersions(Tensor output)
     {
-        if (_outputVersion >= 0 && output.Version != _outputVersion) throw Changed(output, "its output", _outputVersion);
-        int n = Inputs.Length + (AlsoSaved?.Length ?? 0);
-        for (int i = _readsInputs ? 0 : Inputs.Length; i < n; i++)
+        bool readsValues = _outputVersion >= 0;
+        if (readsValues && output.Version != _outputVersion) throw Changed(output, "its output", _outputVersion);
+        int n = SavedCount;
+        for (int i = readsValues ? 0 : Inputs.Length; i < n; i++)
         {
             var t = SavedAt(i);
-            int saved = _versions?[i] ?? 0;
+            int saved = SavedVersion(i);
             if (t.Version != saved)
                 throw Changed(t, i < Inputs.Length ? $"its input {i}" : "a tensor it saved", saved);
         }

@@ -23,7 +23,7 @@ public sealed partial class Tensor
         {
             if (!input.RequiresGrad) continue;
             result._requiresGrad = true;
-            result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved, readsValues);
+            result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved);
             if (AnomalyMode.Enabled) AnomalyMode.CheckForward(result.GradFn, result);
             break;
         }

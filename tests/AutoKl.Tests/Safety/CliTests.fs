@@ -61,9 +61,11 @@ let defects =
             refused 1 [ "diverged"; "grid"; "--lr" ] [ "fit"; "--lr"; "1e10"; "--steps"; "200"; "--quiet" ] |> ignore
 
         testCase "a binary --p-file: the error shows no control characters" <| fun () ->
-            let path = scratchFile "binary.txt" [| 1uy; 2uy; byte 'a'; 27uy; byte '['; byte '3'; byte '1'; byte 'm'; byte ','; byte '1' |]
-            let r = refused 2 [ "--p-file"; "not a number" ] [ "kl"; "--p-file"; path; "--q"; "0.5,0.5" ]
-            Expect.isFalse (r.Err.TrimEnd() |> Seq.exists Char.IsControl) "no control character on stderr"
+            let path = scratchFile (sprintf "binary-%s.txt" (Guid.NewGuid().ToString("N"))) [| 1uy; 2uy; byte 'a'; 27uy; byte '['; byte '3'; byte '1'; byte 'm'; byte ','; byte '1' |]
+            try
+                let r = refused 2 [ "--p-file"; "not a number" ] [ "kl"; "--p-file"; path; "--q"; "0.5,0.5" ]
+                Expect.isFalse (r.Err.TrimEnd() |> Seq.exists Char.IsControl) "no control character on stderr"
+            finally File.Delete path
 
         testCase "an endless --p-file (/dev/zero) stops at a sane size with a clear error" <| fun () ->
             if File.Exists "/dev/zero" then
@@ -76,11 +78,13 @@ let defects =
             let other = Path.Combine(folder, ".notes.txt.tmp")
             File.WriteAllText(stale, "half")
             File.WriteAllText(other, "not ours")
-            let r = autokl [ "fit"; "--steps"; "3"; "--quiet"; "--out"; folder ]
-            Expect.equal r.Code 0 r.Err
-            Expect.isFalse (File.Exists stale) "the stale temporary file of rows.csv is gone"
-            Expect.isTrue (File.Exists other) "a file that is not one of ours stays"
-            Expect.isEmpty (Directory.GetFiles(folder, ".*.tmp") |> Array.filter (fun f -> f <> other)) "no temporary file left"
+            try
+                let r = autokl [ "fit"; "--steps"; "3"; "--quiet"; "--out"; folder ]
+                Expect.equal r.Code 0 r.Err
+                Expect.isFalse (File.Exists stale) "the stale temporary file of rows.csv is gone"
+                Expect.isTrue (File.Exists other) "a file that is not one of ours stays"
+                Expect.isEmpty (Directory.GetFiles(folder, ".*.tmp") |> Array.filter (fun f -> f <> other)) "no temporary file left"
+            finally Directory.Delete(folder, true)
     ]
 
 // ---- the fuzz --------------------------------------------------------------------------------
