@@ -77,8 +77,12 @@ public static partial class Losses
         var mask = Tensor.Eq(target, 0.0) * (1.0 - Tensor.IsFinite(input));
         return Tensor.Where(mask, input.Const(0), input);
 
-        static bool AnyZeroTargetNonFinite<T>(T[] target, T[] input) where T : System.Numerics.IFloatingPointIeee754<T>
+        static bool AnyZeroTargetNonFinite<T>(T[] target, T[] input) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
+            // Vectorised first: an input whose min and max are finite has no -inf, +inf or NaN.
+            if (input.Length == 0) return false;
+            if (T.IsFinite(System.Numerics.Tensors.TensorPrimitives.Min<T>(input)) && T.IsFinite(System.Numerics.Tensors.TensorPrimitives.Max<T>(input)))
+                return false;
             for (int i = 0; i < input.Length; i++)
                 if (target[i] == T.Zero && !T.IsFinite(input[i])) return true;
             return false;
