@@ -178,5 +178,52 @@ printfn "gradient through a detached factor: %O" w.Grad
 (*** include-output ***)
 
 (**
+`noGrad`, `Autograd.EnableGrad()`, `Autograd.DetectAnomaly()` and `Validation.Disabled()` are
+switches of the current thread: another thread keeps its own. Each scope puts back what it found
+when disposed, disposing twice does nothing, and scopes disposed out of order still leave the
+switch as it was before the first one opened.
+
+## Changing values in place: version counters
+
+`Sub_`, `Add_`, `Copy_`, an optimizer's `Step()` and `Checkpoint.Load` overwrite a tensor's
+values. The tape does not copy the values an op needs for its gradient; it keeps the tensors.
+So every tensor carries a `Version`, bumped by each in-place change and shared with the tensors
+over the same storage (`Detach()`, `reshape`), and each recorded op remembers the versions of the
+tensors its rule reads. If one changed before `Backward()`, backward refuses with an error naming
+the op, the tensor's shape and both versions, instead of computing a gradient from values the
+forward pass never saw (PyTorch's "one of the variables needed for gradient computation has been
+modified by an inplace operation"):
+*)
+let v = Tensor.ofList [ 1.0; 2.0 ] |> Tensor.requiresGrad
+let vLoss = v * v |> Tensor.sum
+noGrad (fun () -> v.Sub_(Tensor.ofList [ 0.5; 0.5 ]) |> ignore)   // say, an optimizer step too early
+let refused =
+    try vLoss.Backward(); "no error" with :? AutoKlException as e -> e.Message
+printfn "version of v: %d\n%s" v.Version refused
+(*** include-output ***)
+
+(**
+The fix is the order of the training loop — forward, `Backward()`, then the update — or a forward
+pass recorded again after the change. Ops whose rule reads only shapes (`+`, `-`, `sum`,
+`reshape`, ...) do not mind: a tensor that only they used may change freely.
+
+## Finding the first NaN: anomaly detection
+
+Inside `detectAnomaly` (C#: `using (Autograd.DetectAnomaly()) { ... }`, PyTorch's
+`torch.autograd.detect_anomaly`) each recorded op remembers the line of your code that created it,
+and the first op whose forward result or backward gradient holds a NaN or an infinity throws,
+naming the op, the pass, the input shapes and that line. It costs a stack trace per op, so switch
+it on to hunt a NaN, not for training; off, it costs nothing measurable.
+*)
+let z = Tensor.ofList [ 0.0; 4.0 ] |> Tensor.requiresGrad
+let anomaly =
+    try
+        detectAnomaly (fun () -> (Tensor.sqrt z |> Tensor.sum).Backward())
+        "no error"
+    with :? AutoKlException as e -> e.Message
+printfn "%s" anomaly
+(*** include-output ***)
+
+(**
 Next: [Writing your own loss](custom-losses.html).
 *)

@@ -1,6 +1,7 @@
 /// The command line, declared with Argu: `autokl fit [options]` and `autokl kl [options]`.
-/// Values that need checking beyond their type (names, lists, ranges) arrive as text or numbers
-/// and are validated in Program, so every error is one line that names the option.
+/// Every value arrives as text and is parsed and validated in Program (numbers in invariant
+/// notation only: Argu's own number parsing reads "0,001" as 1), so every error is one line that
+/// names the option and the text given.
 module AutoKl.Cli.Arguments
 
 open Argu
@@ -8,30 +9,30 @@ open Argu
 /// The options of `autokl fit`.
 type FitArgs =
     | [<AltCommandLine("-c")>] Component of spec: string
-    | Grid_Min of x: float
-    | Grid_Max of x: float
-    | Grid_Size of points: int
+    | Grid_Min of x: string
+    | Grid_Max of x: string
+    | Grid_Size of points: string
     | [<AltCommandLine("-l")>] Loss of name: string
     | Reduction of name: string
     | [<AltCommandLine("-o")>] Optimizer of name: string
-    | Lr of rate: float
-    | Beta1 of beta: float
-    | Beta2 of beta: float
-    | Eps of eps: float
+    | Lr of rate: string
+    | Beta1 of beta: string
+    | Beta2 of beta: string
+    | Eps of eps: string
     | Eps_Placement of placement: string
-    | Weight_Decay of decay: float
+    | Weight_Decay of decay: string
     | Amsgrad
-    | Momentum of momentum: float
-    | Dampening of dampening: float
+    | Momentum of momentum: string
+    | Dampening of dampening: string
     | Nesterov
     | Maximize
-    | [<AltCommandLine("-n")>] Steps of count: int
-    | Mu of mu: float
-    | Sigma of sigma: float
+    | [<AltCommandLine("-n")>] Steps of count: string
+    | Mu of mu: string
+    | Sigma of sigma: string
     | Dtype of dtype: string
-    | Seed of seed: int
+    | Seed of seed: string
     | Random_Start
-    | Report_Every of steps: int
+    | Report_Every of steps: string
     | [<AltCommandLine("-q")>] Quiet
     | Json
     | Out of folder: string

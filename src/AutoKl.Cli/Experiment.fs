@@ -36,6 +36,10 @@ type FitResult =
     member r.FinalMu = r.Mus[r.Mus.Length - 1]
     member r.FinalSigma = r.Sigmas[r.Sigmas.Length - 1]
 
+/// How far (in grid widths) mu and sigma may stray from the grid: a fit that leaves it by
+/// orders of magnitude has diverged, and a start that far off is refused.
+let maxGridWidths = 100.0
+
 /// The evenly spaced grid x, as torch.linspace computes it.
 let grid (s: FitSettings) = Tensor.Linspace(s.GridMin, s.GridMax, s.GridSize, s.DType)
 
@@ -98,22 +102,29 @@ let run (s: FitSettings) (progress: int -> unit) (onRow: Row -> unit) : FitResul
     let mu = Tensor.Scalar(mu0, s.DType).RequiresGrad_()
     let sigma = Tensor.Scalar(sigma0, s.DType).RequiresGrad_()
     let opt = optimizer s.Optimizer [ mu; sigma ]
-    let losses = Array.zeroCreate s.Steps
-    let mus = Array.zeroCreate (s.Steps + 1)
-    let sigmas = Array.zeroCreate (s.Steps + 1)
-    mus[0] <- mu0
-    sigmas[0] <- sigma0
+    // Grown as the steps run, never allocated up front for steps that may not happen.
+    let losses = ResizeArray<float>()
+    let mus = ResizeArray<float>([ mu0 ])
+    let sigmas = ResizeArray<float>([ sigma0 ])
     let rows = ResizeArray()
+    // Parameters this far off the grid mean the steps overshot (a huge --lr): a diverged fit,
+    // not an answer, even while the numbers are still finite.
+    let width = s.GridMax - s.GridMin
+    let centre = s.GridMin + width / 2.0
+    let offGrid (m: float) (sd: float) = abs (m - centre) > maxGridWidths * width || sd > maxGridWidths * width
     // Called after each update: the report's loss is from before it, mu and sigma from after.
     let record (report: StepReport) =
         let step = report.Step
         let muValue, sigmaValue = mu.ToScalar(), sigma.ToScalar()
-        losses[step - 1] <- report.Loss
-        mus[step] <- muValue
-        sigmas[step] <- sigmaValue
+        losses.Add report.Loss
+        mus.Add muValue
+        sigmas.Add sigmaValue
         if not (Double.IsFinite report.Loss && Double.IsFinite muValue && Double.IsFinite sigmaValue) || sigmaValue <= 0.0 then
             raise (RunError(sprintf "the fit diverged at step %d (loss %g, mu %g, sigma %g); try a smaller --lr"
                                 step report.Loss muValue sigmaValue))
+        if offGrid muValue sigmaValue then
+            raise (RunError(sprintf "the fit diverged at step %d: mu %g, sigma %g are more than %g grid widths off the grid [%g, %g]; try a smaller --lr"
+                                step muValue sigmaValue maxGridWidths s.GridMin s.GridMax))
         if step = 1 || step % s.ReportEvery = 0 || step = s.Steps then
             let row = { Step = step; Loss = report.Loss; Mu = muValue; Sigma = sigmaValue }
             rows.Add row
@@ -130,9 +141,9 @@ let run (s: FitSettings) (progress: int -> unit) (onRow: Row -> unit) : FitResul
         (loss mu sigma).ToScalar()
     { Settings = s
       Rows = rows.ToArray()
-      Losses = losses
-      Mus = mus
-      Sigmas = sigmas
+      Losses = losses.ToArray()
+      Mus = mus.ToArray()
+      Sigmas = sigmas.ToArray()
       FinalLoss = finalLoss
       Grid = x.ToDoubleArray()
       Target = p.ToDoubleArray()

@@ -30,6 +30,17 @@ let checkWritable (folder: string) =
         File.Delete probe
     with e -> fail "--out: cannot write to folder '%s': %s" anchor (firstLine e.Message)
 
+/// Removes temporary files of `name` left in `folder` by a run that was killed while writing
+/// (".NAME.<32 hex digits>.tmp"); a run in progress on the same folder at the same time would
+/// lose its temporary file and fail with a clear error.
+let removeStale (folder: string) (name: string) =
+    if Directory.Exists folder then
+        for path in Directory.EnumerateFiles(folder, "." + name + ".*.tmp") do
+            let middle = Path.GetFileName(path).Substring(name.Length + 2)
+            let guid = middle.Substring(0, middle.Length - 4)
+            if guid.Length = 32 && guid |> Seq.forall Uri.IsHexDigit then
+                try File.Delete path with _ -> ()
+
 /// Writes every (file name, bytes) into `folder`: all to temporary names first, then renamed
 /// over the final names, so no file is ever half-written. If a write fails, the temporary files
 /// are removed, earlier files stay untouched, and the error is reported as one line; a rename
@@ -42,6 +53,7 @@ let writeAll (folder: string) (files: (string * byte[]) list) =
     let written = ResizeArray<string * string>()
     try
         Directory.CreateDirectory folder |> ignore
+        for name, _ in files do removeStale folder name
         for name, content in files do
             let final = Path.Combine(folder, name)
             let temp = Path.Combine(folder, sprintf ".%s.%s.tmp" name (Guid.NewGuid().ToString("N")))

@@ -41,7 +41,57 @@ let private parseComponent (text: string) =
         require (weight > 0.0) "--component weight" "> 0" weight
         { Mu = mu; Sigma = sigma; Weight = weight }
 
-let private finite (what: string) (v: float) = require (Double.IsFinite v) what "a finite number" v
+/// The largest --steps and --grid-size: far beyond the reference experiment (10000 steps, 1000
+/// points), and small enough that the per-step history and each step's tensors fit in memory.
+let maxSteps = 10_000_000
+let maxGridSize = 10_000_000
+
+
+/// An option's number (invariant notation, finite), or the default when absent.
+let private numberOr (text: string option) (name: string) (d: float) =
+    text |> Option.map (number name) |> Option.defaultValue d
+
+/// An option's whole number, or the default when absent.
+let private integerOr (text: string option) (name: string) (d: int) =
+    text |> Option.map (integer name) |> Option.defaultValue d
+
+/// Checks what the dtype and the grid can hold before any work: every value representable in the
+/// dtype (a float32 sigma of 1e-300 is 0), the start near the grid, a finite positive target.
+let private checkRanges (s: FitSettings) =
+    let float32 = s.DType = DType.Float32
+    let representable (what: string) (v: float) =
+        if float32 && abs v > float Single.MaxValue then
+            fail "%s: %g is out of the range of float32 (use --dtype float64)" what v
+    // A positive value that rounds to 0 (or to a float32 subnormal) would silently change the run.
+    let positive (what: string) (v: float) =
+        representable what v
+        if float32 && v < 1.1754943508222875e-38 then
+            fail "%s: %g is too small for float32: it would round to 0 (use --dtype float64)" what v
+    representable "--grid-min" s.GridMin
+    representable "--grid-max" s.GridMax
+    representable "--mu" s.Mu0
+    positive "--sigma" s.Sigma0
+    positive "--lr" s.Optimizer.Lr
+    let width = s.GridMax - s.GridMin
+    let centre = s.GridMin + width / 2.0
+    if not s.RandomStart then
+        if abs (s.Mu0 - centre) > Experiment.maxGridWidths * width then
+            fail "--mu: %g is more than %g grid widths from the grid [%g, %g]" s.Mu0 Experiment.maxGridWidths s.GridMin s.GridMax
+        if s.Sigma0 > Experiment.maxGridWidths * width then
+            fail "--sigma: %g is more than %g times the width of the grid [%g, %g]" s.Sigma0 Experiment.maxGridWidths s.GridMin s.GridMax
+    for c in s.Components do
+        representable "--component mu" c.Mu
+        positive "--component sigma" c.Sigma
+        positive "--component weight" c.Weight
+    // The target itself: finite everywhere and not 0 everywhere (a component far off the grid, or
+    // weights whose densities overflow, leave nothing to fit).
+    let p =
+        use _ = Autograd.NoGrad()
+        (Experiment.target s (Experiment.grid s)).ToDoubleArray()
+    if p |> Array.exists (fun v -> not (Double.IsFinite v)) then
+        fail "--component: the target density is not finite on the grid (a weight too large or a sigma too small for %s)" (s.DType.ToString().ToLowerInvariant())
+    if p |> Array.forall (fun v -> v = 0.0) then
+        fail "--component: the target density is 0 everywhere on the grid [%g, %g]; move the components or the grid" s.GridMin s.GridMax
 
 /// The validated settings of `fit`, the losses of --compare (if any), and the output options.
 let fitSettings (a: ParseResults<FitArgs>) =
@@ -50,12 +100,13 @@ let fitSettings (a: ParseResults<FitArgs>) =
         match a.GetResults Component with
         | [] -> d.Components
         | specs -> specs |> List.map parseComponent
-    let gridMin, gridMax = a.GetResult(Grid_Min, defaultValue = d.GridMin), a.GetResult(Grid_Max, defaultValue = d.GridMax)
-    finite "--grid-min" gridMin
-    finite "--grid-max" gridMax
+    let gridMin, gridMax = numberOr (a.TryGetResult Grid_Min) "--grid-min" d.GridMin, numberOr (a.TryGetResult Grid_Max) "--grid-max" d.GridMax
     if not (gridMin < gridMax) then fail "--grid-min (%g) must be less than --grid-max (%g)" gridMin gridMax
-    let gridSize = a.GetResult(Grid_Size, defaultValue = d.GridSize)
+    if not (Double.IsFinite(gridMax - gridMin)) then
+        fail "--grid-min (%g) and --grid-max (%g) are too far apart: the width of the grid is not a finite number" gridMin gridMax
+    let gridSize = integerOr (a.TryGetResult Grid_Size) "--grid-size" d.GridSize
     require (gridSize >= 2) "--grid-size" ">= 2" gridSize
+    require (gridSize <= maxGridSize) "--grid-size" (sprintf "at most %d" maxGridSize) gridSize
     let loss = a.TryGetResult Loss |> Option.map (choice "--loss" LossKind.names) |> Option.defaultValue d.Loss
     let compare =
         a.TryGetResult Compare
@@ -89,16 +140,16 @@ let fitSettings (a: ParseResults<FitArgs>) =
     let o = d.Optimizer
     let optimizer =
         { Kind = kind
-          Lr = a.GetResult(Lr, defaultValue = o.Lr)
-          Beta1 = a.GetResult(Beta1, defaultValue = o.Beta1)
-          Beta2 = a.GetResult(Beta2, defaultValue = o.Beta2)
-          Eps = a.GetResult(Eps, defaultValue = o.Eps)
-          WeightDecay = a.GetResult(Weight_Decay, defaultValue = (if kind = AdamWOptimizer then 0.01 else 0.0))
+          Lr = numberOr (a.TryGetResult Lr) "--lr" o.Lr
+          Beta1 = numberOr (a.TryGetResult Beta1) "--beta1" o.Beta1
+          Beta2 = numberOr (a.TryGetResult Beta2) "--beta2" o.Beta2
+          Eps = numberOr (a.TryGetResult Eps) "--eps" o.Eps
+          WeightDecay = numberOr (a.TryGetResult Weight_Decay) "--weight-decay" (if kind = AdamWOptimizer then 0.01 else 0.0)
           Amsgrad = a.Contains Amsgrad
           Maximize = a.Contains Maximize
           EpsPlacement = a.TryGetResult Eps_Placement |> Option.map (choice "--eps-placement" EpsPlacementKind.names) |> Option.defaultValue o.EpsPlacement
-          Momentum = a.GetResult(Momentum, defaultValue = 0.0)
-          Dampening = a.GetResult(Dampening, defaultValue = 0.0)
+          Momentum = numberOr (a.TryGetResult Momentum) "--momentum" 0.0
+          Dampening = numberOr (a.TryGetResult Dampening) "--dampening" 0.0
           Nesterov = a.Contains Nesterov }
     require (optimizer.Lr > 0.0 && Double.IsFinite optimizer.Lr) "--lr" "> 0" optimizer.Lr
     require (optimizer.Beta1 >= 0.0 && optimizer.Beta1 < 1.0) "--beta1" "in [0, 1)" optimizer.Beta1
@@ -109,13 +160,13 @@ let fitSettings (a: ParseResults<FitArgs>) =
     require (Double.IsFinite optimizer.Dampening) "--dampening" "a finite number" optimizer.Dampening
     if optimizer.Nesterov && (optimizer.Momentum <= 0.0 || optimizer.Dampening <> 0.0) then
         fail "--nesterov needs --momentum > 0 and --dampening 0"
-    let steps = a.GetResult(Steps, defaultValue = d.Steps)
+    let steps = integerOr (a.TryGetResult Steps) "--steps" d.Steps
     require (steps > 0) "--steps" "> 0" steps
-    let mu0, sigma0 = a.GetResult(Mu, defaultValue = d.Mu0), a.GetResult(Sigma, defaultValue = d.Sigma0)
-    finite "--mu" mu0
-    require (sigma0 > 0.0 && Double.IsFinite sigma0) "--sigma" "> 0" sigma0
+    require (steps <= maxSteps) "--steps" (sprintf "at most %d" maxSteps) steps
+    let mu0, sigma0 = numberOr (a.TryGetResult Mu) "--mu" d.Mu0, numberOr (a.TryGetResult Sigma) "--sigma" d.Sigma0
+    require (sigma0 > 0.0) "--sigma" "> 0" sigma0
     let dtype = a.TryGetResult Dtype |> Option.map (choice "--dtype" [ "float32", DType.Float32; "float64", DType.Float64 ]) |> Option.defaultValue d.DType
-    let reportEvery = a.GetResult(Report_Every, defaultValue = d.ReportEvery)
+    let reportEvery = integerOr (a.TryGetResult Report_Every) "--report-every" d.ReportEvery
     require (reportEvery > 0) "--report-every" "> 0" reportEvery
     let settings =
         { Components = components
@@ -129,9 +180,10 @@ let fitSettings (a: ParseResults<FitArgs>) =
           Mu0 = mu0
           Sigma0 = sigma0
           DType = dtype
-          Seed = a.GetResult(Seed, defaultValue = d.Seed)
+          Seed = integerOr (a.TryGetResult Seed) "--seed" d.Seed
           RandomStart = a.Contains Random_Start
           ReportEvery = reportEvery }
+    checkRanges settings
     settings, compare
 
 /// Runs one fit with the progress display that suits the output.
@@ -232,7 +284,9 @@ let private arguMessage (e: ArguParseException) =
 /// Runs the command with the given streams; returns the exit code. Never throws.
 let runWith (argv: string[]) (io: Io) : int =
     let error (code: int) (message: string) =
-        io.Err.WriteLine("autokl: " + message)
+        // One line, whatever the message carries (text from a binary file, a newline in a name).
+        let line = message |> Seq.map (fun c -> if Char.IsControl c then ' ' else c) |> Seq.toArray |> String
+        io.Err.WriteLine("autokl: " + line)
         code
     try
         let parsed = parser.ParseCommandLine(argv, raiseOnUsage = true)

@@ -29,6 +29,22 @@ let withBar (terminal: TextWriter) (label: string) (total: int) (printLines: boo
     let console =
         AnsiConsole.Create(AnsiConsoleSettings(Out = AnsiConsoleOutput(terminal), Interactive = InteractionSupport.Yes))
     let mutable result = Unchecked.defaultof<'a>
+    // Spectre hides the cursor while the bar runs and shows it again when the bar ends; a Ctrl-C
+    // or a kill ends the process first, so show it from the handlers too (a no-op when shown).
+    let showCursor () =
+        try
+            terminal.Write "\u001b[?25h"
+            terminal.Flush()
+        with _ -> ()
+    let onCancel = ConsoleCancelEventHandler(fun _ _ -> showCursor ())
+    let onExit = EventHandler(fun _ _ -> showCursor ())
+    Console.CancelKeyPress.AddHandler onCancel
+    AppDomain.CurrentDomain.ProcessExit.AddHandler onExit
+    use _restore =
+        { new IDisposable with
+            member _.Dispose() =
+                Console.CancelKeyPress.RemoveHandler onCancel
+                AppDomain.CurrentDomain.ProcessExit.RemoveHandler onExit }
     console
         .Progress()
         .AutoClear(true)

@@ -32,3 +32,10 @@ module Differentiation =
     let noGrad (f: unit -> 'a) : 'a =
         use _ = Autograd.NoGrad()
         f ()
+
+    /// Runs the function with anomaly detection on (Autograd.DetectAnomaly): the first op whose
+    /// forward result or backward gradient holds NaN or an infinity throws, naming the op and the
+    /// line of the function that recorded it.
+    let detectAnomaly (f: unit -> 'a) : 'a =
+        use _ = Autograd.DetectAnomaly()
+        f ()

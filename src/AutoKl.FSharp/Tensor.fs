@@ -128,8 +128,10 @@ module Tensor =
     let truncate (x: Tensor) = T.Truncate x
     /// The error function; its gradient is 2/sqrt(pi) e^(-x^2).
     let erf (x: Tensor) = T.Erf x
-    /// log |Gamma(x)|; its gradient is the digamma function (which is not differentiable again).
+    /// log |Gamma(x)|; its gradient is the digamma function.
     let lgamma (x: Tensor) = T.Lgamma x
+    /// The digamma function (the derivative of lgamma), differentiable once more through trigamma.
+    let digamma (x: Tensor) = T.Digamma x
     /// x * x elementwise, with one saved input instead of the two of `mul x x`.
     let square (x: Tensor) = T.Square x
     /// -1, 0 or 1 by the sign of each element, as a tensor of x's dtype; gradient 0. (F#'s own `sign` returns an int, so this one has a module name.)

@@ -4,34 +4,31 @@ namespace AutoKl;
 /// The switch for argument checks in losses and distributions (non-negative target
 /// probabilities, scale &gt; 0, probabilities summing to 1, class indices in range). Checks are
 /// on by default; they read every element, so hot loops that have validated their data once can
-/// switch them off, globally with <see cref="Enabled"/> or for a scope with <see cref="Disabled"/>.
+/// switch them off. The switch is per thread (like <see cref="Autograd.NoGrad"/>): set it with
+/// <see cref="Enabled"/>, or for a scope with <see cref="Disabled"/>; other threads keep theirs.
 /// Shape checks always run.
 /// </summary>
 public static class Validation
 {
     [ThreadStatic] private static bool _disabled;
+    [ThreadStatic] private static SwitchScopes? _scopes;
 
-    /// <summary>Whether value checks run on this thread (true unless switched off).</summary>
+    /// <summary>Whether value checks run on this thread (true unless switched off on this thread).</summary>
     public static bool Enabled
     {
         get => !_disabled;
         set => _disabled = !value;
     }
 
-    /// <summary>Switches value checks off on this thread until the returned scope is disposed.</summary>
+    /// <summary>
+    /// Switches value checks off on this thread until the returned scope is disposed, then puts back
+    /// the setting it found. Disposing twice is harmless; scopes disposed out of order still leave
+    /// the setting as it was before the first was opened; disposing on another thread is an error.
+    /// </summary>
     public static IDisposable Disabled()
-    {
-        bool previous = _disabled;
-        _disabled = true;
-        return new Restore(previous);
-    }
+        => (_scopes ??= new SwitchScopes("validation", v => _disabled = !v)).Open(!_disabled, false);
 
-    private sealed class Restore(bool previous) : IDisposable
-    {
-        public void Dispose() => _disabled = previous;
-    }
-
-    /// <summary>True when values should be checked: globally enabled and not switched off by the caller.</summary>
+    /// <summary>True when values should be checked: enabled on this thread and not switched off by the caller.</summary>
     internal static bool Active(bool validateArgs) => validateArgs && Enabled;
 }
 

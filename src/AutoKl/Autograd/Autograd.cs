@@ -12,13 +12,28 @@ public static class Autograd
     public static bool IsGradEnabled => GradMode.Enabled;
 
     /// <summary>
-    /// Stops recording until the returned scope is disposed (C#: <c>using (Autograd.NoGrad())</c>,
-    /// F#: <c>use _ = Autograd.NoGrad()</c>).
+    /// Stops recording on this thread until the returned scope is disposed (C#:
+    /// <c>using (Autograd.NoGrad())</c>, F#: <c>use _ = Autograd.NoGrad()</c>), then puts back the
+    /// mode it found. Disposing twice is harmless; scopes disposed out of order still leave the
+    /// mode as it was before the first was opened; disposing on another thread is an error.
     /// </summary>
     public static IDisposable NoGrad() => GradMode.Set(false);
 
-    /// <summary>Turns recording back on inside a <see cref="NoGrad"/> scope until disposed.</summary>
+    /// <summary>Turns recording back on (on this thread) inside a <see cref="NoGrad"/> scope until disposed; restores like <see cref="NoGrad"/>.</summary>
     public static IDisposable EnableGrad() => GradMode.Set(true);
+
+    /// <summary>True inside a <see cref="DetectAnomaly"/> scope on this thread.</summary>
+    public static bool IsAnomalyEnabled => AnomalyMode.Enabled;
+
+    /// <summary>
+    /// Anomaly detection on this thread until the returned scope is disposed (PyTorch's
+    /// <c>torch.autograd.detect_anomaly</c>): every recorded op remembers where the calling code
+    /// created it, and the first op whose forward result or backward gradient holds a NaN or an
+    /// infinity throws an <see cref="AutoKlException"/> naming the op, the pass, the input shapes and
+    /// that line. It slows every op down (a stack trace each, a scan of each result): use it to
+    /// find a NaN, not in production. Off, it costs one flag test per recorded op.
+    /// </summary>
+    public static IDisposable DetectAnomaly() => AnomalyMode.Set(true);
 
     /// <summary>
     /// Gradients of the scalar <paramref name="output"/> with respect to each of

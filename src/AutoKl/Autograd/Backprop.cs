@@ -35,7 +35,9 @@ internal static class Backprop
             if (accumulate && (t.IsLeaf || t.RetainsGrad)) t.AccumulateGrad(g, copy: !createGraph);
             var node = t.GradFn;
             if (node is null) continue;
+            node.CheckVersions(t);
             var inputGrads = node.Backward(g);
+            if (AnomalyMode.Enabled) AnomalyMode.CheckBackward(node, inputGrads);
             for (int i = 0; i < node.Inputs.Length; i++)
             {
                 var input = node.Inputs[i];

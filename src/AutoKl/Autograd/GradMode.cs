@@ -4,25 +4,11 @@ namespace AutoKl;
 internal static class GradMode
 {
     [ThreadStatic] private static bool _disabled;
+    [ThreadStatic] private static SwitchScopes? _scopes;
 
     public static bool Enabled => !_disabled;
 
-    /// <summary>Sets the mode until the returned scope is disposed, then restores the previous one.</summary>
+    /// <summary>Sets the mode until the returned scope is disposed, then restores the one it found (see <see cref="SwitchScopes"/>).</summary>
     public static IDisposable Set(bool enabled)
-    {
-        var previous = !_disabled;
-        _disabled = !enabled;
-        return new Scope(previous);
-    }
-
-    private sealed class Scope(bool previous) : IDisposable
-    {
-        private bool _done;
-        public void Dispose()
-        {
-            if (_done) return;
-            _done = true;
-            _disabled = !previous;
-        }
-    }
+        => (_scopes ??= new SwitchScopes("grad mode", v => _disabled = !v)).Open(!_disabled, enabled);
 }

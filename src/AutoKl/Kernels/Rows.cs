@@ -166,6 +166,19 @@ internal static class Rows
         return T.IsFinite(max) ? max : T.Zero;
     }
 
+    /// <summary>
+    /// Sets column row j of y to NaN where <paramref name="sum"/>[j] (the sum of exp(x - shift), or
+    /// its log) is not finite: the row held +inf or NaN, and its softmax and log_softmax are NaN
+    /// throughout, as in PyTorch (a finite shift would give [nan, 0, 0] for [inf, 1, 2]). A finite
+    /// row, -inf entries included, has a finite sum: its max contributes exp(0) = 1.
+    /// </summary>
+    public static void NaNWhereSumNotFinite<T>(ReadOnlySpan<T> sum, Span<T> y, int n, int stride) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int j = 0; j < sum.Length; j++)
+            if (!T.IsFinite(sum[j]))
+                for (int k = 0; k < n; k++) y[k * stride + j] = T.NaN;
+    }
+
     /// <summary>Element k of each of the column rows: <c>data[k * stride ..][..width]</c>.</summary>
     public static ReadOnlySpan<T> At<T>(ReadOnlySpan<T> data, int k, int stride, int width) => data.Slice(k * stride, width);
 
@@ -220,7 +233,9 @@ internal readonly struct LogSoftmaxRow : IRowKernel
     {
         TensorPrimitives.Subtract(x, Rows.FiniteMax(x), y);
         TensorPrimitives.Exp(y, scratch);
-        TensorPrimitives.Subtract(y, T.Log(TensorPrimitives.Sum<T>(scratch)), y);
+        var sum = TensorPrimitives.Sum<T>(scratch);
+        if (T.IsFinite(sum)) TensorPrimitives.Subtract(y, T.Log(sum), y);
+        else y.Fill(T.NaN);
     }
 
     public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
@@ -230,6 +245,7 @@ internal readonly struct LogSoftmaxRow : IRowKernel
         Rows.MaxAndExpSum(x, n, stride, max, sum, e, shifted: y, exps: default);
         TensorPrimitives.Log(sum, sum);
         for (int k = 0; k < n; k++) TensorPrimitives.Subtract(Rows.At(y, k, stride, w), sum, Rows.At(y, k, stride, w));
+        Rows.NaNWhereSumNotFinite(sum, y, n, stride);
     }
 }
 
@@ -241,7 +257,9 @@ internal readonly struct SoftmaxRow : IRowKernel
     {
         TensorPrimitives.Subtract(x, Rows.FiniteMax(x), y);
         TensorPrimitives.Exp(y, y);
-        TensorPrimitives.Divide(y, TensorPrimitives.Sum<T>(y), y);
+        var sum = TensorPrimitives.Sum<T>(y);
+        if (T.IsFinite(sum)) TensorPrimitives.Divide(y, sum, y);
+        else y.Fill(T.NaN);
     }
 
     public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
@@ -250,6 +268,7 @@ internal readonly struct SoftmaxRow : IRowKernel
         Span<T> max = scratch[..w], sum = scratch.Slice(w, w), e = scratch.Slice(2 * w, w);
         Rows.MaxAndExpSum(x, n, stride, max, sum, e, shifted: y, exps: y);
         for (int k = 0; k < n; k++) TensorPrimitives.Divide(Rows.At(y, k, stride, w), sum, Rows.At(y, k, stride, w));
+        Rows.NaNWhereSumNotFinite(sum, y, n, stride);
     }
 }
 

@@ -38,9 +38,55 @@ public static partial class Losses
         LossSupport.CheckPair(op, input, target);
         if (!logTarget && Validation.Enabled) ArgumentChecks.NonNegative(op, "target", target);
         var pointwise = logTarget
-            ? Tensor.Exp(target) * (target - input)
-            : Tensor.Xlogy(target, target) - target * input;
+            ? LogTargetTerms(input, target)
+            : Tensor.Xlogy(target, target) - target * InputWhereTargetIsPositive(input, target);
         return LossSupport.Reduce(op, pointwise, reduction);
+    }
+
+    /// <summary>
+    /// exp(t) * (t - input) for log-probability targets t, exactly 0 where t = -inf (a target
+    /// probability of 0), even where the input is -inf too. As for the plain target, the masking
+    /// ops are recorded only when such an element exists, and the masked places get safe
+    /// arguments (0) so that second derivatives stay finite there too.
+    /// </summary>
+    private static Tensor LogTargetTerms(Tensor input, Tensor target)
+    {
+        bool any = target.DType == DType.Float32 ? Array.IndexOf(target.Data<float>(), float.NegativeInfinity) >= 0
+                 : Array.IndexOf(target.Data<double>(), double.NegativeInfinity) >= 0;
+        if (!any) return Tensor.Exp(target) * (target - input);
+        var zero = Tensor.Eq(target, double.NegativeInfinity);
+        var t = Tensor.Where(zero, target.Const(0), target);
+        var q = Tensor.Where(zero, input.Const(0), input);
+        return Tensor.Where(zero, target.Const(0), Tensor.Exp(t) * (t - q));
+    }
+
+    /// <summary>
+    /// The input, with 0 where the target is 0 and the input is not finite: a target of exactly 0
+    /// contributes 0 even where log q = -inf (0 * -inf would be NaN). The mask is recorded only
+    /// when such an element exists, so the usual case costs one scan and no extra ops; there the
+    /// target's gradient is 0 at the masked places instead of the infinite -input.
+    /// </summary>
+    private static Tensor InputWhereTargetIsPositive(Tensor input, Tensor target)
+    {
+        bool any = input.DType == DType.Float32 && target.DType == DType.Float32
+            ? AnyZeroTargetNonFinite(target.Data<float>(), input.Data<float>())
+            : input.DType == DType.Float64 && target.DType == DType.Float64
+                ? AnyZeroTargetNonFinite(target.Data<double>(), input.Data<double>())
+                : true;
+        if (!any) return input;
+        var mask = Tensor.Eq(target, 0.0) * (1.0 - Tensor.IsFinite(input));
+        return Tensor.Where(mask, input.Const(0), input);
+
+        static bool AnyZeroTargetNonFinite<T>(T[] target, T[] input) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            // Vectorised first: an input whose min and max are finite has no -inf, +inf or NaN.
+            if (input.Length == 0) return false;
+            if (T.IsFinite(System.Numerics.Tensors.TensorPrimitives.Min<T>(input)) && T.IsFinite(System.Numerics.Tensors.TensorPrimitives.Max<T>(input)))
+                return false;
+            for (int i = 0; i < input.Length; i++)
+                if (target[i] == T.Zero && !T.IsFinite(input[i])) return true;
+            return false;
+        }
     }
 
     /// <summary>

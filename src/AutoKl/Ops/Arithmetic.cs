@@ -11,7 +11,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("add", a, b);
         var y = Zip("add", a, b, new AddK());
-        return Record(y, "add", [a, b], g => [For(a, () => g), For(b, () => g)]);
+        return Record(y, "add", [a, b], g => [For(a, () => g), For(b, () => g)], readsValues: false);
     }
 
     /// <summary>a - b with broadcasting.</summary>
@@ -19,7 +19,7 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("sub", a, b);
         var y = Zip("sub", a, b, new SubK());
-        return Record(y, "sub", [a, b], g => [For(a, () => g), For(b, () => -g)]);
+        return Record(y, "sub", [a, b], g => [For(a, () => g), For(b, () => -g)], readsValues: false);
     }
 
     /// <summary>a * b elementwise with broadcasting.</summary>
@@ -42,11 +42,12 @@ public sealed partial class Tensor
     public static Tensor Neg(Tensor x)
     {
         var y = Map("neg", x, new NegK());
-        return Record(y, "neg", [x], g => [-g]);
+        return Record(y, "neg", [x], g => [-g], readsValues: false);
     }
 
     /// <summary>
-    /// a raised to b elementwise. d/db uses log a, taken as 0 where a == 0 and b >= 0 (as PyTorch).
+    /// a raised to b elementwise. d/da = b a^(b-1), taken as 0 where b == 0 (a^0 is constant, even
+    /// at a = 0, as PyTorch); d/db = a^b log a, taken as 0 where a == 0 and b >= 0 (as PyTorch).
     /// </summary>
     public static Tensor Pow(Tensor a, Tensor b)
     {
@@ -54,8 +55,19 @@ public sealed partial class Tensor
         var y = Zip("pow", a, b, new PowK());
         return Record(y, "pow", [a, b], g =>
         [
-            For(a, () => g * b * Pow(a, b - 1.0)),
-            For(b, () => g * Where(Eq(a, 0.0) * Ge(b, 0.0), a.Const(0), y * Log(a))),
+            // The masked places also get safe arguments (exponent 2, log of 1), not only a masked
+            // result: the unchosen branch's own rule still runs under createGraph (Comparison.cs),
+            // and 0 * a^-1 or 1/a at a = 0 would make second derivatives NaN there.
+            For(a, () =>
+            {
+                var bIsZero = Eq(b, 0.0);
+                return g * Where(bIsZero, a.Const(0), b * Pow(a, Where(bIsZero, b.Const(2), b) - 1.0));
+            }),
+            For(b, () =>
+            {
+                var logIsZero = Eq(a, 0.0) * Ge(b, 0.0);
+                return g * Where(logIsZero, a.Const(0), y * Log(Where(logIsZero, a.Const(1), a)));
+            }),
         ]);
     }
 
@@ -144,10 +156,14 @@ public sealed partial class Tensor
         {
             var zero = x.Const(0);
             var xIsZero = Eq(x, 0.0);
+            // y is replaced by 1 where x == 0 before log and the division, not only masked after:
+            // the unchosen branch's rule still runs under createGraph, and log's 1/y or the
+            // quotient's -x/y^2 at y = 0 would make second derivatives NaN (see Where).
+            var ySafe = Where(xIsZero, y.Const(1), y);
             return
             [
-                For(x, () => g * Where(xIsZero, zero, Log(y))),
-                For(y, () => g * Where(xIsZero, zero, x / y)),
+                For(x, () => g * Where(xIsZero, zero, Log(ySafe))),
+                For(y, () => g * Where(xIsZero, zero, x / ySafe)),
             ];
         });
     }

@@ -74,7 +74,7 @@ public sealed partial class Tensor
         [
             For(a, () => Where(c, g, g.Const(0))),
             For(b, () => Where(c, g.Const(0), g)),
-        ]);
+        ], alsoSaved: [c]);
 
     }
 

@@ -19,9 +19,9 @@ public sealed partial class Tensor
         };
         var y = new Tensor(data, x.ShapeRef);
         if (!dtype.IsFloatingPoint() || !x.DType.IsFloatingPoint()) return y;
-        return Record(y, "to", [x], g => [ToType(g, x.DType)]);
+        return Record(y, "to", [x], g => [ToType(g, x.DType)], readsValues: false);
     }
 
     /// <summary>The same values as a new recorded tensor (gradient passes unchanged).</summary>
-    internal static Tensor Identity(Tensor x) => Record(new Tensor(x.Storage, x.ShapeRef), "identity", [x], g => [g]);
+    internal static Tensor Identity(Tensor x) => Record(new Tensor(x.Storage, x.ShapeRef), "identity", [x], g => [g], readsValues: false);
 }

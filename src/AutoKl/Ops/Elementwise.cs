@@ -85,23 +85,37 @@ public sealed partial class Tensor
     /// <summary>The error function; d/dx = 2/sqrt(pi) e^(-x^2).</summary>
     public static Tensor Erf(Tensor x) { var y = Map("erf", x, new ErfK()); return Record(y, "erf", [x], g => [g * (2.0 / Math.Sqrt(Math.PI)) * Exp(-(x * x))]); }
 
-    /// <summary>log |Gamma(x)|; d/dx = digamma(x) (not itself differentiable further).</summary>
-    public static Tensor Lgamma(Tensor x) { var y = Map("lgamma", x, new LgammaK()); return Record(y, "lgamma", [x], g => [g * Map("digamma", x, new DigammaK())]); }
+    /// <summary>log |Gamma(x)|; d/dx = digamma(x), whose derivative is trigamma (second derivatives are exact).</summary>
+    public static Tensor Lgamma(Tensor x) { var y = Map("lgamma", x, new LgammaK()); return Record(y, "lgamma", [x], g => [g * Digamma(x)]); }
+
+    /// <summary>digamma(x) = d/dx lgamma(x). Derivative: trigamma(x), so lgamma has exact second derivatives.</summary>
+    public static Tensor Digamma(Tensor x) { var y = Map("digamma", x, new DigammaK()); return Record(y, "digamma", [x], g => [g * Trigamma(x)]); }
+
+    /// <summary>
+    /// trigamma(x) = d/dx digamma(x). Its own derivative (the third of lgamma) is not implemented:
+    /// differentiating it is an error rather than a silent 0.
+    /// </summary>
+    internal static Tensor Trigamma(Tensor x)
+    {
+        var y = Map("trigamma", x, new TrigammaK());
+        return Record(y, "trigamma", [x], _ => throw new AutoKlException("trigamma",
+            $"the derivative of trigamma (the third derivative of lgamma, of a tensor of shape {Shapes.Format(x.ShapeRef)}) is not implemented"));
+    }
 
     /// <summary>Largest integer not greater than x; gradient 0.</summary>
-    public static Tensor Floor(Tensor x) => Record(Map("floor", x, new FloorK()), "floor", [x], g => [ZerosLike(g)]);
+    public static Tensor Floor(Tensor x) => Record(Map("floor", x, new FloorK()), "floor", [x], g => [ZerosLike(g)], readsValues: false);
 
     /// <summary>Smallest integer not less than x; gradient 0.</summary>
-    public static Tensor Ceiling(Tensor x) => Record(Map("ceil", x, new CeilK()), "ceil", [x], g => [ZerosLike(g)]);
+    public static Tensor Ceiling(Tensor x) => Record(Map("ceil", x, new CeilK()), "ceil", [x], g => [ZerosLike(g)], readsValues: false);
 
     /// <summary>The integer part, rounding toward zero (F#: <c>truncate x</c>); gradient 0.</summary>
     public static Tensor Truncate(Tensor x) => Record(Map("trunc", x, new TruncateK()), "trunc", [x], g => [ZerosLike(g)]);
 
     /// <summary>Nearest integer, halves to even (as PyTorch); gradient 0.</summary>
-    public static Tensor Round(Tensor x) => Record(Map("round", x, new RoundK()), "round", [x], g => [ZerosLike(g)]);
+    public static Tensor Round(Tensor x) => Record(Map("round", x, new RoundK()), "round", [x], g => [ZerosLike(g)], readsValues: false);
 
     /// <summary>-1, 0 or 1 by the sign of x, as a tensor; gradient 0.</summary>
-    public static Tensor Sign(Tensor x) => Record(Map("sign", x, new SignK()), "sign", [x], g => [ZerosLike(g)]);
+    public static Tensor Sign(Tensor x) => Record(Map("sign", x, new SignK()), "sign", [x], g => [ZerosLike(g)], readsValues: false);
 
     /// <summary>x * x.</summary>
     public static Tensor Square(Tensor x) => x * x;

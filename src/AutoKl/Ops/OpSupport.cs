@@ -10,16 +10,21 @@ public sealed partial class Tensor
     /// Attaches <paramref name="backward"/> to <paramref name="result"/> when recording is on and
     /// some input requires gradients. The rule maps the output's gradient to one gradient per
     /// input (null where not needed) and is itself written with differentiable ops, so running it
-    /// while recording gives second derivatives.
+    /// while recording gives second derivatives. <paramref name="alsoSaved"/> lists tensors the rule
+    /// reads that are not inputs (a mask, say), whose versions backward checks as it does the inputs'.
+    /// <paramref name="readsValues"/> is false for rules that use only shapes (add, sum, reshape...):
+    /// an in-place change of their inputs or output cannot make their gradient wrong, so none is refused.
     /// </summary>
-    internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward)
+    internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward,
+                                  Tensor[]? alsoSaved = null, bool readsValues = true)
     {
         if (!GradMode.Enabled) return result;
         foreach (var input in inputs)
         {
             if (!input.RequiresGrad) continue;
             result._requiresGrad = true;
-            result.GradFn = new Node(op, inputs, backward);
+            result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved);
+            if (AnomalyMode.Enabled) AnomalyMode.CheckForward(result.GradFn, result);
             break;
         }
         return result;

@@ -30,7 +30,7 @@ public sealed partial class Tensor
     {
         var ax = Shapes.NormalizeAxes("sum", axes, x.Rank);
         var y = ReduceRaw("sum", x, ax, keepDim, new SumR());
-        return Record(y, "sum", [x], g => [Unreduce(g, x.ShapeRef, ax)]);
+        return Record(y, "sum", [x], g => [Unreduce(g, x.ShapeRef, ax)], readsValues: false);
     }
 
     /// <summary>Sum over one axis.</summary>

@@ -20,20 +20,23 @@ public sealed partial class Tensor
         for (int d = a + 1; d < x.Rank; d++) inner *= x.ShapeRef[d];
         var y = Empty(x.DType, x.ShapeRef);
         DTypeDispatch.Run(x.DType, new ScanBody(x, y, outer, n, inner, reverse));
-        return Record(y, "cumsum", [x], g => [CumSum(g, a, !reverse)]);
+        return Record(y, "cumsum", [x], g => [CumSum(g, a, !reverse)], readsValues: false);
     }
 
+    // The running sum is kept in double for float32 too, as PyTorch does on the CPU: in float32
+    // the rounding of a long sum drifts, so two CDFs that must agree differ by 1e-8 and flip the
+    // sign of abs's gradient at their difference (Wasserstein-1).
     private static void Scan<T>(T[] x, T[] y, int outer, int n, int inner, bool reverse) where T : IFloatingPointIeee754<T>
     {
         for (int o = 0; o < outer; o++)
             for (int i = 0; i < inner; i++)
             {
-                T acc = T.Zero;
+                double acc = 0;
                 for (int k = 0; k < n; k++)
                 {
                     int at = (o * n + (reverse ? n - 1 - k : k)) * inner + i;
-                    acc += x[at];
-                    y[at] = acc;
+                    acc += double.CreateTruncating(x[at]);
+                    y[at] = T.CreateTruncating(acc);
                 }
             }
     }

@@ -77,8 +77,18 @@ public static class Checkpoint
         if (scheduler is not null && !ReferenceEquals(scheduler.Optimizer, optimizer))
             throw new AutoKlException(SaveOp, "scheduler: the schedule acts on another optimizer");
         var bytes = Encode(parameters, optimizer, scheduler);
-        var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string full;
+        try { full = Path.GetFullPath(path); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new AutoKlException(SaveOp, $"'{path}' is not a valid file path: {e.Message}");
+        }
+        if (Directory.Exists(full)) throw new AutoKlException(SaveOp, $"cannot write '{full}': it is a folder");
+        var folder = Path.GetDirectoryName(full)!;
+        var name = Path.GetFileName(full);
+        if (!Directory.Exists(folder)) throw new AutoKlException(SaveOp, $"cannot write '{full}': the folder '{folder}' does not exist");
+        RemoveStaleTemporaries(folder, name);
+        var temp = Path.Combine(folder, $".{name}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -90,11 +100,32 @@ public static class Checkpoint
             }
             File.Move(temp, full, overwrite: true);
         }
-        catch
+        catch (Exception e)
         {
             try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            if (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+                throw new AutoKlException(SaveOp, $"cannot write '{full}': {e.Message.Replace(temp, full)}");
             throw;
         }
+    }
+
+    /// <summary>
+    /// Deletes the temporary files of <paramref name="name"/> that a save killed mid-write left
+    /// behind (".NAME.&lt;32 hex digits&gt;.tmp"); a save of the same file running at this very
+    /// moment elsewhere would lose its temporary file and fail with a clear error.
+    /// </summary>
+    private static void RemoveStaleTemporaries(string folder, string name)
+    {
+        try
+        {
+            foreach (var stale in Directory.EnumerateFiles(folder, $".{name}.*.tmp"))
+            {
+                var middle = Path.GetFileName(stale)[(name.Length + 2)..^4];
+                if (middle.Length == 32 && middle.All(Uri.IsHexDigit))
+                    try { File.Delete(stale); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>

@@ -135,6 +135,7 @@ public abstract class Optimizer
                     throw new AutoKlException(Name, $"the gradient of a {p.DType.Name()} parameter of shape {Shapes.Format(p.ShapeRef)} is {grad.DType.Name()}");
                 if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParameterState();
                 Update(group, p, grad, state);
+                p.BumpVersion();
             }
     }
 

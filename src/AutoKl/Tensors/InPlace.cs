@@ -2,8 +2,8 @@ namespace AutoKl;
 
 // In-place updates for the hand-written training loop (PyTorch's `with torch.no_grad(): w -= lr * w.grad`).
 // They overwrite the values and record nothing, so they are refused while a leaf that requires
-// gradients would be recorded. Like PyTorch without its version counters, they do not protect a
-// graph that saved the old values: update after backward, as the training loop does.
+// gradients would be recorded. Each bumps the tensor's version (shared with its detached views), so
+// a graph that saved the old values refuses to run backward instead of using the new ones.
 public sealed partial class Tensor
 {
     /// <summary>Subtracts <paramref name="other"/> (broadcast to this shape) from the values in place; returns this tensor.</summary>
@@ -29,6 +29,7 @@ public sealed partial class Tensor
         using (GradMode.Set(false))
             result = Expanded(ToType(combine(this, other.DType == DType ? other : other.ToType(DType)), DType), _shape);
         Array.Copy(result.Storage, Storage, Numel);
+        BumpVersion();
         return this;
     }
 }

@@ -8,8 +8,24 @@ internal static class Shapes
     public static int Numel(ReadOnlySpan<int> shape)
     {
         long n = 1;
+        bool empty = false;
+        foreach (var d in shape)
+        {
+            if (d < 0) throw new AutoKlException("tensor", $"shape {Format(shape)} has a negative dimension {d}");
+            empty |= d == 0;
+            // Capped at every dimension: the product of many large ones would overflow a long too.
+            n = Math.Min(n * d, (long)Array.MaxLength + 1);
+        }
+        if (empty) return 0;
+        if (n > Array.MaxLength) throw TooLarge(shape);
+        return (int)n;
+    }
+
+    private static AutoKlException TooLarge(ReadOnlySpan<int> shape)
+    {
+        double n = 1;
         foreach (var d in shape) n *= d;
-        return checked((int)n);
+        return new AutoKlException("tensor", $"shape {Format(shape)} has {n:G6} elements, more than the {Array.MaxLength} one tensor can hold");
     }
 
     public static int[] Strides(ReadOnlySpan<int> shape)

@@ -37,6 +37,11 @@ public sealed partial class Tensor
     /// <summary>The operation that produced this tensor, when it was recorded on the tape.</summary>
     internal Node? GradFn;
 
+    /// <summary>Shared by every tensor over the same storage (PyTorch's version counter); made on first need.</summary>
+    private VersionCounter? _versionCounter;
+
+    private sealed class VersionCounter { public int Value; }
+
     internal Tensor(Array storage, int[] shape)
     {
         Storage = storage;
@@ -150,7 +155,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>A copy with its own storage; the gradient flows through unchanged (torch.clone).</summary>
-    public Tensor Clone() => Record(CopyValues(), "clone", [this], g => [g]);
+    public Tensor Clone() => Record(CopyValues(), "clone", [this], g => [g], readsValues: false);
 
     /// <summary>A new leaf with its own copy of the values: records nothing (for optimizer state, checkpoints, gradients).</summary>
     internal Tensor CopyValues() => new((Array)Storage.Clone(), _shape);
@@ -168,8 +173,25 @@ public sealed partial class Tensor
     /// <summary>True for the scalars made by <see cref="AsNumber"/>.</summary>
     internal bool IsNumber => _isNumber;
 
-    /// <summary>A new leaf that shares this tensor's values and records nothing.</summary>
-    public Tensor Detach() => new(Storage, _shape);
+    /// <summary>
+    /// A new leaf that shares this tensor's values and records nothing. It also shares the
+    /// <see cref="Version"/>: an in-place change through either is seen by a graph that saved the other.
+    /// </summary>
+    public Tensor Detach() => View(_shape);
+
+    /// <summary>A tensor over the same storage under <paramref name="shape"/>, sharing the version counter.</summary>
+    internal Tensor View(int[] shape) => new(Storage, shape) { _versionCounter = _versionCounter ??= new VersionCounter() };
+
+    /// <summary>
+    /// How many times the values were changed in place (<c>Sub_</c>, <c>Add_</c>, <c>Copy_</c>, an
+    /// optimizer step, a checkpoint restore), counted over every tensor sharing this one's storage
+    /// (<see cref="Detach"/>, reshape). The tape remembers the version of each tensor an op saved, and
+    /// backward refuses one that changed since (PyTorch's <c>_version</c>).
+    /// </summary>
+    public int Version => _versionCounter?.Value ?? 0;
+
+    /// <summary>Records that the values were just changed in place.</summary>
+    internal void BumpVersion() => (_versionCounter ??= new VersionCounter()).Value++;
 
     // ---- raw access for kernels -------------------------------------------------------------
 

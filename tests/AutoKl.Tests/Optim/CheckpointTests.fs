@@ -259,7 +259,7 @@ let tests =
                     try
                         Checkpoint.Save(path, parametersOf s, s.Optimizer, s.Schedule.Value, Func<Stream, Stream>(fun f -> new FailingStream(f, 100) :> Stream))
                         failtest "the save through a failing stream should throw"
-                    with :? IOException as e -> e
+                    with :? AutoKlException as e -> e
                 Expect.stringContains ex.Message "simulated crash" "the save's error"
                 Expect.equal (File.ReadAllBytes path) before "File.ReadAllBytes path"
                 Expect.equal (Directory.GetFiles(dir) |> Array.map Path.GetFileName) [| "good.ckpt" |] "Directory.GetFiles(dir) |> Array.map Path.GetFileName"

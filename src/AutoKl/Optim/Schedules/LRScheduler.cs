@@ -96,6 +96,7 @@ public abstract class LRScheduler
     {
         var values = new Dictionary<string, double> { ["last_epoch"] = LastEpoch, ["step_count"] = StepCount };
         SaveExtra(values);
+        foreach (var (key, value) in Settings()) values[key] = value;
         return new SchedulerState(Kind, values, BaseLrs.ToArray(), GetLastLr(), Children.Select(c => c.SaveState()).ToArray());
     }
 
@@ -116,8 +117,31 @@ public abstract class LRScheduler
         if (state.BaseLrs.Count != groups || state.LastLrs.Count != groups)
             throw new AutoKlException(op, $"the state is for {state.BaseLrs.Count} parameter groups, the optimizer has {groups}");
         foreach (var key in new[] { "last_epoch", "step_count" }.Concat(ExtraKeys))
-            if (!state.Values.ContainsKey(key))
+        {
+            if (!state.Values.TryGetValue(key, out var v))
                 throw new AutoKlException(op, $"the {Kind} state lacks '{key}'");
+            // Counters are whole numbers an int holds; a file with a valid checksum can still
+            // carry NaN, 1e300 or 2.5 (written by hand or by another program).
+            double min = key == "last_epoch" ? -1 : 0;
+            if (!(v >= min && v <= int.MaxValue && Math.Floor(v) == v))
+                throw new AutoKlException(op, $"the {Kind} state's '{key}' is {v}, not a whole number >= {min}");
+        }
+        for (int i = 0; i < groups; i++)
+            if (!(double.IsFinite(state.BaseLrs[i]) && double.IsFinite(state.LastLrs[i])))
+                throw new AutoKlException(op, $"the {Kind} state's learning rates of group {i} are not finite ({state.BaseLrs[i]}, {state.LastLrs[i]})");
+        // The schedule's own settings must be the ones it was saved with: a StepLR(10, 0.7) state
+        // loaded into a StepLR(5, 0.5) would continue a trajectory that never existed.
+        var settings = Settings().ToDictionary(kv => kv.Key, kv => kv.Value);
+        foreach (var (key, value) in settings)
+        {
+            if (!state.Values.TryGetValue(key, out var saved))
+                throw new AutoKlException(op, $"the {Kind} state does not record its setting '{key[SettingPrefix.Length..]}'");
+            if (!saved.Equals(value))
+                throw new AutoKlException(op, $"the state was saved by a {Kind} with {key[SettingPrefix.Length..]} = {saved}, this one has {value}");
+        }
+        foreach (var key in state.Values.Keys)
+            if (key.StartsWith(SettingPrefix, StringComparison.Ordinal) && !settings.ContainsKey(key))
+                throw new AutoKlException(op, $"the state was saved by a {Kind} with a setting '{key[SettingPrefix.Length..]}' this one does not have");
         var children = Children;
         if (state.Children.Count != children.Count)
             throw new AutoKlException(op, $"the state has {state.Children.Count} sub-schedules, this {Kind} has {children.Count}");
@@ -134,6 +158,32 @@ public abstract class LRScheduler
         LoadExtra(state.Values);
         var children = Children;
         for (int i = 0; i < children.Count; i++) children[i].Restore(state.Children[i]);
+    }
+
+    private const string SettingPrefix = "setting:";
+
+    /// <summary>
+    /// The schedule's own settings: the public get-only number properties its class declares
+    /// (StepSize, Gamma, TMax, ...), and lists of them (Milestones) element by element with their count. Read
+    /// by reflection so that a schedule added later is covered without code of its own.
+    /// </summary>
+    private IEnumerable<KeyValuePair<string, double>> Settings()
+    {
+        var properties = GetType().GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly);
+        // Get-only properties are settings fixed at construction; ones with a setter are position.
+        foreach (var p in properties.Where(p => p.SetMethod is null).OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            var value = p.GetValue(this);
+            switch (value)
+            {
+                case int i: yield return new(SettingPrefix + p.Name, i); break;
+                case double d: yield return new(SettingPrefix + p.Name, d); break;
+                case IReadOnlyList<int> list:
+                    yield return new(SettingPrefix + p.Name + ".count", list.Count);
+                    for (int k = 0; k < list.Count; k++) yield return new($"{SettingPrefix}{p.Name}[{k}]", list[k]);
+                    break;
+            }
+        }
     }
 
     /// <summary>Sub-schedules of a composite schedule (saved with it).</summary>
