@@ -45,7 +45,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// a raised to b elementwise. d/db uses log a, taken as 0 where a == 0 and b >= 0 (as PyTorch).
+    /// a raised to b elementwise. d/da is b a^(b-1), taken as 0 where b == 0 (as PyTorch; the
+    /// formula would give 0 * inf at a == 0); d/db uses log a, taken as 0 where a == 0 and b >= 0.
     /// </summary>
     public static Tensor Pow(Tensor a, Tensor b)
     {
@@ -53,7 +54,7 @@ public sealed partial class Tensor
         var y = Zip("pow", a, b, new PowK());
         return Record(y, "pow", [a, b], g =>
         [
-            For(a, () => SumTo(g * b * Pow(a, b - 1.0), a.ShapeRef)),
+            For(a, () => SumTo(g * Where(Eq(b, 0.0), a.Const(0), b * Pow(a, b - 1.0)), a.ShapeRef)),
             For(b, () => SumTo(g * Where(Eq(a, 0.0) * Ge(b, 0.0), a.Const(0), y * Log(a)), b.ShapeRef)),
         ]);
     }
