@@ -35,6 +35,13 @@ let closeTo (rtol: float) (what: string) (expected: float list) (actual: T) =
             else abs (a.[i] - e.[i]) <= rtol * max 1.0 (abs e.[i])
         if not ok then failtestf "%s: element %d is %.17g, expected %.17g (all: %A)" what i a.[i] e.[i] a
 
+/// Values equal to within rtol relative to each expected value, however small.
+let relClose (rtol: float) (what: string) (expected: float list) (actual: T) =
+    let a = actual.ToDoubleArray()
+    Expect.equal a.Length expected.Length (sprintf "%s: number of values" what)
+    expected |> List.iteri (fun i e ->
+        if not (abs (a.[i] - e) <= rtol * abs e) then failtestf "%s: element %d is %.17g, expected %.17g" what i a.[i] e)
+
 /// Values equal to 1e-12 relative.
 let near what expected actual = closeTo 1e-12 what expected actual
 
