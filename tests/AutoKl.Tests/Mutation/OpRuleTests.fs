@@ -112,11 +112,24 @@ let private extremumTests =
             throwsFrom "min" [ "empty"; "[0, 3]" ] (fun () -> T.Min empty)
             throwsFrom "max" [ "empty" ] (fun () -> T.Max(empty, 0))
             throwsFrom "min" [ "empty" ] (fun () -> T.Min(empty, 0))
+            // over the non-empty axis there is nothing to refuse: an empty result (PyTorch's amax)
+            Expect.equal (T.Max(empty, 1).Shape) [| 0 |] "max over the non-empty axis of a [0, 3] tensor"
+            Expect.equal (T.Min(empty, 1, keepDim = true).Shape) [| 0; 1 |] "min over the non-empty axis, kept"
             near "sum of nothing" [ 0.0 ] (T.Sum empty)
             near "sum over the empty axis" [ 0.0; 0.0; 0.0 ] (T.Sum(empty, 0))
             closeTo 0.0 "mean of nothing (0/0, as PyTorch)" [ nan ] (T.Mean empty)
             Expect.equal (T.Sum(empty, 1).Shape) [| 0 |] "sum over the other axis keeps the empty one"
             closeTo 0.0 "logsumexp over an empty axis is -inf" [ -infinity; -infinity; -infinity ] (T.LogSumExp(empty, 0))
+
+        testCase "var and std divide by n - correction (1 by default, as torch.var), never by less than 0" <| fun () ->
+            let x = f64 [ 2; 3 ] [ 1.0; 2.0; 6.0; 0.0; 0.0; 3.0 ]
+            // rows: mean 3, squares 4 + 1 + 9 = 14; mean 1, squares 1 + 1 + 4 = 6
+            near "unbiased" [ 7.0; 3.0 ] (T.Var(x, [| 1 |]))
+            near "correction 0" [ 14.0 / 3.0; 2.0 ] (T.Var(x, [| 1 |], correction = 0))
+            near "std" [ sqrt 7.0; sqrt 3.0 ] (T.Std(x, [| 1 |]))
+            closeTo 0.0 "one element, correction 1: 0/0" [ nan ] (T.Var(vec [ 5.0 ], [| 0 |]))
+            closeTo 0.0 "correction larger than n: divides by 0" [ infinity ] (T.Var(vec [ 1.0; 2.0 ], [| 0 |], correction = 3))
+            near "var gradient: 2 (x - mean) / (n - 1)" [ -2.0; -1.0; 3.0; -1.0; -1.0; 2.0 ] (gradOf (fun t -> T.Sum(T.Var(t, [| 1 |]))) x)
 
         testCase "a bad or repeated axis is an error naming the reduction" <| fun () ->
             let x = f64 [ 2; 2 ] [ 1.0; 2.0; 3.0; 4.0 ]
@@ -158,6 +171,12 @@ let private binaryTests =
             near "d x**3" [ 0.0; 12.0 ] (gradOf (fun t -> T.Sum(T.Pow(t, 3.0))) x)
             closeTo 1e-12 "d x**0.5" [ infinity; 0.5 / sqrt 2.0 ] (gradOf (fun t -> T.Sum(T.Pow(t, 0.5))) x)
             closeTo 1e-12 "d x**-1" [ -infinity; -0.25 ] (gradOf (fun t -> T.Sum(T.Pow(t, -1.0))) x)
+
+        testCase "x ** 0.5 is sqrt, as PyTorch: sqrt(-0) = -0 and sqrt(-inf) = NaN (pow would give +0 and +inf)" <| fun () ->
+            let y = T.Pow(vec [ -0.0; -infinity; 4.0 ], 0.5).ToDoubleArray()
+            Expect.equal (1.0 / y.[0]) -infinity "the sign of zero"
+            Expect.isTrue (Double.IsNaN y.[1]) "sqrt(-inf)"
+            Expect.equal y.[2] 2.0 "sqrt(4)"
 
         testCase "x ** c for c = 0, 1, 2 at ordinary points, and their second derivatives" <| fun () ->
             let x = vec [ -1.5; 0.5; 3.0 ]
