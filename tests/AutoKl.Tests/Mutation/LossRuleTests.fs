@@ -191,6 +191,9 @@ let private crossEntropyTests =
             throwsFrom "cross_entropy" [ "target shape [3]" ] (fun () -> Losses.CrossEntropy(input, T.FromArray([| 1L; 0L; 0L |])))
             throwsFrom "cross_entropy" [ "weight"; "[3]"; "[2]" ] (fun () -> Losses.CrossEntropy(input, T.FromArray([| 1L; 0L |]), vec [ 1.0; 1.0 ]))
             throwsFrom "cross_entropy" [ "weight"; "[3]" ] (fun () -> Losses.CrossEntropy(input, m23 probs, f64 [ 1; 3 ] [ 1.0; 1.0; 1.0 ]))
+            // one weight per class, but as a column: the rank is wrong even though the length fits
+            throwsFrom "cross_entropy" [ "weight"; "[3, 1]" ] (fun () -> Losses.CrossEntropy(input, T.FromArray([| 1L; 0L |]), f64 [ 3; 1 ] [ 1.0; 1.0; 1.0 ]))
+            throwsFrom "nll_loss" [ "weight"; "[3, 1]" ] (fun () -> Losses.NllLoss(input, T.FromArray([| 1L; 0L |]), f64 [ 3; 1 ] [ 1.0; 1.0; 1.0 ]))
             throwsFrom "cross_entropy" [ "scalar" ] (fun () -> Losses.CrossEntropy(T.Scalar 1.0, T.FromArray([| 0L |]).Reshape([||])))
             throwsFrom "cross_entropy" [ "soft"; "[2, 2]" ] (fun () -> Losses.CrossEntropy(input, f64 [ 2; 2 ] [ 0.5; 0.5; 0.5; 0.5 ]))
             throwsFrom "cross_entropy" [ "target"; "non-negative" ] (fun () -> Losses.CrossEntropy(input, f64 [ 2; 3 ] [ 0.5; -0.5; 1.0; 0.2; 0.3; 0.5 ]))
@@ -347,6 +350,23 @@ let private divergenceTests =
             near "samples" [ 1.5 ] (Divergences.Wasserstein1Samples(vec [ 0.0; 1.0 ], vec [ 2.0; 2.0; 2.0 ]))
     ]
 
+let private checkTests =
+    testList "value checks" [
+        testCase "positive means > 0 (a Normal's scale of 0 is refused), non-negative allows 0" <| fun () ->
+            throwsFrom "normal" [ "scale"; "positive" ] (fun () -> AutoKl.Distributions.Normal(0.0, 0.0))
+            noThrow "a scale just above 0" (fun () -> AutoKl.Distributions.Normal(0.0, 1e-300)) |> ignore
+            noThrow "a zero target" (fun () -> Losses.KlDiv(vec [ -1.0 ], vec [ 0.0 ])) |> ignore
+            throwsFrom "binary_cross_entropy" [ "input"; "element 1" ] (fun () -> Losses.BinaryCrossEntropy(vec [ 1.0; 1.0000001 ], vec [ 1.0; 1.0 ]))
+            throwsFrom "kl_div" [ "target"; "element 2"; "-1E-300" ] (fun () -> Losses.KlDiv(vec [ -1.0; -1.0; -1.0 ], vec [ 0.5; 0.0; -1e-300 ]))
+            throwsFrom "kl_div" [ "target"; "element 1" ] (fun () -> Losses.KlDiv(vec32 [ -1.0; -1.0 ], vec32 [ 0.5; -0.5 ]))
+
+        testCase "Validation.Disabled() turns the value checks off, and back on after" <| fun () ->
+            do
+                use _ = Validation.Disabled()
+                noThrow "a negative target with checks off" (fun () -> Losses.KlDiv(vec [ -1.0 ], vec [ -0.5 ])) |> ignore
+            throwsFrom "kl_div" [ "target" ] (fun () -> Losses.KlDiv(vec [ -1.0 ], vec [ -0.5 ]))
+    ]
+
 [<Tests>]
 let tests =
-    testList "Mutation.LossRules" [ gluonTests; klTests; crossEntropyTests; bceTests; regressionTests; similarityTests; divergenceTests ]
+    testList "Mutation.LossRules" [ gluonTests; klTests; crossEntropyTests; bceTests; regressionTests; similarityTests; divergenceTests; checkTests ]
