@@ -329,6 +329,7 @@ let private divergenceTests =
             let kl = 0.25 * log 0.5 + 0.75 * log 1.5
             near "alpha 1" [ kl ] (Divergences.Renyi(p, q, 1.0))
             near "alpha 2" [ log (0.0625 / 0.5 + 0.5625 / 0.5) ] (Divergences.Renyi(p, q, 2.0))
+            near "alpha 0.5: divided by alpha - 1 = -0.5" [ -2.0 * log (sqrt 0.125 + sqrt 0.375) ] (Divergences.Renyi(p, q, 0.5))
             throwsFrom "renyi" [ "alpha" ] (fun () -> Divergences.Renyi(p, q, 0.0))
             throwsFrom "renyi" [ "alpha" ] (fun () -> Divergences.Renyi(p, q, infinity))
 
@@ -346,6 +347,8 @@ let private divergenceTests =
             // all mass at 0 vs all at 3: distance 3
             near "grid" [ 3.0 ] (Divergences.Wasserstein1(vec [ 1.0; 0.0; 0.0 ], vec [ 0.0; 0.0; 2.0 ], grid))
             near "one point" [ 0.0 ] (Divergences.Wasserstein1(vec [ 1.0 ], vec [ 1.0 ], vec [ 5.0 ]))
+            near "no points: 0, not an error" [ 0.0 ] (Divergences.Wasserstein1(vec [], vec [], vec []))
+            near "a batch of two rows" [ 3.0; 1.0 ] (Divergences.Wasserstein1(f64 [ 2; 3 ] [ 1.0; 0.0; 0.0; 0.0; 1.0; 0.0 ], f64 [ 2; 3 ] [ 0.0; 0.0; 2.0; 1.0; 0.0; 0.0 ], grid))
             throwsFrom "wasserstein1" [ "strictly increasing" ] (fun () -> Divergences.Wasserstein1(vec [ 1.0; 1.0 ], vec [ 1.0; 1.0 ], vec [ 1.0; 1.0 ]))
             near "samples" [ 1.5 ] (Divergences.Wasserstein1Samples(vec [ 0.0; 1.0 ], vec [ 2.0; 2.0; 2.0 ]))
     ]
