@@ -194,6 +194,9 @@ let private clipTests =
             let q = withGrads [ [| nan; 1.0 |] ]
             Expect.isTrue (Double.IsNaN(GradClip.ClipGradNorm(q, 1.0))) "NaN norm"
             Expect.isTrue (Double.IsNaN(q.[0].Grad.ToDoubleArray().[1])) "NaN spreads"
+            // the max norm too: a NaN after a larger value still makes the norm NaN
+            let r = withGrads [ [| 5.0; nan; 1.0 |] ]
+            Expect.isTrue (Double.IsNaN(GradClip.ClipGradNorm(r, 1.0, infinity))) "NaN infinity-norm"
 
         testCase "clip_grad_value clamps each element into [-c, c]" <| fun () ->
             let ps = withGrads [ [| -5.0; 0.5; 5.0; -1.0 |] ]

@@ -63,6 +63,8 @@ let private shapeTests =
             near "gradient" [ 6.0; 15.0 ] g
             let h = gradOf (fun t -> T.Sum(T.Expand(t, [| 2; -1 |]) * T.Reshape(weights 6, [| 2; 3 |]))) (vec [ 1.0; 2.0; 3.0 ])
             near "new leading dimension" [ 5.0; 7.0; 9.0 ] h
+            throwsFrom "expand" [ "-1"; "leading dimension 0" ] (fun () -> T.Expand(vec [ 1.0; 2.0 ], [| -1; 2 |]))
+            throwsFrom "expand" [ "dimension 1 has size 2" ] (fun () -> T.Expand(vec [ 1.0; 2.0 ], [| 2; 3 |]))
 
         testCase "gather and scatter_add: each other's gradient, repeated indices accumulate" <| fun () ->
             let x = f64 [ 2; 3 ] [ 1.0; 2.0; 3.0; 4.0; 5.0; 6.0 ]
