@@ -72,7 +72,8 @@ public sealed partial class Tensor
     private static Tensor Extremum<K>(string op, Tensor x, int[] axes, bool keepDim, K kernel) where K : struct, IReduceKernel
     {
         var ax = Shapes.NormalizeAxes(op, axes, x.Rank);
-        if (x.Numel == 0) throw new AutoKlException(op, $"cannot reduce an empty tensor of shape {Shapes.Format(x.ShapeRef)}");
+        // An empty reduced axis is refused by the kernel; an empty tensor reduced over non-empty
+        // axes gives an empty result, as PyTorch's amax/amin.
         var y = ReduceRaw(op, x, ax, keepDim, kernel);
         return Record(y, op, [x], g =>
         {
