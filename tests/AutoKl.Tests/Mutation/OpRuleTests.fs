@@ -269,7 +269,7 @@ let private softmaxTests =
             let x = vec32 [ 0.5; -1.0; 2.0 ]
             let y = T.Softmax(x.RequiresGrad_(), 0)
             let g = vec [ 1.0; -2.0; 0.5 ]
-            let dx = y.GradFn.Backward.Invoke(g).[0]
+            let dx = y.GradFn.Backward(g).[0]
             Expect.equal dx.DType DType.Float32 "dtype of the gradient"
             let yv = y.ToDoubleArray()
             let gy = Array.fold2 (fun s a b -> s + a * b) 0.0 yv (g.ToDoubleArray())
@@ -279,7 +279,7 @@ let private softmaxTests =
             let x = vec [ 0.5; -1.0; 2.0 ]
             let y = T.LogSoftmax(x.RequiresGrad_(), 0)
             let g = vec32 [ 1.0; -2.0; 0.5 ]
-            let dx = y.GradFn.Backward.Invoke(g).[0]
+            let dx = y.GradFn.Backward(g).[0]
             Expect.equal dx.DType DType.Float64 "dtype of the gradient"
             let p = y.ToDoubleArray() |> Array.map exp
             closeTo 1e-7 "value" (List.init 3 (fun i -> g.ToDoubleArray().[i] - p.[i] * -0.5)) dx
@@ -288,7 +288,7 @@ let private softmaxTests =
             let x = vec32 [ 0.5; -1.0 ]
             let y = T.Softmax(x.RequiresGrad_(), 0)
             let g = vec [ 1.0; 0.0 ]
-            let dx = y.GradFn.Backward.Invoke(g.RequiresGrad_()).[0]
+            let dx = y.GradFn.Backward(g.RequiresGrad_()).[0]
             Expect.equal dx.GradFnName "softmax_backward" "the op recorded"
             Expect.equal dx.DType DType.Float32 "dtype"
     ]
@@ -351,10 +351,10 @@ let private nameTests =
         testCase "the backward ops record their names (seen in second derivatives)" <| fun () ->
             let x = vec [ 0.25; 0.5; 0.75 ] |> fun t -> t.RequiresGrad_()
             let g = vec [ 1.0; 2.0; 3.0 ] |> fun t -> t.RequiresGrad_()
-            Expect.equal (T.Softmax(x, 0).GradFn.Backward.Invoke(g).[0].GradFnName) "softmax_backward" "softmax's rule"
-            Expect.equal (T.LogSoftmax(x, 0).GradFn.Backward.Invoke(g).[0].GradFnName) "log_softmax_backward" "log_softmax's rule"
+            Expect.equal (T.Softmax(x, 0).GradFn.Backward(g).[0].GradFnName) "softmax_backward" "softmax's rule"
+            Expect.equal (T.LogSoftmax(x, 0).GradFn.Backward(g).[0].GradFnName) "log_softmax_backward" "log_softmax's rule"
             let gs = vec [ 1.0; 2.0 ] |> fun t -> t.RequiresGrad_()
-            Expect.equal (T.Slice(x, 0, 1).GradFn.Backward.Invoke(gs).[0].GradFnName) "slice_backward" "slice's rule"
+            Expect.equal (T.Slice(x, 0, 1).GradFn.Backward(gs).[0].GradFnName) "slice_backward" "slice's rule"
 
         testCase "every op refusing int64 input names itself" <| fun () ->
             for name, f in refusingInt do
