@@ -11,8 +11,32 @@ internal static class Backprop
     /// <param name="seed">d(result)/d(root): ones for a scalar loss, or the user's cotangent.</param>
     /// <param name="createGraph">Record the backward computation itself, for higher derivatives.</param>
     /// <param name="accumulate">Add into <see cref="Tensor.Grad"/> of leaves (and retained non-leaves).</param>
-    /// <returns>The gradient of every tensor reached, keyed by reference.</returns>
+    /// <returns>The gradient of every tensor reached, keyed by reference; empty after a pass that
+    /// only accumulates (<paramref name="accumulate"/> without <paramref name="createGraph"/>),
+    /// whose gradient arrays go back to the <see cref="StoragePool"/> when it ends.</returns>
     public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate)
+    {
+        if (!accumulate || createGraph) return Pass(root, seed, createGraph, accumulate);
+        // Nothing outside this pass can hold its temporaries: it records nothing, and the leaves'
+        // .Grad get copies or in-place sums. So they are handed back when it ends.
+        var arena = StoragePool.Begin();
+        try
+        {
+            Pass(root, seed, createGraph, accumulate);
+        }
+        catch
+        {
+            arena.Abandon();
+            throw;
+        }
+        finally
+        {
+            arena.Dispose();
+        }
+        return new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+    }
+
+    private static Dictionary<Tensor, Tensor> Pass(Tensor root, Tensor seed, bool createGraph, bool accumulate)
     {
         var order = TopologicalOrder(root);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };

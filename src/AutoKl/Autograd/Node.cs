@@ -9,4 +9,7 @@ internal sealed class Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> b
     public string Op { get; } = op;
     public Tensor[] Inputs { get; } = inputs;
     public Func<Tensor, Tensor?[]> Backward { get; } = backward;
+
+    /// <summary>What a later op may need to know about this one to fuse with it (log_softmax: its axes).</summary>
+    public object? Info { get; set; }
 }

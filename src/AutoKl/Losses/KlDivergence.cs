@@ -37,6 +37,13 @@ public static partial class Losses
         const string op = "kl_div";
         LossSupport.CheckPair(op, input, target);
         if (!logTarget && Validation.Enabled) LossSupport.NonNegative(op, "target", target);
+        return FusedKlDiv(input, target, reduction, logTarget) ?? ComposedKlDiv(input, target, reduction, logTarget);
+    }
+
+    /// <summary>kl_div as a composition of ops (the reference for the fused form, and reduction None).</summary>
+    private static Tensor ComposedKlDiv(Tensor input, Tensor target, Reduction reduction, bool logTarget)
+    {
+        const string op = "kl_div";
         var pointwise = logTarget
             ? Tensor.Exp(target) * (target - input)
             : Tensor.Xlogy(target, target) - target * input;
