@@ -7,6 +7,7 @@ namespace AutoKl.Benchmarks;
 /// <summary>
 /// BenchmarkDotNet's switcher (all its options: --filter, --job short, --list flat, ...); with
 /// --timing [rounds] [threads] [--large] a plain Stopwatch run that bench/compare.sh sets beside bench/pytorch_bench.py; with
+/// --alloc the bytes each warm training step allocates; with
 /// --profile a per-op breakdown of the log_softmax + KL workload.
 /// </summary>
 public static class Program
@@ -19,6 +20,11 @@ public static class Program
             // the same thread count as the PyTorch side (torch.set_num_threads)
             if (args.Length > 2) Parallelism.MaxThreads = int.Parse(args[2], CultureInfo.InvariantCulture);
             Timing.Run(rounds, large: args.Contains("--large"));
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "--alloc")
+        {
+            Allocation.Run();
             return 0;
         }
         if (args.Length > 0 && args[0] == "--profile")
@@ -114,5 +120,42 @@ public static class Timing
         Array.Sort(perCall);
         // The fastest batch: on a shared machine, other work only ever adds time; the median shows the typical one.
         return (perCall[0], perCall[rounds / 2]);
+    }
+}
+
+/// <summary>
+/// `--alloc`: the bytes one warm training step allocates on the calling thread (all of them: storage
+/// and bookkeeping), per workload, in a hand-written loop and in Minimize.Run; one thread, so
+/// every allocation is on the thread measured.
+/// </summary>
+public static class Allocation
+{
+    public static void Run()
+    {
+        Parallelism.MaxThreads = 1;
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var fit = new GaussianFit(dtype);
+            Report($"gaussian_step_{(dtype == DType.Float32 ? "float32" : "float64")} (hand-written loop)", 200, () => fit.Step());
+            var run = new GaussianFit(dtype);
+            Report($"gaussian_step_{(dtype == DType.Float32 ? "float32" : "float64")} (Minimize.Run, 1000 steps / 1000)", 1, () => run.Run(1000), perCall: 1000);
+        }
+        var kl = new LogSoftmaxKl(256, 4096, DType.Float32);
+        Report("logsoftmax_kl_256x4096_float32", 10, () => kl.ForwardBackward());
+        var logTarget = new LogSoftmaxKl(256, 4096, DType.Float32, logTarget: true);
+        Report("logsoftmax_kl_logtarget_256x4096_float32", 10, () => logTarget.ForwardBackward());
+        var ceIndex = new CrossEntropyBatch(256, 4096, soft: false);
+        Report("cross_entropy_index_256x4096_float32", 10, () => ceIndex.ForwardBackward());
+        var ceSoft = new CrossEntropyBatch(256, 4096, soft: true);
+        Report("cross_entropy_soft_256x4096_float32", 10, () => ceSoft.ForwardBackward());
+    }
+
+    private static void Report(string name, int calls, Action op, int perCall = 1)
+    {
+        for (int i = 0; i < 3; i++) op();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++) op();
+        double bytes = (double)(GC.GetAllocatedBytesForCurrentThread() - before) / calls / perCall;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-62} {bytes / 1024,12:F1} KB per step"));
     }
 }

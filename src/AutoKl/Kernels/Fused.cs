@@ -232,3 +232,42 @@ internal static class Fused
         }
     }
 }
+
+/// <summary>The normal log-density with one loc and one scale (Distributions/Normal.cs), forward and backward in one pass each.</summary>
+internal static class NormalKernels
+{
+    /// <summary>
+    /// y = -(d * d) / (s * s * 2) - log(s) - c with d = x - loc, each step rounded in T as the
+    /// composed ops round it.
+    /// </summary>
+    public static void LogProb<T>(T[] x, T loc, T scale, T logScale, T c, T[] y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T twoVariance = scale * scale * T.CreateChecked(2);
+        for (int i = 0; i < x.Length; i++)
+        {
+            T d = x[i] - loc;
+            y[i] = -(d * d) / twoVariance - logScale - c;
+        }
+    }
+
+    /// <summary>
+    /// dx = -g * d / s^2 (when <paramref name="dx"/> is given); returns sum(g * d / s^2) for loc
+    /// and sum(g * (d^2 / s^3 - 1 / s)) for scale, summed in order in double.
+    /// </summary>
+    public static (double Loc, double Scale) Backward<T>(T[] x, T[] g, T loc, T scale, T[]? dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T variance = scale * scale;
+        double s = double.CreateChecked(scale), l = double.CreateChecked(loc);
+        double sumGd = 0, sumGdd = 0, sumG = 0;
+        for (int i = 0; i < x.Length; i++)
+        {
+            T d = x[i] - loc;
+            if (dx is not null) dx[i] = -(g[i] * d) / variance;
+            double gi = double.CreateChecked(g[i]), di = double.CreateChecked(x[i]) - l;
+            sumGd += gi * di;
+            sumGdd += gi * di * di;
+            sumG += gi;
+        }
+        return (sumGd / (s * s), sumGdd / (s * s * s) - sumG / s);
+    }
+}

@@ -61,6 +61,7 @@ public static partial class Losses
                     ? ComposedKlDiv(p[0], p[1], reduction, logTarget)
                     : ComposedKlDiv(Tensor.LogSoftmax(p[0], axis), p[1], reduction, logTarget), inputs, g);
             var dx = Tensor.Uninitialized(input.DType, input.ShapeRef);
+            dx.SoleGradient = true;
             double scale = g.ToScalar() / divisor;
             if (input.DType == DType.Float32) KlBackward(input.Data<float>(), target.Data<float>(), logTarget, logits is not null, n, (float)scale, dx.Data<float>());
             else KlBackward(input.Data<double>(), target.Data<double>(), logTarget, logits is not null, n, scale, dx.Data<double>());
@@ -120,6 +121,7 @@ public static partial class Losses
             if (GradMode.Enabled || target.RequiresGrad)
                 return ReferenceBackward(p => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0), inputs, g);
             var dx = Tensor.Uninitialized(input.DType, input.ShapeRef);
+            dx.SoleGradient = true;
             double scale = g.ToScalar() / divisor;
             var index = indices ? target.Data<long>() : [];
             if (input.DType == DType.Float32)
@@ -153,7 +155,7 @@ public static partial class Losses
     /// the inputs when the backward pass records, so its result can be differentiated again;
     /// fresh leaves otherwise) with fusion off, and differentiated by the tape.
     /// </summary>
-    private static Tensor?[] ReferenceBackward(Func<Tensor[], Tensor> reference, Tensor[] inputs, Tensor g)
+    internal static Tensor?[] ReferenceBackward(Func<Tensor[], Tensor> reference, Tensor[] inputs, Tensor g)
     {
         bool record = GradMode.Enabled;
         var points = new Tensor[inputs.Length];

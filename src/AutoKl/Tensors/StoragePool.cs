@@ -60,6 +60,15 @@ internal static class StoragePool
         return arena;
     }
 
+    /// <summary>
+    /// Takes <paramref name="array"/> off the running pass's list, so it outlives the pass (it is
+    /// becoming a .Grad); false when no pass runs or the pass did not hand it out.
+    /// </summary>
+    public static bool Keep(Array array) => _arena is { } arena && arena.Taken.Remove(array);
+
+    /// <summary>Puts an array that nothing holds any more on the running pass's list (it goes back to the pool with the pass's own).</summary>
+    public static void Adopt(Array array) => _arena?.Taken.Add(array);
+
     /// <summary>Stops noting arrays until the returned scope ends (for arrays that outlive the pass, such as a new .Grad).</summary>
     public static Suspension Suspend()
     {

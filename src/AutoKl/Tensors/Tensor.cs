@@ -128,6 +128,12 @@ public sealed partial class Tensor
     private bool _gradOwned, _gradExposed;
     private Array? _spareGrad;
 
+    /// <summary>
+    /// Set by a backward kernel on a gradient it has just made and returns for one input only:
+    /// the array may become that input's .Grad instead of being copied.
+    /// </summary>
+    internal bool SoleGradient;
+
     private Tensor? GradExposed()
     {
         _gradExposed = true;
@@ -156,6 +162,18 @@ public sealed partial class Tensor
         {
             // the sum written into the gradient's own array (PyTorch's in-place accumulation)
             Kernels.Fused.AddInto(_grad.Storage, g.Storage);
+            return;
+        }
+        if (copy && _grad is null && g.SoleGradient && StoragePool.Keep(g.Storage))
+        {
+            // a fused backward kernel's own result, held by nothing else: it becomes .Grad without
+            // a copy, and the array kept by ZeroGrad goes back to the pool in its place
+            g.SoleGradient = false;
+            if (_spareGrad is not null) StoragePool.Adopt(_spareGrad);
+            _spareGrad = null;
+            _grad = new Tensor(g.Storage, _shape);
+            _gradOwned = true;
+            _gradExposed = false;
             return;
         }
         // this array outlives the backward pass: not one of the pass's temporaries

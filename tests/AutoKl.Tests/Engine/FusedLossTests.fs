@@ -138,11 +138,25 @@ let fusedTests =
                 with :? AutoKlException as e -> e.Message
             Expect.stringContains message "class index 3" "the error names the index"
             Expect.stringContains message "cross_entropy" "the error names the op"
+        testCase "Normal.LogProb with one loc and scale: the composition's bits, its gradients and second derivatives" <| fun () ->
+            let weights = Tensor.Linspace(-1.0, 2.0, 9, DType.Float64)
+            let f (xs: Tensor[]) = Tensor.Sum(Normal(xs.[1], xs.[2]).LogProb(xs.[0]) * weights)
+            let inputs = [| Tensor.Linspace(-3.0, 4.0, 9, DType.Float64); Tensor.Scalar(0.3); Tensor.Scalar(1.7) |]
+            agree "all differentiable" f inputs [| true; true; true |]
+            agree "parameters only" f inputs [| false; true; true |]
+            agree "through kl_div" (fun xs -> Losses.KlDiv(Normal(xs.[1], xs.[2]).LogProb(xs.[0]), Tensor.Softmax(inputs.[0], 0), Reduction.Mean)) inputs [| false; true; true |]
+            for dtype in [ DType.Float32; DType.Float64 ] do
+                let x = Tensor.Linspace(-15.0, 15.0, 1000, dtype)
+                let d = Normal(Tensor.Scalar(0.7, dtype), Tensor.Scalar(1.3, dtype))
+                let fused = withFusion true (fun () -> d.LogProb(x))
+                let composed = withFusion false (fun () -> d.LogProb(x))
+                Expect.sequenceEqual (bits fused) (bits composed) (sprintf "%A: the same bits as the composition" dtype)
         testCase "fused losses against finite differences" <| fun () ->
             let t = probs 2 [| 3; 4 |]
             AutoKl.Tests.Support.GradCheck.check (fun xs -> Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), t, Reduction.BatchMean)) [| logits 1 [| 3; 4 |] |]
             AutoKl.Tests.Support.GradCheck.check (fun xs -> Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), xs.[1], Reduction.Mean, true)) [| logits 1 [| 3; 4 |]; logits 3 [| 3; 4 |] |]
             AutoKl.Tests.Support.GradCheck.check (fun xs -> Losses.CrossEntropy(xs.[0], Tensor.FromArray([| 1L; 0L; 3L |]))) [| logits 4 [| 3; 4 |] |]
+            AutoKl.Tests.Support.GradCheck.check (fun xs -> Tensor.Sum(Normal(xs.[1], xs.[2]).LogProb(xs.[0]) * xs.[0])) [| logits 6 [| 7 |]; Tensor.Scalar(0.2); Tensor.Scalar(1.4) |]
             let soft = probs 5 [| 3; 4 |]
             AutoKl.Tests.Support.GradCheck.check (fun xs -> Losses.CrossEntropy(xs.[0], soft, Reduction.Sum)) [| logits 4 [| 3; 4 |] |]
             // soft targets may be perturbed below 0 by the finite differences: checks off
