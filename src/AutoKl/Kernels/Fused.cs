@@ -178,14 +178,25 @@ internal static class Fused
                     if (Shift.Length > 0) TensorPrimitives.Subtract(a, Shift[r], dx);
                     else a.CopyTo(dx);
                     TensorPrimitives.Exp(dx, dx);
-                    // (exp * total - w) * scale, each step rounded as the composed ops round it
-                    TensorPrimitives.Multiply(dx, total, dx);
-                    TensorPrimitives.Subtract(dx, w, dx);
-                    TensorPrimitives.Multiply(dx, Scale, dx);
+                    ExpTimesMinus(dx, total, w, Scale);
                 }
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }
+    }
+
+    /// <summary>dx = (dx * total - w) * scale, one pass (each product rounded, no fused multiply-add).</summary>
+    private static void ExpTimesMinus<T>(Span<T> dx, T total, ReadOnlySpan<T> w, T scale) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var vt = new Vector<T>(total);
+            var vs = new Vector<T>(scale);
+            for (; i <= dx.Length - Vector<T>.Count; i += Vector<T>.Count)
+                ((new Vector<T>(dx[i..]) * vt - new Vector<T>(w[i..])) * vs).CopyTo(dx[i..]);
+        }
+        for (; i < dx.Length; i++) dx[i] = (dx[i] * total - w[i]) * scale;
     }
 
     /// <summary>
