@@ -6,6 +6,7 @@
 # (the median over the passes of each pass's median batch).
 #
 # Usage: bench/compare.sh [passes=2] [rounds=5] [threads=1] [--large]
+#   AUTOKL_BENCH_ONLY=substring (environment) times only the matching workloads, on both sides.
 #   threads: for both sides; --large adds log_softmax + kl_div at [1024, 32768] (about 1 GB per side).
 # Needs: the .NET SDK, and /usr/bin/python3 with torch (Debian: apt-get install python3-torch).
 set -euo pipefail

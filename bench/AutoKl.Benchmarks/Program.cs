@@ -59,6 +59,8 @@ public static class Timing
         {
             void Report(string name, int perRound, Action op)
             {
+                // AUTOKL_BENCH_ONLY=substring: time only the matching workloads (short alternating runs)
+                if (Environment.GetEnvironmentVariable("AUTOKL_BENCH_ONLY") is { Length: > 0 } only && !name.Contains(only)) return;
                 var (fastest, median) = Measure(rounds, perRound, op);
                 if (!best.TryGetValue(name, out var previous)) { order.Add(name); best[name] = (fastest, median); }
                 else best[name] = (Math.Min(previous.Fastest, fastest), median);
