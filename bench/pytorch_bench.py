@@ -1,16 +1,22 @@
 #!/usr/bin/python3
 """Times in PyTorch the same workloads as AutoKl.Benchmarks --timing, printing the same lines.
 
-Run:  /usr/bin/python3 bench/pytorch_bench.py [rounds] [threads]
-(Debian's python3-torch 1.13). Prints "name seconds-per-call" lines (the fastest of `rounds`
-batches, over two sweeps); bench/compare.sh reads them and gives AutoKl the same thread count.
-Threads default to 1.
+Run:  /usr/bin/python3 bench/pytorch_bench.py [rounds] [threads] [--large]
+(Debian's python3-torch 1.13). Prints "name fastest median" lines, seconds per call (the fastest
+of `rounds` batches over two sweeps, and the median batch of the second sweep); bench/compare.sh
+reads them and gives AutoKl the same thread count. Threads default to 1. --large adds the
+[1024, 32768] batch (about 1 GB).
 
 Workloads (each identical to bench/AutoKl.Benchmarks/Workloads.cs):
   gaussian_step_{float32,float64}  one step of the reference fit: zero_grad, loss, backward, Adam step
   logsoftmax_kl_256x4096_float32   forward + backward of kl_div(log_softmax(logits), target, 'batchmean')
+  logsoftmax_kl_logtarget_...      the same with log_target=True (target given as log-probabilities)
+  cross_entropy_{index,soft}_...   forward + backward of cross_entropy(logits, target) ('mean'), class
+                                   indices or class probabilities
+  logsoftmax_kl_1024x32768_float32 the first at a large size (--large)
   gaussian_fit_10000_float32       the whole 10000-step reference fit
 """
+import os
 import sys
 import time
 import warnings
@@ -42,14 +48,32 @@ def gaussian_fit(dtype):
     return step, (mu, sigma)
 
 
-def logsoftmax_kl(batch=256, classes=4096, dtype=torch.float32):
+def logsoftmax_kl(batch=256, classes=4096, dtype=torch.float32, log_target=False):
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(batch, classes, generator=g, dtype=dtype, requires_grad=True)
-    target = torch.softmax(torch.randn(batch, classes, generator=g, dtype=dtype), 1)
+    scores = torch.randn(batch, classes, generator=g, dtype=dtype)
+    target = torch.log_softmax(scores, 1) if log_target else torch.softmax(scores, 1)
 
     def step():
         logits.grad = None
-        loss = F.kl_div(F.log_softmax(logits, 1), target, reduction="batchmean")
+        loss = F.kl_div(F.log_softmax(logits, 1), target, reduction="batchmean", log_target=log_target)
+        loss.backward()
+        return loss.item()
+
+    return step
+
+
+def cross_entropy(batch=256, classes=4096, soft=False, dtype=torch.float32):
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(batch, classes, generator=g, dtype=dtype, requires_grad=True)
+    if soft:
+        target = torch.softmax(torch.randn(batch, classes, generator=g, dtype=dtype), 1)
+    else:
+        target = torch.randint(0, classes, (batch,), generator=g)
+
+    def step():
+        logits.grad = None
+        loss = F.cross_entropy(logits, target)
         loss.backward()
         return loss.item()
 
@@ -57,8 +81,8 @@ def logsoftmax_kl(batch=256, classes=4096, dtype=torch.float32):
 
 
 def measure(rounds, per_round, op):
-    """Warms up, then times `rounds` batches of `per_round` calls; returns the fastest batch's
-    seconds per call (on a shared machine, other work only ever adds time)."""
+    """Warms up, then times `rounds` batches of `per_round` calls; returns the fastest and the
+    median batch's seconds per call (on a shared machine, other work only ever adds time)."""
     warm, i = time.perf_counter(), 0
     while i < max(1, per_round // 2) or time.perf_counter() - warm < 0.5:
         op()
@@ -69,18 +93,32 @@ def measure(rounds, per_round, op):
         for _ in range(per_round):
             op()
         per_call.append((time.perf_counter() - start) / per_round)
-    return min(per_call)
+    per_call.sort()
+    return per_call[0], per_call[rounds // 2]
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    threads = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    large = "--large" in sys.argv
+    rounds = int(args[0]) if len(args) > 0 else 5
+    threads = int(args[1]) if len(args) > 1 else 1
     torch.set_num_threads(threads)
-    best, final = {}, {}
+    best, order, final = {}, [], {}
+
+    only = os.environ.get("AUTOKL_BENCH_ONLY", "")
 
     def report(name, per_round, op):
-        t = measure(rounds, per_round, op)
-        best[name] = min(t, best.get(name, t))
+        # AUTOKL_BENCH_ONLY=substring: time only the matching workloads (short alternating runs)
+        if only and only not in name:
+            return
+        fastest, median = measure(rounds, per_round, op)
+        if name not in best:
+            order.append(name)
+            best[name] = (fastest, median)
+        else:
+            best[name] = (min(fastest, best[name][0]), median)
+
+    final["mu"] = final["sigma"] = float("nan")
 
     def full_fit():
         step, (mu, sigma) = gaussian_fit(torch.float32)
@@ -88,15 +126,20 @@ def main():
             step()
         final["mu"], final["sigma"] = mu.item(), sigma.item()
 
-    # Two sweeps, keeping each workload's best, as the .NET side does.
+    # Two sweeps, keeping each workload's fastest and the second sweep's median, as the .NET side does.
     for _ in range(2):
         for dtype, name in [(torch.float32, "float32"), (torch.float64, "float64")]:
             step, _ = gaussian_fit(dtype)
             report("gaussian_step_" + name, 1000, step)
         report("logsoftmax_kl_256x4096_float32", 10, logsoftmax_kl())
+        report("logsoftmax_kl_logtarget_256x4096_float32", 10, logsoftmax_kl(log_target=True))
+        report("cross_entropy_index_256x4096_float32", 10, cross_entropy(soft=False))
+        report("cross_entropy_soft_256x4096_float32", 10, cross_entropy(soft=True))
         report("gaussian_fit_10000_float32", 1, full_fit)
-    for name, t in best.items():
-        print("%s %.6E" % (name, t), flush=True)
+        if large:
+            report("logsoftmax_kl_1024x32768_float32", 1, logsoftmax_kl(1024, 32768))
+    for name in order:
+        print("%s %.6E %.6E" % (name, best[name][0], best[name][1]), flush=True)
     print("# final mu %.4f sigma %.4f (float32, 10000 steps)" % (final["mu"], final["sigma"]), file=sys.stderr)
 
 

@@ -6,7 +6,8 @@ namespace AutoKl.Benchmarks;
 
 /// <summary>
 /// BenchmarkDotNet's switcher (all its options: --filter, --job short, --list flat, ...); with
-/// --timing [rounds] [threads] a plain Stopwatch run that bench/compare.sh sets beside bench/pytorch_bench.py; with
+/// --timing [rounds] [threads] [--large] a plain Stopwatch run that bench/compare.sh sets beside bench/pytorch_bench.py; with
+/// --alloc the bytes each warm training step allocates; with
 /// --profile a per-op breakdown of the log_softmax + KL workload.
 /// </summary>
 public static class Program
@@ -18,7 +19,12 @@ public static class Program
             int rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
             // the same thread count as the PyTorch side (torch.set_num_threads)
             if (args.Length > 2) Parallelism.MaxThreads = int.Parse(args[2], CultureInfo.InvariantCulture);
-            Timing.Run(rounds);
+            Timing.Run(rounds, large: args.Contains("--large"));
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "--alloc")
+        {
+            Allocation.Run();
             return 0;
         }
         if (args.Length > 0 && args[0] == "--profile")
@@ -32,28 +38,32 @@ public static class Program
 }
 
 /// <summary>
-/// Wall time per operation of each workload (the fastest of several batches), printed as "name seconds" lines, the same
-/// names and the same repetition counts as bench/pytorch_bench.py.
+/// Wall time per operation of each workload (the fastest and the median of several batches), printed as
+/// "name fastest median" lines (seconds per call), the same names and the same repetition counts as
+/// bench/pytorch_bench.py.
 /// </summary>
 public static class Timing
 {
     /// <summary>
-    /// Runs every workload twice over and prints each one's best: the first sweep also serves
-    /// to let the JIT promote all the shared code (kernels, tape, optimizer) to optimised code,
-    /// which on a busy machine takes seconds.
+    /// Runs every workload twice over and prints each one's fastest batch (over both sweeps) and
+    /// median batch (of the second sweep): the first sweep also serves to let the JIT promote all
+    /// the shared code (kernels, tape, optimizer) to optimised code, which on a busy machine takes
+    /// seconds. With <paramref name="large"/> the [1024, 32768] batch runs as well (about 1 GB).
     /// </summary>
-    public static void Run(int rounds)
+    public static void Run(int rounds, bool large)
     {
-        var best = new Dictionary<string, double>();
+        var best = new Dictionary<string, (double Fastest, double Median)>();
         var order = new List<string>();
         double mu = 0, sigma = 0;
         for (int sweep = 0; sweep < 2; sweep++)
         {
             void Report(string name, int perRound, Action op)
             {
-                double t = Measure(rounds, perRound, op);
-                if (!best.TryGetValue(name, out var previous)) { order.Add(name); best[name] = t; }
-                else best[name] = Math.Min(previous, t);
+                // AUTOKL_BENCH_ONLY=substring: time only the matching workloads (short alternating runs)
+                if (Environment.GetEnvironmentVariable("AUTOKL_BENCH_ONLY") is { Length: > 0 } only && !name.Contains(only)) return;
+                var (fastest, median) = Measure(rounds, perRound, op);
+                if (!best.TryGetValue(name, out var previous)) { order.Add(name); best[name] = (fastest, median); }
+                else best[name] = (Math.Min(previous.Fastest, fastest), median);
             }
 
             foreach (var dtype in new[] { DType.Float32, DType.Float64 })
@@ -63,12 +73,23 @@ public static class Timing
             }
             var batch = new LogSoftmaxKl(256, 4096, DType.Float32);
             Report("logsoftmax_kl_256x4096_float32", 10, () => batch.ForwardBackward());
+            var logTarget = new LogSoftmaxKl(256, 4096, DType.Float32, logTarget: true);
+            Report("logsoftmax_kl_logtarget_256x4096_float32", 10, () => logTarget.ForwardBackward());
+            var ceIndex = new CrossEntropyBatch(256, 4096, soft: false);
+            Report("cross_entropy_index_256x4096_float32", 10, () => ceIndex.ForwardBackward());
+            var ceSoft = new CrossEntropyBatch(256, 4096, soft: true);
+            Report("cross_entropy_soft_256x4096_float32", 10, () => ceSoft.ForwardBackward());
             Report("gaussian_fit_10000_float32", 1, () =>
             {
                 var fit = new GaussianFit(DType.Float32);
                 fit.Run(10000);
                 (mu, sigma) = (fit.Mu, fit.Sigma);
             });
+            if (large)
+            {
+                var big = new LogSoftmaxKl(1024, 32768, DType.Float32);
+                Report("logsoftmax_kl_1024x32768_float32", 1, () => big.ForwardBackward());
+            }
 
             // The same with AutoKl's argument checks switched off (Validation.Disabled), as a hot
             // loop whose data was validated once may do; PyTorch runs no such checks.
@@ -80,14 +101,14 @@ public static class Timing
             }
         }
         foreach (var name in order)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {best[name]:E6}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {best[name].Fastest:E6} {best[name].Median:E6}"));
         Console.Error.WriteLine($"# final mu {mu:F4} sigma {sigma:F4} (float32, 10000 steps)");
     }
 
     private static string Name(DType dtype) => dtype == DType.Float32 ? "float32" : "float64";
 
-    /// <summary>Warms up, then times <paramref name="rounds"/> batches of <paramref name="perRound"/> calls; returns the fastest batch's seconds per call.</summary>
-    private static double Measure(int rounds, int perRound, Action op)
+    /// <summary>Warms up, then times <paramref name="rounds"/> batches of <paramref name="perRound"/> calls; returns the fastest and the median batch's seconds per call.</summary>
+    private static (double Fastest, double Median) Measure(int rounds, int perRound, Action op)
     {
         var warm = Stopwatch.StartNew();
         for (int i = 0; i < Math.Max(1, perRound / 2) || warm.Elapsed.TotalSeconds < 0.5; i++) op();
@@ -98,7 +119,45 @@ public static class Timing
             for (int i = 0; i < perRound; i++) op();
             perCall[r] = sw.Elapsed.TotalSeconds / perRound;
         }
-        // The fastest batch: on a shared machine, other work only ever adds time.
-        return perCall.Min();
+        Array.Sort(perCall);
+        // The fastest batch: on a shared machine, other work only ever adds time; the median shows the typical one.
+        return (perCall[0], perCall[rounds / 2]);
+    }
+}
+
+/// <summary>
+/// `--alloc`: the bytes one warm training step allocates on the calling thread (all of them: storage
+/// and bookkeeping), per workload, in a hand-written loop and in Minimize.Run; one thread, so
+/// every allocation is on the thread measured.
+/// </summary>
+public static class Allocation
+{
+    public static void Run()
+    {
+        Parallelism.MaxThreads = 1;
+        foreach (var dtype in new[] { DType.Float32, DType.Float64 })
+        {
+            var fit = new GaussianFit(dtype);
+            Report($"gaussian_step_{(dtype == DType.Float32 ? "float32" : "float64")} (hand-written loop)", 200, () => fit.Step());
+            var run = new GaussianFit(dtype);
+            Report($"gaussian_step_{(dtype == DType.Float32 ? "float32" : "float64")} (Minimize.Run, 1000 steps / 1000)", 1, () => run.Run(1000), perCall: 1000);
+        }
+        var kl = new LogSoftmaxKl(256, 4096, DType.Float32);
+        Report("logsoftmax_kl_256x4096_float32", 10, () => kl.ForwardBackward());
+        var logTarget = new LogSoftmaxKl(256, 4096, DType.Float32, logTarget: true);
+        Report("logsoftmax_kl_logtarget_256x4096_float32", 10, () => logTarget.ForwardBackward());
+        var ceIndex = new CrossEntropyBatch(256, 4096, soft: false);
+        Report("cross_entropy_index_256x4096_float32", 10, () => ceIndex.ForwardBackward());
+        var ceSoft = new CrossEntropyBatch(256, 4096, soft: true);
+        Report("cross_entropy_soft_256x4096_float32", 10, () => ceSoft.ForwardBackward());
+    }
+
+    private static void Report(string name, int calls, Action op, int perCall = 1)
+    {
+        for (int i = 0; i < 3; i++) op();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++) op();
+        double bytes = (double)(GC.GetAllocatedBytesForCurrentThread() - before) / calls / perCall;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-62} {bytes / 1024,12:F1} KB per step"));
     }
 }

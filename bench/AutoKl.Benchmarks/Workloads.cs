@@ -48,30 +48,62 @@ public sealed class GaussianFit
 
 /// <summary>
 /// Forward and backward of log_softmax followed by kl_div(reduction='batchmean') on a batch of
-/// logits: the inner loop of distillation and of most classifiers trained with a KL loss.
+/// logits: the inner loop of distillation and of most classifiers trained with a KL loss. With
+/// <c>logTarget</c> the target is given as log-probabilities (kl_div's log_target=True).
 /// </summary>
 public sealed class LogSoftmaxKl
 {
     private readonly Tensor _logits;
     private readonly Tensor _target;
+    private readonly bool _logTarget;
 
-    public LogSoftmaxKl(int batch = 256, int classes = 4096, DType dtype = DType.Float32, int seed = 0)
+    public LogSoftmaxKl(int batch = 256, int classes = 4096, DType dtype = DType.Float32, int seed = 0, bool logTarget = false)
     {
         var gen = new Generator(seed);
         _logits = Tensor.RandN([batch, classes], gen, dtype).RequiresGrad_();
-        _target = Tensor.Softmax(Tensor.RandN([batch, classes], gen, dtype), 1);
+        var scores = Tensor.RandN([batch, classes], gen, dtype);
+        _target = logTarget ? Tensor.LogSoftmax(scores, 1) : Tensor.Softmax(scores, 1);
+        _logTarget = logTarget;
     }
 
     public Tensor Logits => _logits;
 
     /// <summary>kl_div(log_softmax(logits), target, 'batchmean'): sum(target * (log target - input)) / batch.</summary>
-    public Tensor Loss() => Losses.KlDiv(Tensor.LogSoftmax(_logits, 1), _target, Reduction.BatchMean);
+    public Tensor Loss() => Losses.KlDiv(Tensor.LogSoftmax(_logits, 1), _target, Reduction.BatchMean, _logTarget);
 
     /// <summary>Forward and backward; returns the loss.</summary>
     public double ForwardBackward()
     {
         _logits.ZeroGrad();
         var loss = Loss();
+        loss.Backward();
+        return loss.ToScalar();
+    }
+}
+
+/// <summary>
+/// Forward and backward of cross_entropy (reduction 'mean') from a batch of logits, against class
+/// indices or against soft targets (class probabilities).
+/// </summary>
+public sealed class CrossEntropyBatch
+{
+    private readonly Tensor _logits;
+    private readonly Tensor _target;
+
+    public CrossEntropyBatch(int batch = 256, int classes = 4096, bool soft = false, DType dtype = DType.Float32, int seed = 0)
+    {
+        var gen = new Generator(seed);
+        _logits = Tensor.RandN([batch, classes], gen, dtype).RequiresGrad_();
+        _target = soft
+            ? Tensor.Softmax(Tensor.RandN([batch, classes], gen, dtype), 1)
+            : Tensor.FromArray(Enumerable.Range(0, batch).Select(_ => (long)gen.NextInt(classes)).ToArray());
+    }
+
+    /// <summary>Forward and backward; returns the loss.</summary>
+    public double ForwardBackward()
+    {
+        _logits.ZeroGrad();
+        var loss = Losses.CrossEntropy(_logits, _target);
         loss.Backward();
         return loss.ToScalar();
     }

@@ -16,8 +16,32 @@ internal static class Backprop
     /// release them, so a second pass through this graph is refused as in PyTorch. Recording the
     /// backward pass (<paramref name="createGraph"/>) always retains: the recorded gradient still needs them.</param>
     /// <param name="op">The name the user called, for the error when the graph was already released.</param>
-    /// <returns>The gradient of every tensor reached, keyed by reference.</returns>
+    /// <returns>The gradient of every tensor reached, keyed by reference; empty after a pass that
+    /// only accumulates (<paramref name="accumulate"/> without <paramref name="createGraph"/>),
+    /// whose gradient arrays go back to the <see cref="StoragePool"/> when it ends.</returns>
     public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph = true, string op = "backward")
+    {
+        if (!accumulate || createGraph) return Pass(root, seed, createGraph, accumulate, retainGraph, op);
+        // Nothing outside this pass can hold its temporaries: it records nothing, and the leaves'
+        // .Grad get copies or in-place sums. So they are handed back when it ends.
+        var arena = StoragePool.Begin();
+        try
+        {
+            Pass(root, seed, createGraph, accumulate, retainGraph, op);
+        }
+        catch
+        {
+            arena.Abandon();
+            throw;
+        }
+        finally
+        {
+            arena.Dispose();
+        }
+        return new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
+    }
+
+    private static Dictionary<Tensor, Tensor> Pass(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph, string op)
     {
         var order = TopologicalOrder(root);
         // From the root back, so the error names the op nearest the tensor the user called backward on.

@@ -90,4 +90,7 @@ internal sealed class Node
         $"{which}, of shape {Shapes.Format(t.ShapeRef)}, saved by '{Op}' at version {saved}, is now at version {t.Version}. " +
         "Run the forward pass again after changing it, or change a Clone() instead" +
         (CreatedAt is null ? "" : $"; '{Op}' was recorded {CreatedAt}"));
+
+    /// <summary>What a later op may need to know about this one to fuse with it (log_softmax: its axes).</summary>
+    public object? Info { get; set; }
 }

@@ -44,11 +44,51 @@ public sealed class Normal : Distribution
     public Tensor Scale { get; }
 
     /// <summary>log p(x) = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi), broadcast against the batch shape; differentiable in x, loc and scale.</summary>
-    public override Tensor LogProb(Tensor x)
+    public override Tensor LogProb(Tensor x) => FusedLogProb(x) ?? ComposedLogProb(x);
+
+    /// <summary>The log-density as a composition of ops (the general case, and the reference of the fused form).</summary>
+    private Tensor ComposedLogProb(Tensor x)
     {
         var variance = Scale * Scale;
         var d = x - Loc;
         return -(d * d) / (variance * 2.0) - Tensor.Log(Scale) - LogSqrtTwoPi;
+    }
+
+    /// <summary>
+    /// With one loc and one scale of x's dtype (a density evaluated on a grid, as in the reference
+    /// fit): one op and one pass, each element rounded through the same operations as the
+    /// composition (so the same bits). Its backward is one pass too when nothing records, and the
+    /// composition's own backward when something does (second derivatives). Null otherwise.
+    /// </summary>
+    private Tensor? FusedLogProb(Tensor x)
+    {
+        if (!Losses.FusionEnabled || Loc.Numel != 1 || Scale.Numel != 1 || Loc.Rank > x.Rank || Scale.Rank > x.Rank
+            || x.DType != Loc.DType || x.DType != Scale.DType || !x.DType.IsFloatingPoint() || x.Numel == 0)
+            return null;
+        var y = Tensor.Uninitialized(x.DType, x.ShapeRef);
+        // log(scale) by the same kernel as the composition's
+        double logScale;
+        using (Autograd.NoGrad()) logScale = Tensor.Log(Scale).ToScalar();
+        if (x.DType == DType.Float32) Kernels.NormalKernels.LogProb(x.Data<float>(), Loc.Data<float>()[0], Scale.Data<float>()[0], (float)logScale, (float)LogSqrtTwoPi, y.Data<float>());
+        else Kernels.NormalKernels.LogProb(x.Data<double>(), Loc.Data<double>()[0], Scale.Data<double>()[0], logScale, LogSqrtTwoPi, y.Data<double>());
+        Tensor[] inputs = [x, Loc, Scale];
+        return Tensor.Record(y, "normal_log_prob", inputs, g =>
+        {
+            if (GradMode.Enabled) return Losses.ReferenceBackward(p => new Normal(p[1], p[2], validateArgs: false).ComposedLogProb(p[0]), inputs, g);
+            g = g.DType == x.DType ? g : g.ToType(x.DType);
+            var dx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.ShapeRef) : null;
+            double dloc, dscale;
+            if (x.DType == DType.Float32)
+                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<float>(), g.Data<float>(), Loc.Data<float>()[0], Scale.Data<float>()[0], dx?.Data<float>());
+            else
+                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<double>(), g.Data<double>(), Loc.Data<double>()[0], Scale.Data<double>()[0], dx?.Data<double>());
+            return
+            [
+                dx,
+                Loc.RequiresGrad ? Tensor.Full(Loc.ShapeRef, dloc, Loc.DType) : null,
+                Scale.RequiresGrad ? Tensor.Full(Scale.ShapeRef, dscale, Scale.DType) : null,
+            ];
+        });
     }
 
     /// <summary>P(X &lt;= x) = (1 + erf((x - loc) / (scale sqrt 2))) / 2.</summary>

@@ -60,7 +60,7 @@ internal static class AxisReduction
             var moved = Layout.AxesLast(x, shape, axes);
             return Run(moved.Data, moved.Shape, moved.Axes, kernel);
         }
-        var y = new T[rows.Count];
+        var y = StoragePool.Rent<T>(rows.Count, zeroed: rows.N == 0);
         if (y.Length == 0) return y;
         if (rows.N == 0)
         {

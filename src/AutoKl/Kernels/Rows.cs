@@ -87,7 +87,7 @@ internal static class Rows
         if (RowLayout.Of(shape, axes) is { } rows)
         {
             // every element is written by the kernel
-            var y = GC.AllocateUninitializedArray<T>(kernel.Reduces ? rows.Count : a.Length);
+            var y = StoragePool.Rent<T>(kernel.Reduces ? rows.Count : a.Length, zeroed: false);
             Run(a, b, y, rows, kernel);
             return y;
         }

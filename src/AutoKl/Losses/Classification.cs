@@ -60,6 +60,13 @@ public static partial class Losses
     {
         if (!(labelSmoothing >= 0 && labelSmoothing <= 1))
             throw new AutoKlException(op, $"labelSmoothing must be in [0, 1], got {labelSmoothing}");
+        return FusedCrossEntropy(op, input, target, weight, reduction, ignoreIndex, labelSmoothing)
+            ?? CrossEntropyComposed(op, input, target, weight, reduction, ignoreIndex, labelSmoothing);
+    }
+
+    /// <summary>cross_entropy as a composition of ops (the reference for the fused form, and the general case).</summary>
+    private static Tensor CrossEntropyComposed(string op, Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double labelSmoothing)
+    {
         return target.DType == DType.Int64
             ? ClassIndexLoss(op, input, target, weight, reduction, ignoreIndex, labelSmoothing, fromLogits: true)
             : SoftTargetLoss(op, input, target, weight, reduction, labelSmoothing);

@@ -37,6 +37,13 @@ public static partial class Losses
         const string op = "kl_div";
         LossSupport.CheckPair(op, input, target);
         if (!logTarget && Validation.Enabled) ArgumentChecks.NonNegative(op, "target", target);
+        return FusedKlDiv(input, target, reduction, logTarget) ?? ComposedKlDiv(input, target, reduction, logTarget);
+    }
+
+    /// <summary>kl_div as a composition of ops (the reference for the fused form, and reduction None).</summary>
+    private static Tensor ComposedKlDiv(Tensor input, Tensor target, Reduction reduction, bool logTarget)
+    {
+        const string op = "kl_div";
         var pointwise = logTarget
             ? LogTargetTerms(input, target)
             : Tensor.Xlogy(target, target) - target * InputWhereTargetIsPositive(input, target);

@@ -58,7 +58,10 @@ public sealed partial class Tensor
     internal static Tensor LogSoftmaxOver(Tensor x, int[] axes)
     {
         var y = RowWise(x, null, axes, new LogSoftmaxRow());
-        return Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes)]);
+        Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes)]);
+        // the losses that take log-probabilities recognise it (Losses/Fused.cs)
+        if (y.GradFn is { } node) node.Info = axes;
+        return y;
     }
 
     /// <summary>

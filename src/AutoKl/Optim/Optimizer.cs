@@ -129,8 +129,7 @@ public abstract class Optimizer
         foreach (var group in _groups)
             foreach (var p in group.Parameters)
             {
-                if (!p.HasGrad) continue;
-                var grad = p.Grad;
+                if (p.GradRef is not { } grad) continue;
                 if (grad.DType != p.DType)
                     throw new AutoKlException(Name, $"the gradient of a {p.DType.Name()} parameter of shape {Shapes.Format(p.ShapeRef)} is {grad.DType.Name()}");
                 if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParameterState();

@@ -116,7 +116,7 @@ public sealed partial class Tensor
     /// </summary>
     public Tensor Grad
     {
-        get => _grad ?? throw new AutoKlException("grad",
+        get => GradExposed() ?? throw new AutoKlException("grad",
             $"this {Shapes.Format(_shape)} tensor has no gradient: " +
             (RequiresGrad ? "backward has not reached it since it was created or last zeroed"
                           : "it does not require gradients (set RequiresGrad = true before computing)"));
@@ -125,11 +125,40 @@ public sealed partial class Tensor
             if (!Shapes.Equal(value._shape, _shape))
                 throw new AutoKlException("grad", $"gradient of shape {Shapes.Format(value._shape)} does not match tensor shape {Shapes.Format(_shape)}");
             _grad = value;
+            _gradOwned = false;
         }
     }
 
     /// <summary>Clears the accumulated gradient (PyTorch's <c>zero_grad(set_to_none=True)</c>).</summary>
-    public void ZeroGrad() => _grad = null;
+    public void ZeroGrad()
+    {
+        // A gradient array that only this tensor ever held is kept for the next backward pass,
+        // which copies into it instead of allocating (see AccumulateGrad).
+        if (_grad is not null && _gradOwned && !_gradExposed) _spareGrad = _grad.Storage;
+        _grad = null;
+        _gradOwned = _gradExposed = false;
+    }
+
+    /// <summary>The gradient without marking it as seen by the user (for the optimizers, which only read it).</summary>
+    internal Tensor? GradRef => _grad;
+
+    // _gradOwned: _grad's array was made by AccumulateGrad and is held by nothing else, so later
+    // gradients may be added into it and ZeroGrad may keep it. _gradExposed: the user has read
+    // .Grad, so the tensor they hold must keep its values (no in-place sum, no reuse).
+    private bool _gradOwned, _gradExposed;
+    private Array? _spareGrad;
+
+    /// <summary>
+    /// Set by a backward kernel on a gradient it has just made and returns for one input only:
+    /// the array may become that input's .Grad instead of being copied.
+    /// </summary>
+    internal bool SoleGradient;
+
+    private Tensor? GradExposed()
+    {
+        _gradExposed = true;
+        return _grad;
+    }
 
     /// <summary>Keeps the gradient of this non-leaf tensor in <see cref="Grad"/> during backward.</summary>
     public Tensor RetainGrad()
@@ -150,8 +179,49 @@ public sealed partial class Tensor
     /// </summary>
     internal void AccumulateGrad(Tensor g, bool copy)
     {
-        if (_grad is not null) _grad = _grad + g;
-        else _grad = copy ? g.CopyValues() : g;
+        if (copy && _grad is not null && _gradOwned && !_gradExposed && g.DType == _grad.DType)
+        {
+            // the sum written into the gradient's own array (PyTorch's in-place accumulation)
+            Kernels.Fused.AddInto(_grad.Storage, g.Storage);
+            return;
+        }
+        if (copy && _grad is null && g.SoleGradient && StoragePool.Keep(g.Storage))
+        {
+            // a fused backward kernel's own result, held by nothing else: it becomes .Grad without
+            // a copy, and the array kept by ZeroGrad goes back to the pool in its place
+            g.SoleGradient = false;
+            if (_spareGrad is not null) StoragePool.Adopt(_spareGrad);
+            _spareGrad = null;
+            _grad = new Tensor(g.Storage, _shape);
+            _gradOwned = true;
+            _gradExposed = false;
+            return;
+        }
+        // this array outlives the backward pass: not one of the pass's temporaries
+        using var keep = StoragePool.Suspend();
+        if (_grad is not null)
+        {
+            _grad = _grad + g;
+            _gradOwned = copy;
+        }
+        else if (copy)
+        {
+            var spare = _spareGrad;
+            _spareGrad = null;
+            if (spare is not null && spare.Length == g.Numel && spare.GetType() == g.Storage.GetType())
+            {
+                Array.Copy(g.Storage, spare, spare.Length);
+                _grad = new Tensor(spare, _shape);
+            }
+            else _grad = g.CopyValues();
+            _gradOwned = true;
+        }
+        else
+        {
+            _grad = g;
+            _gradOwned = false;
+        }
+        _gradExposed = false;
     }
 
     /// <summary>A copy with its own storage; the gradient flows through unchanged (torch.clone).</summary>
@@ -259,9 +329,9 @@ public sealed partial class Tensor
 
     internal static Array NewStorage(DType dtype, int n) => dtype switch
     {
-        DType.Float32 => new float[n],
-        DType.Float64 => new double[n],
-        _ => new long[n],
+        DType.Float32 => StoragePool.Rent<float>(n, zeroed: true),
+        DType.Float64 => StoragePool.Rent<double>(n, zeroed: true),
+        _ => StoragePool.Rent<long>(n, zeroed: true),
     };
 
     internal static Tensor Empty(DType dtype, int[] shape) => new(NewStorage(dtype, Shapes.Numel(shape)), shape);
@@ -275,9 +345,9 @@ public sealed partial class Tensor
         int n = Shapes.Numel(shape);
         Array storage = dtype switch
         {
-            DType.Float32 => GC.AllocateUninitializedArray<float>(n),
-            DType.Float64 => GC.AllocateUninitializedArray<double>(n),
-            _ => GC.AllocateUninitializedArray<long>(n),
+            DType.Float32 => StoragePool.Rent<float>(n, zeroed: false),
+            DType.Float64 => StoragePool.Rent<double>(n, zeroed: false),
+            _ => StoragePool.Rent<long>(n, zeroed: false),
         };
         return new Tensor(storage, shape);
     }

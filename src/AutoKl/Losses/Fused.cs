@@ -1,0 +1,179 @@
+using System.Numerics;
+using AutoKl.Kernels;
+
+namespace AutoKl;
+
+// Fused forms of the hot loss compositions, chosen inside the public losses (the user calls
+// nothing new): kl_div to a scalar, kl_div of a log_softmax output (recognised on the tape), and
+// cross_entropy (class indices, or soft targets) over contiguous rows. Each is one op on the tape
+// whose value is the composed formula's, computed in one or two passes without temporaries the
+// size of the batch. Its backward is a fused kernel when the backward pass records nothing;
+// when it records (create_graph, for second derivatives) or the target needs a gradient, the
+// backward is the composed reference's own backward, run on stand-ins of the same inputs, so
+// every higher derivative is exactly the composed one's.
+public static partial class Losses
+{
+    [ThreadStatic] private static bool _fusionOff;
+
+    /// <summary>Whether the fused forms are used on this thread (tests compare against the composed ones).</summary>
+    internal static bool FusionEnabled
+    {
+        get => !_fusionOff;
+        set => _fusionOff = !value;
+    }
+
+    /// <summary>The divisor of a scalar reduction over <paramref name="shape"/>; null for None.</summary>
+    private static double? Divisor(Reduction reduction, int[] shape, int numel) => reduction switch
+    {
+        Reduction.Sum => 1,
+        Reduction.Mean => numel,
+        Reduction.BatchMean => shape.Length == 0 ? 1 : shape[0],
+        _ => null,
+    };
+
+    /// <summary>
+    /// kl_div reduced to a scalar in one pass; when <paramref name="input"/> is the output of a
+    /// recorded log_softmax over contiguous rows, the op is recorded on the logits directly and
+    /// its backward is (softmax * sum(w) - w) * scale in one pass (w the target weights).
+    /// Null when the composed form must be used.
+    /// </summary>
+    private static Tensor? FusedKlDiv(Tensor input, Tensor target, Reduction reduction, bool logTarget)
+    {
+        if (_fusionOff || input.DType != target.DType || input.Numel == 0) return null;
+        if (Divisor(reduction, input.ShapeRef, input.Numel) is not { } divisor) return null;
+        Tensor? logits = null;
+        int n = 0, axis = 0;
+        if (input.GradFn is { Op: "log_softmax", Info: int[] axes } producer && !input.RetainsGrad && axes.Length == 1
+            && RowLayout.Of(input.ShapeRef, axes) is { Inner: 1 } rows)
+        {
+            logits = producer.Inputs[0];
+            n = rows.N;
+            axis = axes[0];
+        }
+        var value = input.DType == DType.Float32
+            ? Scalar<float>(Fused.KlSum(input.Data<float>(), target.Data<float>(), logTarget) / (float)divisor)
+            : Scalar<double>(Fused.KlSum(input.Data<double>(), target.Data<double>(), logTarget) / divisor);
+        Tensor[] inputs = logits is null ? [input, target] : [logits, target];
+        return Tensor.Record(value, "kl_div", inputs, g =>
+        {
+            if (GradMode.Enabled || target.RequiresGrad)
+                return ReferenceBackward(p => logits is null
+                    ? ComposedKlDiv(p[0], p[1], reduction, logTarget)
+                    : ComposedKlDiv(Tensor.LogSoftmax(p[0], axis), p[1], reduction, logTarget), inputs, g);
+            var dx = Tensor.Uninitialized(input.DType, input.ShapeRef);
+            dx.SoleGradient = true;
+            double scale = g.ToScalar() / divisor;
+            if (input.DType == DType.Float32) KlBackward(input.Data<float>(), target.Data<float>(), logTarget, logits is not null, n, (float)scale, dx.Data<float>());
+            else KlBackward(input.Data<double>(), target.Data<double>(), logTarget, logits is not null, n, scale, dx.Data<double>());
+            return [dx, null];
+        });
+    }
+
+    private static void KlBackward<T>(T[] q, T[] t, bool logTarget, bool throughLogSoftmax, int n, T scale, T[] dx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, [], t, logTarget, [], 0, n, scale, dx);
+        else Fused.KlInputGrad(t, logTarget, scale, dx);
+    }
+
+    /// <summary>
+    /// cross_entropy from logits over contiguous rows (rank 1 or 2, no class weights, no label
+    /// smoothing), reduced to a scalar; null when the composed form must be used. With class
+    /// indices, 'mean' divides by the number of targets that are not ignored (NaN when none is).
+    /// </summary>
+    private static Tensor? FusedCrossEntropy(string op, Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double labelSmoothing)
+    {
+        LossSupport.Float(op, "input", input);
+        if (_fusionOff || weight is not null || labelSmoothing != 0 || input.Rank is 0 or > 2 || input.Numel == 0) return null;
+        if (reduction is not (Reduction.Sum or Reduction.Mean)) return null;
+        bool indices = target.DType == DType.Int64;
+        int n = input.ShapeRef[^1], rowCount = input.Numel / n;
+        double divisor;
+        if (indices)
+        {
+            if (target.Rank != input.Rank - 1 || (input.Rank == 2 && target.ShapeRef[0] != rowCount)) return null;
+            var raw = target.Data<long>();
+            int kept = 0;
+            for (int i = 0; i < raw.Length; i++)
+            {
+                if (raw[i] == ignoreIndex) continue;
+                if (raw[i] < 0 || raw[i] >= n)
+                    throw new AutoKlException(op, $"target class index {raw[i]} at flat position {i} is out of range for {n} classes (valid: 0 to {n - 1}, or ignoreIndex {ignoreIndex})");
+                kept++;
+            }
+            divisor = reduction == Reduction.Sum ? 1 : kept;
+        }
+        else
+        {
+            if (target.DType != input.DType || !Shapes.Equal(target.ShapeRef, input.ShapeRef)) return null;
+            if (Validation.Enabled) ArgumentChecks.NonNegative(op, "target", target);
+            divisor = reduction == Reduction.Sum ? 1 : rowCount;
+        }
+        // the logsumexp of each row, kept for the backward pass
+        var lse = Tensor.Uninitialized(input.DType, [rowCount]);
+        long[] rowIndex = indices ? target.Data<long>() : [];
+        var value = input.DType == DType.Float32
+            ? Scalar<float>(CrossEntropyTotal(input.Data<float>(), indices ? [] : target.Data<float>(), rowIndex, ignoreIndex, n, lse.Data<float>()) / (float)divisor)
+            : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>()) / divisor);
+        Tensor[] inputs = [input, target];
+        return Tensor.Record(value, op, inputs, g =>
+        {
+            if (GradMode.Enabled || target.RequiresGrad)
+                return ReferenceBackward(p => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0), inputs, g);
+            var dx = Tensor.Uninitialized(input.DType, input.ShapeRef);
+            dx.SoleGradient = true;
+            double scale = g.ToScalar() / divisor;
+            var index = indices ? target.Data<long>() : [];
+            if (input.DType == DType.Float32)
+                Fused.SoftmaxMinusTarget(input.Data<float>(), lse.Data<float>(), indices ? [] : target.Data<float>(), false, index, ignoreIndex, n, (float)scale, dx.Data<float>());
+            else
+                Fused.SoftmaxMinusTarget(input.Data<double>(), lse.Data<double>(), indices ? [] : target.Data<double>(), false, index, ignoreIndex, n, scale, dx.Data<double>());
+            return [dx, null];
+        });
+    }
+
+    private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rowLoss = System.Buffers.ArrayPool<T>.Shared.Rent(lse.Length);
+        try
+        {
+            Fused.CrossEntropyRows(x, t, index, ignore, n, lse, rowLoss);
+            T total = T.Zero;
+            for (int r = 0; r < lse.Length; r++) total += rowLoss[r];
+            return total;
+        }
+        finally { System.Buffers.ArrayPool<T>.Shared.Return(rowLoss); }
+    }
+
+    private static Tensor Scalar<T>(T value) where T : unmanaged, IFloatingPointIeee754<T>
+        => value is float f ? new Tensor(new[] { f }, []) : new Tensor(new[] { double.CreateChecked(value) }, []);
+
+    /// <summary>
+    /// The gradients of a composed reference with respect to <paramref name="inputs"/>, for the
+    /// output gradient <paramref name="g"/>: the reference is evaluated on stand-ins (connected to
+    /// the inputs when the backward pass records, so its result can be differentiated again;
+    /// fresh leaves otherwise) with fusion off, and differentiated by the tape.
+    /// </summary>
+    internal static Tensor?[] ReferenceBackward(Func<Tensor[], Tensor> reference, Tensor[] inputs, Tensor g)
+    {
+        bool record = GradMode.Enabled;
+        var points = new Tensor[inputs.Length];
+        for (int i = 0; i < inputs.Length; i++)
+            points[i] = !inputs[i].RequiresGrad ? inputs[i] : record ? Tensor.Identity(inputs[i]) : inputs[i].Detach().RequiresGrad_();
+        Tensor value;
+        bool wasOff = _fusionOff;
+        _fusionOff = true;
+        try
+        {
+            using (GradMode.Set(true)) value = reference(points);
+        }
+        finally { _fusionOff = wasOff; }
+        var result = new Tensor?[inputs.Length];
+        if (!value.RequiresGrad) return result;
+        var grads = Backprop.Run(value, g.DType == value.DType ? g : g.ToType(value.DType), createGraph: record, accumulate: false);
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i].RequiresGrad && grads.TryGetValue(points[i], out var gi)) result[i] = gi;
+        return result;
+    }
+}
