@@ -83,7 +83,7 @@ public static partial class Losses
     /// </summary>
     private static Tensor? FusedCrossEntropy(string op, Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double labelSmoothing)
     {
-        LossSupport.Float(op, "input", input);
+        ArgumentChecks.Float(op, "input", input);
         if (_fusionOff || weight is not null || labelSmoothing != 0 || input.Rank is 0 or > 2 || input.Numel == 0) return null;
         if (reduction is not (Reduction.Sum or Reduction.Mean)) return null;
         bool indices = target.DType == DType.Int64;
