@@ -53,6 +53,9 @@ public static partial class Losses
         var value = input.DType == DType.Float32
             ? Scalar<float>(Fused.KlSum(input.Data<float>(), target.Data<float>(), logTarget) / (float)divisor)
             : Scalar<double>(Fused.KlSum(input.Data<double>(), target.Data<double>(), logTarget) / divisor);
+        // A NaN sum may come from a target of 0 against log q = -inf (0 * -inf), which the composed
+        // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
+        if (double.IsNaN(value.ToScalar())) return null;
         Tensor[] inputs = logits is null ? [input, target] : [logits, target];
         return Tensor.Record(value, "kl_div", inputs, g =>
         {
