@@ -2,7 +2,7 @@ namespace AutoKl;
 
 /// <summary>
 /// Storage arrays that can be used again. A training step makes the same temporaries every
-/// time; the gradients computed inside <see cref="Tensor.Backward(bool)"/> are the ones whose end
+/// time; the gradients computed inside <see cref="Tensor.Backward(bool, bool)"/> are the ones whose end
 /// is known for sure: nothing outside the backward pass can hold them (the pass records nothing,
 /// its result dictionary is dropped, and a leaf's <see cref="Tensor.Grad"/> gets a copy or an
 /// in-place sum, never the array itself). Every array handed out while such a pass runs is noted

@@ -11,7 +11,7 @@ namespace AutoKl;
 /// </summary>
 /// <namespacedoc>
 ///   <summary>The engine: <see cref="Tensor"/> and its operations, the gradient tape
-///   (<see cref="Autograd"/>, <see cref="Differentiation"/>), the losses in every library's
+///   (<see cref="Autograd"/>; F#: the <c>Differentiation</c> module), the losses in every library's
 ///   convention (<see cref="Losses"/>, <see cref="Reduction"/>, <see cref="MXNetAveraging"/>) and the
 ///   divergences between discrete distributions (<see cref="Divergences"/>). The F# modules of the
 ///   same names (<c>Tensor.log</c>, <c>grad</c>, <c>Losses.klDiv</c>, ...) live here too.</summary>
