@@ -8,6 +8,8 @@ open System.IO
 open System.Text.Json
 open AutoKl.Tests.Support
 open AutoKl.Tests.Cli.CliSupport
+open AutoKl.Cli
+open AutoKl.Cli.KlComparison
 
 let private kl (p: float[]) (q: float[]) = Array.map2 (fun a b -> if a = 0.0 then 0.0 else a * log (a / b)) p q |> Array.sum
 let private js (p: float[]) (q: float[]) =
@@ -19,16 +21,17 @@ let private softmax (s: float[]) =
 
 let private floats (e: JsonElement) = [| for v in e.EnumerateArray() -> v.GetDouble() |]
 
-/// The value of the convention whose call contains every fragment.
-let private convention (c: JsonElement) (library: string) (fragments: string list) =
-    c.GetProperty("conventions").EnumerateArray()
-    |> Seq.filter (fun k ->
-        k.GetProperty("library").GetString() = library
-        && fragments |> List.forall (fun f -> k.GetProperty("call").GetString().Contains(f: string)))
-    |> Seq.exactlyOne
-    |> fun k ->
-        Expect.isNonEmpty (k.GetProperty("explanation").GetString()) "explanation"
-        number k "value"
+/// The value of a convention in a JSON comparison, found by its typed identity: the JSON lists
+/// the conventions in the order KlComparison computes them, so the identity gives the position
+/// and no printed label is matched (rewording one must not break a test).
+let private convention (c: JsonElement) (fromLogits: bool) (id: ConventionId) =
+    let order =
+        let s: KlSettings = { P = [| 0.5; 0.5 |]; Qs = [ [| 0.5; 0.5 |] ]; FromLogits = fromLogits }
+        (KlComparison.compute s).Comparisons.Head.Conventions |> List.map (fun k -> k.Id)
+    let k = (c.GetProperty "conventions")[List.findIndex ((=) id) order]
+    Expect.equal (k.GetProperty("library").GetString()) (Library.name (ConventionId.library id)) (sprintf "library of %A" id)
+    Expect.isNonEmpty (k.GetProperty("explanation").GetString()) "explanation"
+    number k "value"
 
 let private p = [| 0.2; 0.5; 0.2; 0.1 |]
 let private q1 = [| 0.3; 0.4; 0.1; 0.2 |]
@@ -62,19 +65,19 @@ let tests =
                 let n = float p.Length
                 Check.arraysClose "PyTorch reductions" 1e-12 0.0
                     [| klpq; klpq; klpq / n; klpq; klqp |]
-                    [| convention c "PyTorch" [ "Q.log(), P, reduction='sum'" ]
-                       convention c "PyTorch" [ "Q.log(), P, reduction='batchmean')" ]
-                       convention c "PyTorch" [ "the default" ]
-                       convention c "PyTorch" [ "log_target=True" ]
-                       convention c "PyTorch" [ "P.log(), Q" ] |]
+                    [| convention c false TorchSum
+                       convention c false TorchBatchMean
+                       convention c false TorchMean
+                       convention c false TorchLogTarget
+                       convention c false TorchSwapped |]
                 // probabilities passed where log-probabilities belong: sum p (log p - q)
                 let wrong = Array.map2 (fun a b -> a * (log a - b)) p q |> Array.sum
-                Expect.floatClose { absolute = 1e-12; relative = 0.0 } (convention c "PyTorch" [ "kl_div(Q, P" ]) wrong "convention c \"PyTorch\" [ \"kl_div(Q, P\" ]"
-                Expect.floatClose { absolute = 1e-10; relative = 0.0 } (convention c "MXNet" [ "1.8" ]) (klpq / n) "convention c \"MXNet\" [ \"1.8\" ]"
-                Expect.floatClose { absolute = 1e-10; relative = 0.0 } (convention c "MXNet" [ "1.9" ]) klpq "convention c \"MXNet\" [ \"1.9\" ]"
+                Expect.floatClose { absolute = 1e-12; relative = 0.0 } (convention c false TorchNotLogInput) wrong "TorchNotLogInput"
+                Expect.floatClose { absolute = 1e-10; relative = 0.0 } (convention c false MXNetMean) (klpq / n) "MXNetMean"
+                Expect.floatClose { absolute = 1e-10; relative = 0.0 } (convention c false MXNetSum) klpq "MXNetSum"
                 let logSoftmaxQ = let lse = log (Array.sumBy exp q) in q |> Array.map (fun v -> v - lse)
                 let mxnetOnProbabilities = Array.map2 (fun a lq -> a * (log (a + 1e-12) - lq)) p logSoftmaxQ |> Array.average
-                Expect.floatClose { absolute = 1e-12; relative = 0.0 } (convention c "MXNet" [ "from_logits=False" ]) mxnetOnProbabilities "convention c \"MXNet\" [ \"from_logits=False\" ]"
+                Expect.floatClose { absolute = 1e-12; relative = 0.0 } (convention c false MXNetNotFromLogits) mxnetOnProbabilities "MXNetNotFromLogits"
 
         testCase "kl prints the divergences with one-line explanations of each convention" <| fun () ->
             let r = succeed [ "kl"; "--p"; "0.2,0.5,0.2,0.1"; "--q"; "0.3,0.4,0.1,0.2" ]
@@ -83,9 +86,10 @@ let tests =
             Expect.stringContains r.Out (sprintf "KL(P||Q) = %.6f" (kl p q1)) "r.Out"
             Expect.stringContains r.Out (sprintf "KL(Q||P) = %.6f" (kl q1 p)) "r.Out"
             Expect.stringContains r.Out (sprintf "JS(P,Q)  = %.6f" (js p q1)) "r.Out"
-            let conventions = out |> Array.filter (fun l -> l.TrimStart().StartsWith "PyTorch" || l.TrimStart().StartsWith "MXNet")
+            let conventions = out |> Array.filter (fun l -> l.TrimStart().StartsWith(Library.name PyTorch) || l.TrimStart().StartsWith(Library.name MXNet))
             Expect.equal conventions.Length 9 "number of conventions"
-            let meanLine = conventions |> Array.find (fun l -> l.Contains "the default")
+            let order = (KlComparison.compute ({ P = p; Qs = [ q1 ]; FromLogits = false }: KlSettings)).Comparisons.Head.Conventions |> List.map (fun k -> k.Id)
+            let meanLine = conventions[List.findIndex ((=) TorchMean) order]
             Expect.stringContains meanLine (sprintf "%.6f" (kl p q1 / 4.0)) "meanLine"
             Expect.stringContains meanLine "not by the batch" "meanLine"
 
@@ -98,7 +102,7 @@ let tests =
             let c = (doc.GetProperty "comparisons")[0]
             Check.arraysClose "KL and JS of the softmaxes" 1e-12 0.0 [| kl pp qq; kl qq pp; js pp qq |] [| number c "kl_pq"; number c "kl_qp"; number c "js" |]
             // MXNet with from_logits=False applies log_softmax itself: right for raw scores
-            Expect.floatClose { absolute = 1e-10; relative = 0.0 } (convention c "MXNet" [ "from_logits=False" ]) (kl pp qq / 3.0) "convention c \"MXNet\" [ \"from_logits=False\" ]"
+            Expect.floatClose { absolute = 1e-10; relative = 0.0 } (convention c true MXNetNotFromLogits) (kl pp qq / 3.0) "MXNetNotFromLogits"
 
         testCase "P and Q can come from files, with comments and any separators" <| fun () ->
             let folder = freshFolder ()
@@ -136,7 +140,7 @@ let tests =
             let c = (json r.Out).GetProperty("comparisons").EnumerateArray() |> Seq.exactlyOne
             Expect.floatClose { absolute = 1e-9; relative = 0.0 } (number c "kl_pq") (1000.0 - log 2.0) "kl_pq"
             Expect.isTrue (Double.IsFinite(number c "kl_qp")) "KL(Q||P) is finite for finite scores"
-            Expect.floatClose { absolute = 1e-9; relative = 0.0 } (convention c "PyTorch" [ "reduction='sum'" ]) (1000.0 - log 2.0) "convention c \"PyTorch\" [ \"reduction='sum'\" ]"
+            Expect.floatClose { absolute = 1e-9; relative = 0.0 } (convention c true TorchSum) (1000.0 - log 2.0) "TorchSum"
 
         testPropertyWithConfig (Properties.runs 25) "for any P and Q the conventions relate to KL as the report says" <| fun (seed: int) (size: FsCheck.PositiveInt) ->
             let categories = 2 + size.Get % 9
@@ -148,12 +152,12 @@ let tests =
             Check.arraysClose (sprintf "seed %d, %d categories" seed categories) 1e-9 1e-10
                 [| klpq; klqp; js p q; klpq; klpq; klpq / n; klpq; klqp; klpq / n; klpq |]
                 [| number c "kl_pq"; number c "kl_qp"; number c "js"
-                   convention c "PyTorch" [ "reduction='sum'" ]
-                   convention c "PyTorch" [ "Q.log(), P, reduction='batchmean')" ]
-                   convention c "PyTorch" [ "the default" ]
-                   convention c "PyTorch" [ "log_target=True" ]
-                   convention c "PyTorch" [ "P.log(), Q" ]
-                   convention c "MXNet" [ "1.8" ]
-                   convention c "MXNet" [ "1.9" ] |]
+                   convention c false TorchSum
+                   convention c false TorchBatchMean
+                   convention c false TorchMean
+                   convention c false TorchLogTarget
+                   convention c false TorchSwapped
+                   convention c false MXNetMean
+                   convention c false MXNetSum |]
             Expect.isLessThanOrEqual (number c "js") (log 2.0) "js"
     ]

@@ -203,7 +203,12 @@ let tests =
                     [| "conventions.png"; "conventions.svg"; "distributions.png"; "distributions.svg"; "kl.csv"; "terms.png"; "terms.svg" |]
                     "files written"
                 let texts = checkSvg (Path.Combine(folder, "conventions.svg"))
-                for label in [ "KL(P||Q), textbook"; "PyTorch mean (the default)"; "MXNet 1.9 (sum)" ] do
+                // The convention rows are named by each convention's own label (by its identity, so a
+                // label can be reworded); "KL(P||Q), textbook" is a fixed row of the chart.
+                let settings: AutoKl.Cli.KlSettings = { P = [| 0.2; 0.5; 0.2; 0.1 |]; Qs = [ [| 0.3; 0.4; 0.1; 0.2 |] ]; FromLogits = false }
+                let comparison = (AutoKl.Cli.KlComparison.compute settings).Comparisons.Head
+                let short id = (AutoKl.Cli.KlComparison.conventionOf id comparison).Short
+                for label in [ "KL(P||Q), textbook"; short AutoKl.Cli.KlComparison.TorchMean; short AutoKl.Cli.KlComparison.MXNetSum ] do
                     Expect.contains texts label (sprintf "conventions.svg: row %s" label)
                 // The value labels: KL(P||Q) = 0.0998 for this P and Q.
                 Expect.contains texts "0.0998" "conventions.svg: the value of KL(P||Q)"

@@ -1,19 +1,63 @@
 /// `autokl kl`: the divergences between categorical distributions P and Q, and what each
 /// library convention returns for them, computed with the library's Divergences and Losses.
-module AutoKl.Cli.KlReport
+module AutoKl.Cli.KlComparison
 
 open System
 open AutoKl
 open AutoKl.Cli.Input
 
+/// The library a convention belongs to.
+type Library =
+    | PyTorch
+    | MXNet
+
+module Library =
+    /// The library's name as printed (the text column and the JSON "library" field).
+    let name (library: Library) =
+        match library with
+        | PyTorch -> "PyTorch"
+        | MXNet -> "MXNet"
+
+/// Which convention a row is: code (and tests) find a convention by this, never by its printed
+/// words, so a label or an explanation can be reworded freely.
+type ConventionId =
+    /// PyTorch kl_div(log Q, P, reduction='sum'): the textbook KL(P||Q).
+    | TorchSum
+    /// PyTorch kl_div(log Q, P, reduction='batchmean'): KL(P||Q) per sample.
+    | TorchBatchMean
+    /// PyTorch kl_div(log Q, P) with its default reduction='mean': KL/N.
+    | TorchMean
+    /// PyTorch kl_div(log Q, log P, reduction='batchmean', log_target=True) (TorchSharp's default).
+    | TorchLogTarget
+    /// PyTorch kl_div(log P, Q, reduction='batchmean'): the arguments swapped, KL(Q||P).
+    | TorchSwapped
+    /// PyTorch kl_div given probabilities or raw scores where log-probabilities belong (wrong).
+    | TorchNotLogInput
+    /// MXNet Gluon KLDivLoss(from_logits=True) averaging over categories (<= 1.8, 2.x): KL/N.
+    | MXNetMean
+    /// MXNet 1.9 Gluon KLDivLoss(from_logits=True) summing over categories: KL.
+    | MXNetSum
+    /// MXNet Gluon KLDivLoss(from_logits=False): applies log_softmax to its input itself.
+    | MXNetNotFromLogits
+
+module ConventionId =
+    /// The library a convention belongs to.
+    let library (id: ConventionId) =
+        match id with
+        | TorchSum | TorchBatchMean | TorchMean | TorchLogTarget | TorchSwapped | TorchNotLogInput -> PyTorch
+        | MXNetMean | MXNetSum | MXNetNotFromLogits -> MXNet
+
 /// One way of calling a library, its result and why it differs from KL(P||Q).
 type Convention =
-    { Library: string
+    { Id: ConventionId
       /// A few words naming the call, for a chart's axis.
       Short: string
       Call: string
       Value: float
       Explanation: string }
+
+    /// The library's printed name.
+    member k.Library = k.Id |> ConventionId.library |> Library.name
 
 /// P against one Q.
 type Comparison =
@@ -27,6 +71,10 @@ type Comparison =
       Terms: float[]
       Conventions: Convention list }
 
+/// The convention with the given identity in one comparison.
+let conventionOf (id: ConventionId) (c: Comparison) = c.Conventions |> List.find (fun k -> k.Id = id)
+
+/// Everything `autokl kl` reports: P and its comparison with each Q.
 type KlResult =
     { P: float[]
       PGiven: float[]
@@ -72,40 +120,41 @@ let private conventions (fromLogits: bool) (pGiven: float[]) (qGiven: float[]) (
     let kl input target reduction = Losses.KlDiv(input, target, reduction) |> scalar
     let inputName = if fromLogits then "log_softmax(q_scores)" else "Q.log()"
     let targetName = if fromLogits then "softmax(p_scores)" else "P"
-    let torch short call value why = { Library = "PyTorch"; Short = "PyTorch " + short; Call = call; Value = value; Explanation = why }
-    let mxnet short call value why = { Library = "MXNet"; Short = "MXNet " + short; Call = call; Value = value; Explanation = why }
+    // The axis label starts with the library's name, so the chart reads like the text report.
+    let convention id short call value why =
+        { Id = id; Short = Library.name (ConventionId.library id) + " " + short; Call = call; Value = value; Explanation = why }
     let gluon pred label fromLogitsFlag averaging =
         Losses.GluonKlDivLoss(pred, label, fromLogits = fromLogitsFlag, axis = -1, averaging = averaging) |> scalar
-    [ torch "sum" (sprintf "kl_div(%s, %s, reduction='sum')" inputName targetName) (kl logQ pT Reduction.Sum)
+    [ convention TorchSum "sum" (sprintf "kl_div(%s, %s, reduction='sum')" inputName targetName) (kl logQ pT Reduction.Sum)
         "the textbook KL(P||Q): kl_div(input, target) is KL(target || exp(input)), so P goes second"
-      torch "batchmean" (sprintf "kl_div(%s, %s, reduction='batchmean')" inputName targetName) (kl logQ pT Reduction.BatchMean)
+      convention TorchBatchMean "batchmean" (sprintf "kl_div(%s, %s, reduction='batchmean')" inputName targetName) (kl logQ pT Reduction.BatchMean)
         "sum divided by the batch size (1 sample of shape [1, N] here): the correct reduction for KL"
-      torch "mean (the default)" (sprintf "kl_div(%s, %s) (reduction='mean', the default)" inputName targetName) (kl logQ pT Reduction.Mean)
+      convention TorchMean "mean (the default)" (sprintf "kl_div(%s, %s) (reduction='mean', the default)" inputName targetName) (kl logQ pT Reduction.Mean)
         (sprintf "divides by every element (N = %d), not by the batch: KL/N, too small by the number of categories" n)
-      torch "log_target=True" (sprintf "kl_div(%s, %s, reduction='batchmean', log_target=True)" inputName (if fromLogits then "log_softmax(p_scores)" else "P.log()"))
+      convention TorchLogTarget "log_target=True" (sprintf "kl_div(%s, %s, reduction='batchmean', log_target=True)" inputName (if fromLogits then "log_softmax(p_scores)" else "P.log()"))
         (Losses.KlDiv(logQ, logP, Reduction.BatchMean, true) |> scalar)
         "the same KL with the target given as log-probabilities (TorchSharp's default is log_target=true)"
-      torch "arguments swapped" (sprintf "kl_div(%s, %s, reduction='batchmean')" (if fromLogits then "log_softmax(p_scores)" else "P.log()") (if fromLogits then "softmax(q_scores)" else "Q"))
+      convention TorchSwapped "arguments swapped" (sprintf "kl_div(%s, %s, reduction='batchmean')" (if fromLogits then "log_softmax(p_scores)" else "P.log()") (if fromLogits then "softmax(q_scores)" else "Q"))
         (kl logP qT Reduction.BatchMean)
         "arguments swapped: gives KL(Q||P), the other direction (KL is not symmetric)"
       if fromLogits then
-        torch "scores as input (wrong)" "kl_div(q_scores, softmax(p_scores), reduction='batchmean')" (kl (row qGiven) pT Reduction.BatchMean)
+        convention TorchNotLogInput "scores as input (wrong)" "kl_div(q_scores, softmax(p_scores), reduction='batchmean')" (kl (row qGiven) pT Reduction.BatchMean)
             "wrong: raw scores passed as input; kl_div expects log-probabilities (apply log_softmax first)"
       else
-        torch "probabilities as input (wrong)" "kl_div(Q, P, reduction='batchmean')" (kl qT pT Reduction.BatchMean)
+        convention TorchNotLogInput "probabilities as input (wrong)" "kl_div(Q, P, reduction='batchmean')" (kl qT pT Reduction.BatchMean)
             "wrong: probabilities passed as input; kl_div expects log-probabilities, so the number means nothing"
-      mxnet "<= 1.8 and 2.x (mean)" (sprintf "KLDivLoss(from_logits=True)(%s, %s), MXNet <= 1.8 and 2.x" inputName targetName)
+      convention MXNetMean "<= 1.8 and 2.x (mean)" (sprintf "KLDivLoss(from_logits=True)(%s, %s), MXNet <= 1.8 and 2.x" inputName targetName)
         (gluon logQ pT true MXNetAveraging.Mean)
         (sprintf "mean over the category axis for each sample: KL/N (N = %d), like PyTorch's 'mean'" n)
-      mxnet "1.9 (sum)" (sprintf "KLDivLoss(from_logits=True)(%s, %s), MXNet 1.9" inputName targetName)
+      convention MXNetSum "1.9 (sum)" (sprintf "KLDivLoss(from_logits=True)(%s, %s), MXNet 1.9" inputName targetName)
         (gluon logQ pT true MXNetAveraging.Sum)
         "MXNet 1.9 sums over the category axis: KL itself (label*log(label + 1e-12) moves it by ~1e-12)"
       if fromLogits then
-        mxnet "from_logits=False" "KLDivLoss(from_logits=False)(q_scores, softmax(p_scores)), MXNet 2.x"
+        convention MXNetNotFromLogits "from_logits=False" "KLDivLoss(from_logits=False)(q_scores, softmax(p_scores)), MXNet 2.x"
             (gluon (row qGiven) pT false MXNetAveraging.Mean)
             "from_logits=False applies log_softmax to the raw scores itself: KL/N, correct for scores"
       else
-        mxnet "from_logits=False (wrong)" "KLDivLoss(from_logits=False)(Q, P), MXNet 2.x" (gluon qT pT false MXNetAveraging.Mean)
+        convention MXNetNotFromLogits "from_logits=False (wrong)" "KLDivLoss(from_logits=False)(Q, P), MXNet 2.x" (gluon qT pT false MXNetAveraging.Mean)
             "from_logits=False applies log_softmax to pred: right for raw scores, wrong for probabilities" ]
 
 /// Computes every number the command prints (the settings were checked by `validate`).
