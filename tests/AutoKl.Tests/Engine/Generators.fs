@@ -108,9 +108,9 @@ let normal (seed: int) (dims: int[]) = Tensor.RandN(dims, Generator(seed), DType
 let uniform (seed: int) (lo: float) (hi: float) (dims: int[]) =
     Tensor.Rand(dims, Generator(seed), DType.Float64, lo, hi)
 
-/// How far generated values stay from a kink or a tie. GradCheck's five-point central
-/// differences (MathNet's default relative step, about 7e-4 at 0) sample up to 2 steps along a
-/// standard normal direction, so points within about 1e-2 of a kink can straddle it.
+/// How far generated values stay from a kink or a tie. gradcheck's central differences step
+/// 1e-6 along one element or a unit direction, far inside this margin; the margin also keeps the
+/// derivative on each side of a kink clearly defined for the values the properties draw.
 let kinkMargin = 0.02
 
 /// Values moved at least `margin` away from `kink`, keeping their side (the finite-difference
