@@ -1,9 +1,12 @@
 /// FsCheck generators for the engine's properties: shapes (rank 0..3, dimensions 1..4),
-/// broadcasting pairs, reduction axes, softmax axes and matmul operand shapes. Shapes come
-/// from FsCheck (so failures shrink to small shapes); values come from `Generator(seed)`.
+/// broadcasting pairs, reduction axes, softmax axes and matmul operand shapes. Shapes and
+/// broadcast pairs are AutoKl.Testing's (which shrink to small shapes); the named pairs, axes and
+/// matmul operands, which the library lacks, are built here on its shape generator. Values come
+/// from `Generator(seed)`.
 module AutoKl.Tests.Engine.Generators
 
 open AutoKl
+open AutoKl.Testing
 open FsCheck
 open FsCheck.FSharp
 open Expecto
@@ -27,11 +30,7 @@ type MatMulShapes = { Left: int[]; Right: int[] }
 
 let private dim = Gen.choose (1, 4)
 
-let private dimsOfRank lo hi =
-    gen {
-        let! rank = Gen.choose (lo, hi)
-        return! Gen.arrayOfLength rank dim
-    }
+let private dimsOfRank lo hi = Gens.shape lo hi 4
 
 /// The broadcasting cases that break naive rules (a column with a row, a missing leading axis on
 /// either side, a scalar, size-1 axes in the middle, equal shapes), always in the mix so every
@@ -46,22 +45,8 @@ let namedPairs =
       [| 2; 1; 4 |], [| 3; 1 |]
       [| 2; 3 |], [| 2; 3 |] ]
 
-/// One side of a broadcast: a suffix of the full shape with some dimensions set to 1.
-let private sideOf (full: int[]) =
-    gen {
-        let! keep = Gen.choose (0, full.Length)
-        let suffix = full.[full.Length - keep ..]
-        let! ones = Gen.arrayOfLength suffix.Length (Gen.elements [ false; false; true ])
-        return Array.map2 (fun d one -> if one then 1 else d) suffix ones
-    }
-
-let private randomPair =
-    gen {
-        let! full = dimsOfRank 0 3
-        let! a = sideOf full
-        let! b = sideOf full
-        return { A = a; B = b }
-    }
+let private toPair (p: ShapePair) = { A = p.Left; B = p.Right }
+let private randomPair = Gens.shapePair 3 4 |> Gen.map toPair
 
 let private reduction =
     gen {
@@ -101,9 +86,12 @@ let private matmulShapes =
 
 /// The arbitraries the engine's properties use (registered through `engineConfig`).
 type EngineArbitraries =
-    static member Shape() = Arb.fromGen (dimsOfRank 0 3 |> Gen.map (fun d -> { Shape.Dims = d }))
+    static member Shape() =
+        Arb.fromGenShrink (dimsOfRank 0 3 |> Gen.map (fun d -> { Shape.Dims = d }), fun s -> Shrinkers.shape s.Dims |> Seq.map (fun d -> { Shape.Dims = d }))
     static member BroadcastPair() =
-        Arb.fromGen (Gen.frequency [ 1, Gen.elements (namedPairs |> List.map (fun (a, b) -> { A = a; B = b })); 2, randomPair ])
+        Arb.fromGenShrink (
+            Gen.frequency [ 1, Gen.elements (namedPairs |> List.map (fun (a, b) -> { A = a; B = b })); 2, randomPair ],
+            fun p -> Shrinkers.shapePair { ShapePair.Left = p.A; Right = p.B } |> Seq.map toPair)
     static member Reduction() = Arb.fromGen reduction
     static member AlongAxis() = Arb.fromGen alongAxis
     static member MatMulShapes() = Arb.fromGen matmulShapes
@@ -120,9 +108,9 @@ let normal (seed: int) (dims: int[]) = Tensor.RandN(dims, Generator(seed), DType
 let uniform (seed: int) (lo: float) (hi: float) (dims: int[]) =
     Tensor.Rand(dims, Generator(seed), DType.Float64, lo, hi)
 
-/// How far generated values stay from a kink or a tie. GradCheck's five-point central
-/// differences (MathNet's default relative step, about 7e-4 at 0) sample up to 2 steps along a
-/// standard normal direction, so points within about 1e-2 of a kink can straddle it.
+/// How far generated values stay from a kink or a tie. gradcheck's central differences step
+/// 1e-6 along one element or a unit direction, far inside this margin; the margin also keeps the
+/// derivative on each side of a kink clearly defined for the values the properties draw.
 let kinkMargin = 0.02
 
 /// Values moved at least `margin` away from `kink`, keeping their side (the finite-difference
