@@ -104,6 +104,8 @@ for (const [page, text] of html) {
         // fsdocs writes a namespace's <namespacedoc> summary right under its heading.
         if (isNamespace && !/ Namespace\s*<\/h2>\s*<div class="fsdocs-xmldoc">\s*<p>\s*\S/.test(head))
             report("namespace without a description", `${page} (give one type of the namespace a <namespacedoc>)`);
+        // F# writes an `IsCase` property for each union case: documented by the case itself.
+        const anchors = new Set([...text.matchAll(/<a id="([^"]+)"/g)].map(m => unescape(m[1])));
         // Each member row: usage cell (with the anchor) then the doc cell.
         for (const row of text.matchAll(/<td class="fsdocs-member-usage">([\s\S]*?)<\/td>\s*<td class="fsdocs-member-xmldoc">([\s\S]*?)<\/td>\s*<\/tr>/g)) {
             if (/<p class="fsdocs-summary">\s*\S/.test(row[2])) continue;
@@ -112,6 +114,7 @@ for (const [page, text] of html) {
             // fsdocs cannot match the XML doc of a member taking a 2-D array or of a conversion
             // operator (their doc IDs have forms it does not parse); CS1591 checks those in C#.
             if (/\[,\]/.test(row[1]) || /^op_(Explicit|Implicit)$/.test(name)) continue;
+            if (/^Is[A-Z]/.test(name) && anchors.has(name.slice(2))) continue;
             if (/^(value__|Equals|GetHashCode|ToString|Deconstruct|``<Clone>\$``|<Clone>\$|\(=\)|\(<>\)|op_Equality|op_Inequality|EqualityContract|PrintMembers)$/.test(name)) continue;
             report("public member without a summary", `${page}#${name}`);
         }

@@ -2,14 +2,17 @@ namespace AutoKl
 
 open System
 
+/// <summary>
 /// Ops with a hand-written gradient, from plain F# functions (the F# face of
 /// <see cref="T:AutoKl.CustomFunction"/>). Each call returns the op as a function; applying it
 /// records one node under the given name, like a built-in op.
-///
-///     let softplus =
-///         Custom.unary "softplus"
-///             (fun x -> Tensor.relu x + log (1.0 + exp (-(abs x))))
-///             (fun x _y g -> g * Tensor.sigmoid x)
+/// </summary>
+/// <example><code>
+/// let softplus =
+///     Custom.unary "softplus"
+///         (fun x -> Tensor.relu x + log (1.0 + exp (-(abs x))))
+///         (fun x _y g -> g * Tensor.sigmoid x)
+/// </code></example>
 [<RequireQualifiedAccess>]
 module Custom =
     /// An op of one tensor: `vjp x y g` returns the gradient of x given the output y and the

@@ -327,19 +327,23 @@ module TensorSlicing =
         s, e + 1
 
     type AutoKl.Tensor with
+        /// x.[a..b]: rows a to b (inclusive, as F# slices are) along the first axis; recorded like Slice.
         member x.GetSlice(start: int option, finish: int option) =
             let s, e = bounds (x.Size 0) start finish
             AutoKl.Tensor.Slice(x, 0, s, e)
 
+        /// x.[a..b, c..d]: a block of a matrix (inclusive bounds); recorded like Slice.
         member x.GetSlice(start0: int option, finish0: int option, start1: int option, finish1: int option) =
             let s0, e0 = bounds (x.Size 0) start0 finish0
             let s1, e1 = bounds (x.Size 1) start1 finish1
             AutoKl.Tensor.Slice(AutoKl.Tensor.Slice(x, 0, s0, e0), 1, s1, e1)
 
+        /// x.[i, a..b]: part of row i (the first axis is dropped); recorded like Select then Slice.
         member x.GetSlice(index0: int, start1: int option, finish1: int option) =
             let s1, e1 = bounds (x.Size 1) start1 finish1
             AutoKl.Tensor.Slice(AutoKl.Tensor.Select(x, 0, index0), 0, s1, e1)
 
+        /// x.[a..b, j]: part of column j (the second axis is dropped); recorded like Slice then Select.
         member x.GetSlice(start0: int option, finish0: int option, index1: int) =
             let s0, e0 = bounds (x.Size 0) start0 finish0
             AutoKl.Tensor.Select(AutoKl.Tensor.Slice(x, 0, s0, e0), 1, index1)

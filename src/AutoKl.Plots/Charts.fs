@@ -1,3 +1,8 @@
+/// <namespacedoc>
+///   <summary>The pictures of `autokl --out` and of the guides, drawn with ScottPlot from plain
+///   numbers: line and bar charts to PNG or SVG, and the fit's GIF animation. Only the command-line
+///   tool and the documentation use it; the engine never references a plotting package.</summary>
+/// </namespacedoc>
 namespace AutoKl.Plots
 
 open System
@@ -11,19 +16,26 @@ open SkiaSharp
 type Curve =
     { /// The legend entry (empty: no entry).
       Name: string
+      /// The x coordinates of the points.
       Xs: float[]
+      /// The y coordinates of the points (non-finite ones break the line).
       Ys: float[]
       /// "#RRGGBB".
       Color: string
+      /// Drawn dashed (a second curve that may lie on top of another stays visible).
       Dashed: bool
       /// Line width in pixels.
       Width: float }
 
 /// A line chart: curves over shared axes, the legend below.
 type LineChart =
-    { Title: string
+    { /// The title above the chart.
+      Title: string
+      /// The x axis label.
       XLabel: string
+      /// The y axis label.
       YLabel: string
+      /// The curves, drawn in order (later ones on top).
       Curves: Curve list
       /// Log-10 y axis (points with y <= 0 are left out).
       LogY: bool
@@ -31,19 +43,29 @@ type LineChart =
       YFromZero: bool
       /// Fixed axis ranges (e.g. the same for every frame of an animation); None: fitted to the data.
       XLimits: (float * float) option
+      /// Fixed y range (lower, upper); None: fitted to the data.
       YLimits: (float * float) option
       /// A line or two of text in the upper-left corner of the data area.
       Note: string option }
 
 /// One series of a bar chart: a value per category (non-finite values draw no bar).
-type BarSeries = { Name: string; Values: float[] }
+type BarSeries =
+    { /// The legend entry.
+      Name: string
+      /// One value per category, in the chart's category order.
+      Values: float[] }
 
 /// A grouped bar chart: one group per category, one bar per series in each group.
 type BarChart =
-    { Title: string
+    { /// The title above the chart.
+      Title: string
+      /// The label of the category axis.
       XLabel: string
+      /// The label of the value axis.
       YLabel: string
+      /// The category names, one group of bars each.
       Categories: string[]
+      /// The series, one bar per category each.
       Series: BarSeries list
       /// Bars along x with the categories down the y axis (for long category names).
       Horizontal: bool
@@ -52,12 +74,16 @@ type BarChart =
 
 /// A picture to draw.
 type Chart =
+    /// A line chart.
     | Lines of LineChart
+    /// A grouped bar chart.
     | Bars of BarChart
 
 /// The still formats: PNG (raster) or SVG (ScottPlot's vector export).
 type PictureFormat =
+    /// PNG, a raster picture (what slides and READMEs take).
     | Png
+    /// SVG, through ScottPlot's vector export.
     | Svg
 
     /// The file extension, without the dot.

@@ -10,11 +10,13 @@ type FitRun =
       Loss: string
       /// The grid x and the target p(x) on it.
       Grid: float[]
+      /// The target p(x) on the grid.
       Target: float[]
       /// The loss before each update (index k: before update k + 1, i.e. at the parameters after k updates).
       Losses: float[]
       /// mu and sigma before the first update (index 0) and after each update k (index k).
       Mus: float[]
+      /// sigma, indexed as mu is.
       Sigmas: float[]
       /// The loss at the final parameters.
       FinalLoss: float }

@@ -5,11 +5,12 @@ open Expecto
 open FsCheck
 open FsCheck.FSharp
 
+/// <summary>
 /// Expecto tests that run gradcheck over generated inputs: one call turns a function and an
 /// arbitrary into a property. On failure Expecto prints the input FsCheck shrank to and the
 /// gradcheck report for it (under "Label of failing property").
-///
-///     testGradcheck "softplus" (Arbitraries.Tensors(-5.0, 5.0)) (fun s -> [| s.Tensor |]) (fun xs -> softplus xs.[0] |> Tensor.sum)
+/// </summary>
+/// <example><code>testGradcheck "softplus" (Arbitraries.Tensors(-5.0, 5.0)) (fun s -> [| s.Tensor |]) (fun xs -> softplus xs.[0] |> Tensor.sum)</code></example>
 [<AutoOpen>]
 module ExpectoGradients =
     /// FsCheck settings for gradient properties: 50 cases (each runs a gradient check).

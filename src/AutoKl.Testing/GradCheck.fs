@@ -1,3 +1,8 @@
+/// <namespacedoc>
+///   <summary>The gradient-checking kit: gradcheck and gradgradcheck (analytic derivatives against
+///   central finite differences in float64, with a report of the worst entry), FsCheck arbitraries
+///   of shapes and tensors that shrink, and Expecto helpers that turn them into properties.</summary>
+/// </namespacedoc>
 namespace AutoKl.Testing
 
 open System
@@ -19,7 +24,9 @@ type GradCheckMode =
 /// Settings of a gradient check. The defaults are PyTorch's (eps 1e-6, atol 1e-5, rtol 1e-3) and
 /// are meant for float64: an entry passes when |analytic - numerical| &lt;= atol + rtol * |numerical|.
 [<Sealed>]
-type GradCheckOptions() =
+type GradCheckOptions
+    /// Options with PyTorch's defaults; set the properties to change them.
+    () =
     /// Absolute tolerance (default 1e-5).
     member val Atol = 1e-5 with get, set
     /// Relative tolerance, relative to the numerical value (default 1e-3).
@@ -94,7 +101,9 @@ type GradCheckResult =
 
 /// Raised by the throwing forms of gradcheck and gradgradcheck when a derivative is wrong; its
 /// message is the full report.
-type GradCheckException(result: GradCheckResult) =
+type GradCheckException
+    /// The exception for a failed check; its message is the check's report.
+    (result: GradCheckResult) =
     inherit Exception(result.Report)
     /// The result that failed.
     member _.Result = result
@@ -126,7 +135,7 @@ module internal Engine =
         s
 
     let unitRandom (gen: Generator) (shape: int[]) =
-        let n = max 1 (Array.fold (*) 1 shape)
+        let n = Array.fold (*) 1 shape // 1 for a scalar, 0 for an empty tensor
         let v = Array.init n (fun _ -> gen.NextNormal())
         let norm = sqrt (dot v v)
         if norm = 0.0 then v else v |> Array.map (fun x -> x / norm)
@@ -359,7 +368,10 @@ module internal Engine =
         for j in 0 .. p.Checked.Length - 1 do
             let k = p.Checked.[j]
             let x = p.Inputs.[k]
-            if not reached.[j] then
+            if x.Numel = 0 || Array.fold (*) 1 outShape = 0 then
+                // An empty input or output has an empty Jacobian: there is no entry to be wrong.
+                summary.AppendLine(sprintf "  %s with respect to input %d (shape %s): empty Jacobian, nothing to compare" p.Check k (fmtShape x.Shape)) |> ignore
+            elif not reached.[j] then
                 // No recorded path: either the output truly ignores this input, or the function
                 // computes it off the tape (then the analytic answer would be a silent zero).
                 let u = unitRandom gen x.Shape

@@ -156,4 +156,12 @@ let tests =
             let raw = Custom.unaryOnce "raw_square" (fun x -> x * x) (fun x _ g -> Tensor.FromArray(x.ToDoubleArray() |> Array.map ((*) 2.0)) * g)
             gradcheck (fun xs -> raw xs.[0] |> Tensor.sum) [| vec [ 1.0; 2.0 ] |]
             throwsWith [ "raw_square" ] (fun () -> gradgradcheck (fun xs -> raw xs.[0] |> Tensor.sum) [| vec [ 1.0; 2.0 ] |]) |> ignore
+
+        testCase "an empty input or output has nothing to compare and passes, saying so" <| fun () ->
+            let empty = Tensor.zeros DType.Float64 [ 0; 2 ]
+            let elementwise = gradcheckResult (GradCheckOptions()) (fun xs -> xs.[0] * 2.0) [| empty |]
+            Expect.isTrue elementwise.Passed "an empty Jacobian cannot be wrong"
+            Expect.stringContains elementwise.Report "empty Jacobian" "the report says why"
+            let summed = gradcheckResult (GradCheckOptions()) (fun xs -> Tensor.sum (xs.[0] * 2.0)) [| empty |]
+            Expect.isTrue summed.Passed "a scalar of an empty input"
     ]
