@@ -105,13 +105,8 @@ type ClassificationSample =
 module internal ShapeMath =
     let numel (s: int[]) = Array.fold (*) 1 s
 
-    let unravel (shape: int[]) (flat: int) =
-        let idx = Array.zeroCreate shape.Length
-        let mutable r = flat
-        for d in shape.Length - 1 .. -1 .. 0 do
-            idx.[d] <- r % shape.[d]
-            r <- r / shape.[d]
-        idx
+    /// The row-major index of a flat position (the one gradcheck's reports use).
+    let unravel (shape: int[]) (flat: int) = Engine.unravel shape flat
 
     let ravel (shape: int[]) (idx: int[]) =
         let mutable flat = 0
