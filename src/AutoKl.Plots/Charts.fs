@@ -1,8 +1,3 @@
-/// <namespacedoc>
-///   <summary>The pictures of `autokl --out` and of the guides, drawn with ScottPlot from plain
-///   numbers: line and bar charts to PNG or SVG, and the fit's GIF animation. Only the command-line
-///   tool and the documentation use it; the engine never references a plotting package.</summary>
-/// </namespacedoc>
 namespace AutoKl.Plots
 
 open System
@@ -12,7 +7,12 @@ open SixLabors.ImageSharp
 open SixLabors.ImageSharp.PixelFormats
 open SkiaSharp
 
-/// One curve of a line chart.
+/// <summary>One curve of a line chart.</summary>
+/// <namespacedoc>
+///   <summary>The pictures of `autokl --out` and of the guides, drawn with ScottPlot from plain
+///   numbers: line and bar charts to PNG or SVG, and the fit's GIF animation. Only the command-line
+///   tool and the documentation use it; the engine never references a plotting package.</summary>
+/// </namespacedoc>
 type Curve =
     { /// The legend entry (empty: no entry).
       Name: string

@@ -1,15 +1,15 @@
-/// <namespacedoc>
-///   <summary>The gradient-checking kit: gradcheck and gradgradcheck (analytic derivatives against
-///   central finite differences in float64, with a report of the worst entry), FsCheck arbitraries
-///   of shapes and tensors that shrink, and Expecto helpers that turn them into properties.</summary>
-/// </namespacedoc>
 namespace AutoKl.Testing
 
 open System
 open System.Text
 open AutoKl
 
-/// How gradcheck compares the analytic and the numerical derivative.
+/// <summary>How gradcheck compares the analytic and the numerical derivative.</summary>
+/// <namespacedoc>
+///   <summary>The gradient-checking kit: gradcheck and gradgradcheck (analytic derivatives against
+///   central finite differences in float64, with a report of the worst entry), FsCheck arbitraries
+///   of shapes and tensors that shrink, and Expecto helpers that turn them into properties.</summary>
+/// </namespacedoc>
 type GradCheckMode =
     /// Full Jacobians where they are small (input elements x output elements up to
     /// <see cref="P:AutoKl.Testing.GradCheckOptions.FullJacobianLimit"/>), random projections otherwise.
