@@ -72,13 +72,7 @@ public static class Timing
                 Report($"gaussian_step_{Name(dtype)}", 1000, () => fit.Step());
             }
             var batch = new LogSoftmaxKl(256, 4096, DType.Float32);
-            Report("logsoftmax_kl_256x4096_float32", 10, () => batch.ForwardBackward());
-            var logTarget = new LogSoftmaxKl(256, 4096, DType.Float32, logTarget: true);
-            Report("logsoftmax_kl_logtarget_256x4096_float32", 10, () => logTarget.ForwardBackward());
-            var ceIndex = new CrossEntropyBatch(256, 4096, soft: false);
-            Report("cross_entropy_index_256x4096_float32", 10, () => ceIndex.ForwardBackward());
-            var ceSoft = new CrossEntropyBatch(256, 4096, soft: true);
-            Report("cross_entropy_soft_256x4096_float32", 10, () => ceSoft.ForwardBackward());
+            foreach (var (name, op) in BatchWorkloads.Make(batch)) Report(name, 10, op);
             Report("gaussian_fit_10000_float32", 1, () =>
             {
                 var fit = new GaussianFit(DType.Float32);
@@ -142,14 +136,7 @@ public static class Allocation
             var run = new GaussianFit(dtype);
             Report($"gaussian_step_{(dtype == DType.Float32 ? "float32" : "float64")} (Minimize.Run, 1000 steps / 1000)", 1, () => run.Run(1000), perCall: 1000);
         }
-        var kl = new LogSoftmaxKl(256, 4096, DType.Float32);
-        Report("logsoftmax_kl_256x4096_float32", 10, () => kl.ForwardBackward());
-        var logTarget = new LogSoftmaxKl(256, 4096, DType.Float32, logTarget: true);
-        Report("logsoftmax_kl_logtarget_256x4096_float32", 10, () => logTarget.ForwardBackward());
-        var ceIndex = new CrossEntropyBatch(256, 4096, soft: false);
-        Report("cross_entropy_index_256x4096_float32", 10, () => ceIndex.ForwardBackward());
-        var ceSoft = new CrossEntropyBatch(256, 4096, soft: true);
-        Report("cross_entropy_soft_256x4096_float32", 10, () => ceSoft.ForwardBackward());
+        foreach (var (name, op) in BatchWorkloads.Make(new LogSoftmaxKl(256, 4096, DType.Float32))) Report(name, 10, op);
     }
 
     private static void Report(string name, int calls, Action op, int perCall = 1)
@@ -159,5 +146,24 @@ public static class Allocation
         for (int i = 0; i < calls; i++) op();
         double bytes = (double)(GC.GetAllocatedBytesForCurrentThread() - before) / calls / perCall;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-62} {bytes / 1024,12:F1} KB per step"));
+    }
+}
+
+/// <summary>The [256, 4096] float32 workloads that --timing and --alloc both run, under the names compare.sh pairs with PyTorch's.</summary>
+internal static class BatchWorkloads
+{
+    /// <param name="kl">The plain log_softmax + kl_div workload (kept by the caller for its no-checks run).</param>
+    public static (string Name, Action Op)[] Make(LogSoftmaxKl kl)
+    {
+        var logTarget = new LogSoftmaxKl(256, 4096, DType.Float32, logTarget: true);
+        var ceIndex = new CrossEntropyBatch(256, 4096, soft: false);
+        var ceSoft = new CrossEntropyBatch(256, 4096, soft: true);
+        return
+        [
+            ("logsoftmax_kl_256x4096_float32", () => kl.ForwardBackward()),
+            ("logsoftmax_kl_logtarget_256x4096_float32", () => logTarget.ForwardBackward()),
+            ("cross_entropy_index_256x4096_float32", () => ceIndex.ForwardBackward()),
+            ("cross_entropy_soft_256x4096_float32", () => ceSoft.ForwardBackward()),
+        ];
     }
 }
