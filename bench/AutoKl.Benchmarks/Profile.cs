@@ -36,6 +36,12 @@ public static class Profile
             Time("expand [1,1] -> [256,4096]", () => Tensor.Expand(Tensor.Scalar(1.0, DType.Float32).Reshape(1, 1), [256, 4096]));
             Time("logsumexp (axis 1)", () => Tensor.LogSumExp(x, [1], keepDim: true));
             Time("log_softmax (axis 1)", () => Tensor.LogSoftmax(x, 1));
+            var raw = new float[256 * 4096]; var rawOut = new float[256 * 4096]; var xs = x.ToSingleArray(); var ts = t.ToSingleArray();
+            Time("TensorPrimitives.Exp float[1M] (no alloc)", () => System.Numerics.Tensors.TensorPrimitives.Exp(xs, rawOut));
+            Time("TensorPrimitives.Log float[1M] (no alloc)", () => System.Numerics.Tensors.TensorPrimitives.Log(ts, rawOut));
+            Time("FastMath.Exp float[1M] (no alloc)", () => AutoKl.Kernels.FastMath.Exp<float>(xs, rawOut));
+            Time("TensorPrimitives.Max float[1M] (no alloc)", () => System.Numerics.Tensors.TensorPrimitives.Max(xs));
+            Time("copy float[1M] (no alloc)", () => xs.CopyTo(rawOut, 0));
         }
         using (Autograd.NoGrad())
         {

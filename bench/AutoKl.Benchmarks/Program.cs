@@ -29,6 +29,7 @@ public static class Program
         }
         if (args.Length > 0 && args[0] == "--profile")
         {
+            if (args.Length > 1) Parallelism.MaxThreads = int.Parse(args[1], CultureInfo.InvariantCulture);
             Profile.Run();
             return 0;
         }

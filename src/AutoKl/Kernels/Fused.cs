@@ -64,7 +64,7 @@ internal static class Fused
                     var s = scratch.AsSpan(0, n);
                     if (LogTarget)
                     {
-                        TensorPrimitives.Exp(t, s);
+                        FastMath.Exp(t, s);
                         Partial[b] = Dot<T>(s, t, q);
                     }
                     else
@@ -128,7 +128,7 @@ internal static class Fused
         {
             var x = X.AsSpan(start, end - start);
             var y = Y.AsSpan(start, end - start);
-            if (Exp) { TensorPrimitives.Exp(x, y); TensorPrimitives.Multiply(y, Factor, y); }
+            if (Exp) { FastMath.Exp(x, y); TensorPrimitives.Multiply(y, Factor, y); }
             else TensorPrimitives.Multiply(x, Factor, y);
         }
     }
@@ -163,7 +163,7 @@ internal static class Fused
                         if (k == Ignore) { dx.Clear(); continue; }
                         // (softmax - onehot) * scale
                         TensorPrimitives.Subtract(a, Shift[r], dx);
-                        TensorPrimitives.Exp(dx, dx);
+                        FastMath.Exp(dx, dx);
                         TensorPrimitives.Multiply(dx, Scale, dx);
                         dx[(int)k] -= Scale;
                         continue;
@@ -171,13 +171,13 @@ internal static class Fused
                     ReadOnlySpan<T> w = Tgt.AsSpan(r * N, N);
                     if (ExpTarget)
                     {
-                        TensorPrimitives.Exp(w, scratch.AsSpan(0, N));
+                        FastMath.Exp(w, scratch.AsSpan(0, N));
                         w = scratch.AsSpan(0, N);
                     }
                     T total = TensorPrimitives.Sum(w);
                     if (Shift.Length > 0) TensorPrimitives.Subtract(a, Shift[r], dx);
                     else a.CopyTo(dx);
-                    TensorPrimitives.Exp(dx, dx);
+                    FastMath.Exp(dx, dx);
                     ExpTimesMinus(dx, total, w, Scale);
                 }
             }
@@ -224,7 +224,7 @@ internal static class Fused
                     var e = scratch.AsSpan(N, N);
                     T max = Rows.FiniteMax<T>(x);
                     TensorPrimitives.Subtract(x, max, shifted);
-                    TensorPrimitives.Exp(shifted, e);
+                    FastMath.Exp(shifted, e);
                     T logSum = T.Log(TensorPrimitives.Sum<T>(e));
                     Lse[r] = logSum + max;
                     if (Index.Length > 0)

@@ -212,7 +212,7 @@ internal static class Rows
             var shiftedRow = shifted.IsEmpty ? e : At(shifted, k, stride, w);
             var expRow = exps.IsEmpty ? e : At(exps, k, stride, w);
             TensorPrimitives.Subtract(At(x, k, stride, w), max, shiftedRow);
-            TensorPrimitives.Exp(shiftedRow, expRow);
+            FastMath.Exp(shiftedRow, expRow);
             TensorPrimitives.Add(sum, expRow, sum);
         }
     }
@@ -232,7 +232,7 @@ internal readonly struct LogSoftmaxRow : IRowKernel
     public void Run<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         TensorPrimitives.Subtract(x, Rows.FiniteMax(x), y);
-        TensorPrimitives.Exp(y, scratch);
+        FastMath.Exp(y, scratch);
         var sum = TensorPrimitives.Sum<T>(scratch);
         if (T.IsFinite(sum)) TensorPrimitives.Subtract(y, T.Log(sum), y);
         else y.Fill(T.NaN);
@@ -256,7 +256,7 @@ internal readonly struct SoftmaxRow : IRowKernel
     public void Run<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         TensorPrimitives.Subtract(x, Rows.FiniteMax(x), y);
-        TensorPrimitives.Exp(y, y);
+        FastMath.Exp(y, y);
         var sum = TensorPrimitives.Sum<T>(y);
         if (T.IsFinite(sum)) TensorPrimitives.Divide(y, sum, y);
         else y.Fill(T.NaN);
@@ -281,7 +281,7 @@ internal readonly struct LogSumExpRow : IRowKernel
         if (x.IsEmpty) { y[0] = T.NegativeInfinity; return; }
         var shift = Rows.FiniteMax(x);
         TensorPrimitives.Subtract(x, shift, scratch);
-        TensorPrimitives.Exp(scratch, scratch);
+        FastMath.Exp(scratch, scratch);
         y[0] = T.Log(TensorPrimitives.Sum<T>(scratch)) + shift;
     }
 
@@ -303,7 +303,7 @@ internal readonly struct LogSoftmaxBackwardRow : IRowKernel
     public void Run<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> dx, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var total = TensorPrimitives.Sum(g);
-        TensorPrimitives.Exp(y, scratch);
+        FastMath.Exp(y, scratch);
         // dx = g - exp(y) * total, as (exp(y) * -total) + g: the same rounding as the subtraction
         // (MultiplyAdd rounds the product; FusedMultiplyAdd would not, and would change the bits)
         TensorPrimitives.MultiplyAdd(scratch, -total, g, dx);
@@ -317,7 +317,7 @@ internal readonly struct LogSoftmaxBackwardRow : IRowKernel
         TensorPrimitives.Negate(minusTotal, minusTotal);
         for (int k = 0; k < n; k++)
         {
-            TensorPrimitives.Exp(Rows.At(y, k, stride, w), e);
+            FastMath.Exp(Rows.At(y, k, stride, w), e);
             TensorPrimitives.MultiplyAdd(e, minusTotal, Rows.At(g, k, stride, w), Rows.At(dx, k, stride, w));
         }
     }
