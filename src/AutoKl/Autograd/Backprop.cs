@@ -41,6 +41,15 @@ internal static class Backprop
         return new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance);
     }
 
+    [ThreadStatic] private static bool _freesGraph;
+
+    /// <summary>
+    /// True while a rule runs in a pass that frees the graph after it (no retainGraph, no
+    /// createGraph): the rule runs once, so it may consume what its forward pass kept for it
+    /// (a rule may still run again after a pass that failed part-way, so it must note what it consumed).
+    /// </summary>
+    internal static bool FreesGraph => _freesGraph;
+
     private static Dictionary<Tensor, Tensor> Pass(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph, string op)
     {
         var order = TopologicalOrder(root);
@@ -52,32 +61,41 @@ internal static class Backprop
                     "pass retainGraph = true to the first backward to go through the same graph twice, or compute the forward pass again");
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = seed };
         using var mode = GradMode.Set(createGraph);
-        for (int k = order.Count - 1; k >= 0; k--)
+        bool outerFrees = _freesGraph;
+        _freesGraph = !retainGraph && !createGraph;
+        try
         {
-            var t = order[k];
-            if (!grads.TryGetValue(t, out var g)) continue;
-            if (accumulate && (t.IsLeaf || t.RetainsGrad)) t.AccumulateGrad(g, copy: !createGraph);
-            var node = t.GradFn;
-            if (node is null) continue;
-            node.CheckVersions(t);
-            var inputGrads = node.Backward(g);
-            if (AnomalyMode.Enabled) AnomalyMode.CheckBackward(node, inputGrads);
-            for (int i = 0; i < node.Inputs.Length; i++)
+            for (int k = order.Count - 1; k >= 0; k--)
             {
-                var input = node.Inputs[i];
-                var gi = inputGrads[i];
-                if (gi is null || !input.RequiresGrad) continue;
-                // An op that broadcast this input hands back a gradient of its output's shape:
-                // summing it back to the input's shape here is the one place broadcasting is undone.
-                if (!Shapes.Equal(gi.ShapeRef, input.ShapeRef))
+                var t = order[k];
+                if (!grads.TryGetValue(t, out var g)) continue;
+                if (accumulate && (t.IsLeaf || t.RetainsGrad)) t.AccumulateGrad(g, copy: !createGraph);
+                var node = t.GradFn;
+                if (node is null) continue;
+                node.CheckVersions(t);
+                var inputGrads = node.Backward(g);
+                if (AnomalyMode.Enabled) AnomalyMode.CheckBackward(node, inputGrads);
+                for (int i = 0; i < node.Inputs.Length; i++)
                 {
-                    if (!BroadcastsTo(input.ShapeRef, gi.ShapeRef))
-                        throw new InvalidOperationException(
-                            $"internal error: the backward rule of '{node.Op}' returned a gradient of shape {Shapes.Format(gi.ShapeRef)} for input {i} of shape {Shapes.Format(input.ShapeRef)}");
-                    gi = SumTo(gi, input.ShapeRef);
+                    var input = node.Inputs[i];
+                    var gi = inputGrads[i];
+                    if (gi is null || !input.RequiresGrad) continue;
+                    // An op that broadcast this input hands back a gradient of its output's shape:
+                    // summing it back to the input's shape here is the one place broadcasting is undone.
+                    if (!Shapes.Equal(gi.ShapeRef, input.ShapeRef))
+                    {
+                        if (!BroadcastsTo(input.ShapeRef, gi.ShapeRef))
+                            throw new InvalidOperationException(
+                                $"internal error: the backward rule of '{node.Op}' returned a gradient of shape {Shapes.Format(gi.ShapeRef)} for input {i} of shape {Shapes.Format(input.ShapeRef)}");
+                        gi = SumTo(gi, input.ShapeRef);
+                    }
+                    grads[input] = grads.TryGetValue(input, out var acc) ? acc + gi : gi;
                 }
-                grads[input] = grads.TryGetValue(input, out var acc) ? acc + gi : gi;
             }
+        }
+        finally
+        {
+            _freesGraph = outerFrees;
         }
         if (!retainGraph && !createGraph)
             foreach (var t in order) t.GradFn?.Release();

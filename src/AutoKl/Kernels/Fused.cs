@@ -135,22 +135,25 @@ internal static class Fused
 
     /// <summary>
     /// The gradient of a loss of log-softmax rows against target weights w (one row of
-    /// <paramref name="n"/> at a time): <c>dx = (exp(a - c) * sum(w) - w) * scale</c>, where
-    /// <c>a - c</c> is the row's log-softmax: either a = log_softmax output and c = 0
-    /// (<paramref name="shift"/> empty), or a = logits and c = the row's logsumexp. w is
-    /// <paramref name="t"/>, exp(t) (<paramref name="expTarget"/>), or the one-hot row of a class
-    /// index (<paramref name="index"/>, whose rows with <paramref name="ignore"/> get dx = 0).
+    /// <paramref name="n"/> at a time): <c>dx = (softmax * sum(w) - w) * scale</c>. The row's
+    /// softmax is exp(a - c): either a = log_softmax output and c = 0 (<paramref name="shift"/>
+    /// empty), or a = logits and c = the row's logsumexp; or, when <paramref name="sums"/> is
+    /// given, a holds the forward pass's exp(x - max) and the softmax is a / sums[row], with no exp
+    /// to take. w is <paramref name="t"/>, exp(t) (<paramref name="expTarget"/>), or the one-hot
+    /// row of a class index (<paramref name="index"/>, whose rows with <paramref name="ignore"/>
+    /// get dx = 0). <paramref name="dx"/> may be <paramref name="a"/>.
     /// </summary>
-    public static void SoftmaxMinusTarget<T>(T[] a, T[] shift, T[] t, bool expTarget, long[] index, long ignore, int n, T scale, T[] dx)
+    public static void SoftmaxMinusTarget<T>(T[] a, T[] shift, T[] sums, T[] t, bool expTarget, long[] index, long ignore, int n, T scale, T[] dx)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(n == 0 ? 0 : a.Length / n, n, new SoftmaxMinusTargetChunk<T>(a, shift, t, expTarget, index, ignore, n, scale, dx));
+        => Chunked.Run(n == 0 ? 0 : a.Length / n, n, new SoftmaxMinusTargetChunk<T>(a, shift, sums, t, expTarget, index, ignore, n, scale, dx));
 
-    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] A, T[] Shift, T[] Tgt, bool ExpTarget, long[] Index, long Ignore, int N, T Scale, T[] Dx) : IChunkBody
+    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] A, T[] Shift, T[] Sums, T[] Tgt, bool ExpTarget, long[] Index, long Ignore, int N, T Scale, T[] Dx) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
         {
             var scratch = ExpTarget ? ArrayPool<T>.Shared.Rent(N) : null;
+            bool kept = Sums.Length > 0;
             try
             {
                 for (int r = start; r < end; r++)
@@ -162,9 +165,12 @@ internal static class Fused
                         long k = Index[r];
                         if (k == Ignore) { dx.Clear(); continue; }
                         // (softmax - onehot) * scale
-                        TensorPrimitives.Subtract(a, Shift[r], dx);
-                        FastMath.Exp(dx, dx);
-                        TensorPrimitives.Multiply(dx, Scale, dx);
+                        if (kept) TensorPrimitives.Multiply(a, Scale / Sums[r], dx);
+                        else
+                        {
+                            FastMath.ExpOfDifference(a, Shift[r], dx);
+                            TensorPrimitives.Multiply(dx, Scale, dx);
+                        }
                         dx[(int)k] -= Scale;
                         continue;
                     }
@@ -175,9 +181,13 @@ internal static class Fused
                         w = scratch.AsSpan(0, N);
                     }
                     T total = TensorPrimitives.Sum(w);
-                    if (Shift.Length > 0) TensorPrimitives.Subtract(a, Shift[r], dx);
-                    else a.CopyTo(dx);
-                    FastMath.Exp(dx, dx);
+                    if (kept)
+                    {
+                        if (!ReferenceEquals(A, Dx)) a.CopyTo(dx);
+                        total /= Sums[r];
+                    }
+                    else if (Shift.Length > 0) FastMath.ExpOfDifference(a, Shift[r], dx);
+                    else FastMath.Exp<T>(a, dx);
                     ExpTimesMinus(dx, total, w, Scale);
                 }
             }
@@ -203,13 +213,15 @@ internal static class Fused
     /// Per row of logits x (length <paramref name="n"/>): its logsumexp into <paramref name="lse"/>,
     /// and the row's loss into <paramref name="loss"/>: with class indices, lse - x[k] (0 for an
     /// ignored row); with soft targets t, lse * sum(t) - sum(t * x) computed as
-    /// log(s) * sum(t) - sum(t * (x - max)), which keeps its digits for large logits.
+    /// log(s) * sum(t) - sum(t * (x - max)), which keeps its digits for large logits. When
+    /// <paramref name="exps"/> is given (laid out like x), exp(x - max) is kept there and each
+    /// row's sum s in <paramref name="sums"/>, for a backward pass without exp.
     /// </summary>
-    public static void CrossEntropyRows<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] loss)
+    public static void CrossEntropyRows<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] loss, T[] exps, T[] sums)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(lse.Length, 2 * n, new CrossEntropyChunk<T>(x, t, index, ignore, n, lse, loss));
+        => Chunked.Run(lse.Length, 2 * n, new CrossEntropyChunk<T>(x, t, index, ignore, n, lse, loss, exps, sums));
 
-    private readonly record struct CrossEntropyChunk<T>(T[] X, T[] Tgt, long[] Index, long Ignore, int N, T[] Lse, T[] Loss) : IChunkBody
+    private readonly record struct CrossEntropyChunk<T>(T[] X, T[] Tgt, long[] Index, long Ignore, int N, T[] Lse, T[] Loss, T[] Exps, T[] Sums) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
@@ -221,11 +233,13 @@ internal static class Fused
                 {
                     var x = X.AsSpan(r * N, N);
                     var shifted = scratch.AsSpan(0, N);
-                    var e = scratch.AsSpan(N, N);
+                    var e = Exps.Length > 0 ? Exps.AsSpan(r * N, N) : scratch.AsSpan(N, N);
                     T max = Rows.FiniteMax<T>(x);
                     TensorPrimitives.Subtract(x, max, shifted);
-                    FastMath.Exp(shifted, e);
-                    T logSum = T.Log(TensorPrimitives.Sum<T>(e));
+                    FastMath.Exp<T>(shifted, e);
+                    T sum = TensorPrimitives.Sum<T>(e);
+                    if (Sums.Length > 0) Sums[r] = sum;
+                    T logSum = T.Log(sum);
                     Lse[r] = logSum + max;
                     if (Index.Length > 0)
                     {

@@ -75,7 +75,7 @@ public static partial class Losses
     private static void KlBackward<T>(T[] q, T[] t, bool logTarget, bool throughLogSoftmax, int n, T scale, T[] dx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, [], t, logTarget, [], 0, n, scale, dx);
+        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, [], [], t, logTarget, [], 0, n, scale, dx);
         else Fused.KlInputGrad(t, logTarget, scale, dx);
     }
 
@@ -112,36 +112,52 @@ public static partial class Losses
             if (Validation.Enabled) ArgumentChecks.NonNegative(op, "target", target);
             divisor = reduction == Reduction.Sum ? 1 : rowCount;
         }
-        // the logsumexp of each row, kept for the backward pass
+        // the logsumexp of each row, kept for the backward pass; when a gradient is to come, also
+        // exp(x - max) of every element and each row's sum, so the backward pass takes no exp
         var lse = Tensor.Uninitialized(input.DType, [rowCount]);
+        bool keep = GradMode.Enabled && input.RequiresGrad;
+        Tensor? exps = keep ? Tensor.Uninitialized(input.DType, input.ShapeRef) : null;
+        Tensor? sums = keep ? Tensor.Uninitialized(input.DType, [rowCount]) : null;
         long[] rowIndex = indices ? target.Data<long>() : [];
         var value = input.DType == DType.Float32
-            ? Scalar<float>(CrossEntropyTotal(input.Data<float>(), indices ? [] : target.Data<float>(), rowIndex, ignoreIndex, n, lse.Data<float>()) / (float)divisor)
-            : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>()) / divisor);
+            ? Scalar<float>(CrossEntropyTotal(input.Data<float>(), indices ? [] : target.Data<float>(), rowIndex, ignoreIndex, n, lse.Data<float>(), exps?.Data<float>() ?? [], sums?.Data<float>() ?? []) / (float)divisor)
+            : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>(), exps?.Data<double>() ?? [], sums?.Data<double>() ?? []) / divisor);
         Tensor[] inputs = [input, target];
         return Tensor.Record(value, op, inputs, g =>
         {
             if (GradMode.Enabled || target.RequiresGrad)
                 return ReferenceBackward(p => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0), inputs, g);
-            var dx = Tensor.Uninitialized(input.DType, input.ShapeRef);
-            dx.SoleGradient = true;
             double scale = g.ToScalar() / divisor;
             var index = indices ? target.Data<long>() : [];
+            // The kept exps become the gradient in place when this pass frees the graph (no later
+            // pass can need them); they, the row sums and the logsumexps then go back to the pool
+            // with the pass's temporaries.
+            bool consume = exps is not null && Backprop.FreesGraph;
+            var dx = consume ? exps! : Tensor.Uninitialized(input.DType, input.ShapeRef);
+            dx.SoleGradient = true;
+            Array from = exps?.Storage ?? input.Storage, kept = sums?.Storage ?? Array.Empty<float>();
             if (input.DType == DType.Float32)
-                Fused.SoftmaxMinusTarget(input.Data<float>(), lse.Data<float>(), indices ? [] : target.Data<float>(), false, index, ignoreIndex, n, (float)scale, dx.Data<float>());
+                Fused.SoftmaxMinusTarget((float[])from, exps is null ? lse.Data<float>() : [], exps is null ? [] : (float[])kept, indices ? [] : target.Data<float>(), false, index, ignoreIndex, n, (float)scale, dx.Data<float>());
             else
-                Fused.SoftmaxMinusTarget(input.Data<double>(), lse.Data<double>(), indices ? [] : target.Data<double>(), false, index, ignoreIndex, n, scale, dx.Data<double>());
+                Fused.SoftmaxMinusTarget((double[])from, exps is null ? lse.Data<double>() : [], exps is null ? [] : (double[])kept, indices ? [] : target.Data<double>(), false, index, ignoreIndex, n, scale, dx.Data<double>());
+            if (consume)
+            {
+                StoragePool.Adopt(dx.Storage);
+                StoragePool.Adopt(sums!.Storage);
+                StoragePool.Adopt(lse.Storage);
+                exps = sums = null;
+            }
             return [dx, null];
         });
     }
 
-    private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse)
+    private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] exps, T[] sums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rowLoss = System.Buffers.ArrayPool<T>.Shared.Rent(lse.Length);
         try
         {
-            Fused.CrossEntropyRows(x, t, index, ignore, n, lse, rowLoss);
+            Fused.CrossEntropyRows(x, t, index, ignore, n, lse, rowLoss, exps, sums);
             T total = T.Zero;
             for (int r = 0; r < lse.Length; r++) total += rowLoss[r];
             return total;

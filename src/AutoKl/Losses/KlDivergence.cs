@@ -36,8 +36,11 @@ public static partial class Losses
     {
         const string op = "kl_div";
         LossSupport.CheckPair(op, input, target);
+        // The fused sum doubles as the value check: a negative or NaN target makes t * log t, and
+        // so the sum, NaN, and a NaN sum sends the call down the checked composed path.
+        if (FusedKlDiv(input, target, reduction, logTarget) is { } fused) return fused;
         if (!logTarget && Validation.Enabled) ArgumentChecks.NonNegative(op, "target", target);
-        return FusedKlDiv(input, target, reduction, logTarget) ?? ComposedKlDiv(input, target, reduction, logTarget);
+        return ComposedKlDiv(input, target, reduction, logTarget);
     }
 
     /// <summary>kl_div as a composition of ops (the reference for the fused form, and reduction None).</summary>
