@@ -1,0 +1,64 @@
+/// What the fused losses keep from their forward pass for their backward pass: cross_entropy's
+/// exp(x - max) and row sums, which its backward turns into the gradient in place when the pass
+/// frees the graph. A pass that keeps the graph must leave them intact for the next pass; and
+/// kl_div's value check, which rides on the fused sum, must still refuse a bad target.
+module AutoKl.Tests.Engine.FusedKeptTests
+
+open Expecto
+open AutoKl
+open AutoKl.Tests.Support.Check
+
+let private logits () = Tensor.RandN([| 6; 9 |], Generator(5), DType.Float64).RequiresGrad_()
+
+let private targets soft =
+    if soft then Tensor.Softmax(Tensor.RandN([| 6; 9 |], Generator(6), DType.Float64), 1)
+    else Tensor.FromArray([| 0L; 3L; 8L; -100L; 2L; 2L |])
+
+let private composedGrad soft =
+    let before = Losses.FusionEnabled
+    Losses.FusionEnabled <- false
+    try
+        let x = logits ()
+        Losses.CrossEntropy(x, targets soft).Backward()
+        x.Grad.ToDoubleArray()
+    finally Losses.FusionEnabled <- before
+
+[<Tests>]
+let tests =
+    testList "Engine.FusedKept" [
+        for soft in [ false; true ] do
+            let kind = if soft then "soft targets" else "class indices"
+            testCase (sprintf "cross_entropy (%s): a second backward through a kept graph gives the same gradient" kind) <| fun () ->
+                let x = logits ()
+                let loss = Losses.CrossEntropy(x, targets soft)
+                loss.Backward(retainGraph = true)
+                let first = x.Grad.ToDoubleArray()
+                loss.Backward()
+                let twice = x.Grad.ToDoubleArray()
+                let expected = composedGrad soft
+                for i in 0 .. first.Length - 1 do
+                    Expect.floatClose { absolute = 1e-15; relative = 1e-12 } first[i] expected[i] (sprintf "first pass, element %d, against the composed formula" i)
+                    Expect.equal twice[i] (2.0 * first[i]) (sprintf "element %d: the second pass must add the same gradient again" i)
+
+            testCase (sprintf "cross_entropy (%s): gradients through Autograd.Gradients twice agree" kind) <| fun () ->
+                let x = logits ()
+                let loss = Losses.CrossEntropy(x, targets soft)
+                let a = (Autograd.Gradients(loss, [| x |], retainGraph = true)).[0].ToDoubleArray()
+                let b = (Autograd.Gradients(loss, [| x |])).[0].ToDoubleArray()
+                Expect.sequenceEqual b a "the kept exps were spent by the first call"
+
+        for dtype in [ DType.Float32; DType.Float64 ] do
+            testCase (sprintf "kl_div refuses a negative target on the fused path (%A)" dtype) <| fun () ->
+                let q = Tensor.LogSoftmax(Tensor.RandN([| 4; 5 |], Generator(1), dtype).RequiresGrad_(), 1)
+                let t = Tensor.Softmax(Tensor.RandN([| 4; 5 |], Generator(2), dtype), 1).ToDoubleArray()
+                t[7] <- -0.25
+                let target = Tensor.FromArray(t, [| 4; 5 |]).ToType dtype
+                throwsAutoKl [ "kl_div"; "target"; "-0.25" ] (fun () -> Losses.KlDiv(q, target, Reduction.BatchMean)) |> ignore
+
+            testCase (sprintf "kl_div refuses a NaN target on the fused path (%A)" dtype) <| fun () ->
+                let q = Tensor.LogSoftmax(Tensor.RandN([| 4; 5 |], Generator(1), dtype), 1)
+                let t = Tensor.Softmax(Tensor.RandN([| 4; 5 |], Generator(2), dtype), 1).ToDoubleArray()
+                t[3] <- nan
+                let target = Tensor.FromArray(t, [| 4; 5 |]).ToType dtype
+                throwsAutoKl [ "kl_div"; "target" ] (fun () -> Losses.KlDiv(q, target)) |> ignore
+    ]
