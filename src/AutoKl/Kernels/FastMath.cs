@@ -37,6 +37,42 @@ internal static class FastMath
         Exp<T>(y, y);
     }
 
+    /// <summary>
+    /// sum(exp(x - shift)), each difference rounded first, without writing the exps anywhere
+    /// (<paramref name="scratch"/>, of x's length, serves the paths that need it).
+    /// </summary>
+    public static T SumOfExpOfDifference<T>(ReadOnlySpan<T> x, T shift, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float) && Vectorized)
+        {
+            float sum = SumOfExpOfDifference(MemoryMarshal.Cast<T, float>(x), Unsafe.As<T, float>(ref shift));
+            return Unsafe.As<float, T>(ref sum);
+        }
+        ExpOfDifference(x, shift, scratch);
+        return TensorPrimitives.Sum<T>(scratch[..x.Length]);
+    }
+
+    private static float SumOfExpOfDifference(ReadOnlySpan<float> x, float shift)
+    {
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        var c = Vector256.Create(shift);
+        var acc = Vector256<float>.Zero;
+        int n = x.Length, i = 0;
+        for (; i <= n - 8; i += 8)
+            acc += ExpOp.Apply(Vector256.LoadUnsafe(ref xs, (nuint)i) - c);
+        if (i < n)
+        {
+            Span<float> lanes = stackalloc float[8];
+            lanes.Fill(shift);
+            x[i..].CopyTo(lanes);
+            var tail = ExpOp.Apply(Vector256.Create<float>(lanes) - c);
+            // the padding lanes hold exp(0) = 1: leave them out
+            var used = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n - i));
+            acc += tail & used.AsSingle();
+        }
+        return Vector256.Sum(acc);
+    }
+
     private interface IVectorOp
     {
         static abstract Vector256<float> Apply(Vector256<float> x);

@@ -231,11 +231,11 @@ internal readonly struct LogSoftmaxRow : IRowKernel
     public bool Reduces => false;
     public void Run<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Subtract(x, Rows.FiniteMax(x), y);
-        FastMath.Exp(y, scratch);
-        var sum = TensorPrimitives.Sum<T>(scratch);
-        if (T.IsFinite(sum)) TensorPrimitives.Subtract(y, T.Log(sum), y);
-        else y.Fill(T.NaN);
+        var max = Rows.FiniteMax(x);
+        var sum = FastMath.SumOfExpOfDifference(x, max, scratch);
+        if (!T.IsFinite(sum)) { y.Fill(T.NaN); return; }
+        TensorPrimitives.Subtract(x, max, y);
+        TensorPrimitives.Subtract(y, T.Log(sum), y);
     }
 
     public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
@@ -280,9 +280,7 @@ internal readonly struct LogSumExpRow : IRowKernel
     {
         if (x.IsEmpty) { y[0] = T.NegativeInfinity; return; }
         var shift = Rows.FiniteMax(x);
-        TensorPrimitives.Subtract(x, shift, scratch);
-        FastMath.Exp(scratch, scratch);
-        y[0] = T.Log(TensorPrimitives.Sum<T>(scratch)) + shift;
+        y[0] = T.Log(FastMath.SumOfExpOfDifference(x, shift, scratch)) + shift;
     }
 
     public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
