@@ -26,15 +26,20 @@ internal static class FastMath
     /// <summary>y = exp(x); <paramref name="y"/> may be <paramref name="x"/>.</summary>
     public static void Exp<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float) && Vectorized) Float32<ExpOp>(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(y));
+        if (typeof(T) == typeof(float) && Vectorized) ExpOfDifference(MemoryMarshal.Cast<T, float>(x), 0f, MemoryMarshal.Cast<T, float>(y));
         else TensorPrimitives.Exp(x, y);
     }
 
     /// <summary>y = exp(x - shift), the difference rounded first (the bits of a subtraction followed by <see cref="Exp{T}"/>).</summary>
     public static void ExpOfDifference<T>(ReadOnlySpan<T> x, T shift, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Subtract(x, shift, y);
-        Exp<T>(y, y);
+        if (typeof(T) == typeof(float) && Vectorized)
+            ExpOfDifference(MemoryMarshal.Cast<T, float>(x), Unsafe.As<T, float>(ref shift), MemoryMarshal.Cast<T, float>(y));
+        else
+        {
+            TensorPrimitives.Subtract(x, shift, y);
+            TensorPrimitives.Exp<T>(y, y);
+        }
     }
 
     /// <summary>
@@ -73,25 +78,22 @@ internal static class FastMath
         return Vector256.Sum(acc);
     }
 
-    private interface IVectorOp
-    {
-        static abstract Vector256<float> Apply(Vector256<float> x);
-    }
-
-    private static void Float32<Op>(ReadOnlySpan<float> x, Span<float> y) where Op : IVectorOp
+    /// <summary>y = exp(x - shift) in one pass (x - 0 is x, so <see cref="Exp{T}"/> runs through here too).</summary>
+    private static void ExpOfDifference(ReadOnlySpan<float> x, float shift, Span<float> y)
     {
         if (y.Length < x.Length) throw new InvalidOperationException("internal error: destination shorter than source");
         ref float xs = ref MemoryMarshal.GetReference(x);
         ref float ys = ref MemoryMarshal.GetReference(y);
+        var c = Vector256.Create(shift);
         int n = x.Length, i = 0;
         for (; i <= n - 8; i += 8)
-            Op.Apply(Vector256.LoadUnsafe(ref xs, (nuint)i)).StoreUnsafe(ref ys, (nuint)i);
+            ExpOp.Apply(Vector256.LoadUnsafe(ref xs, (nuint)i) - c).StoreUnsafe(ref ys, (nuint)i);
         if (i == n) return;
         // the tail through the same vector code, padded with a value inside every range
         Span<float> lanes = stackalloc float[8];
-        lanes.Fill(1f);
+        lanes.Fill(shift);
         x[i..].CopyTo(lanes);
-        Op.Apply(Vector256.Create<float>(lanes)).CopyTo(lanes);
+        ExpOp.Apply(Vector256.Create<float>(lanes) - c).CopyTo(lanes);
         lanes[..(n - i)].CopyTo(y[i..]);
     }
 
@@ -100,7 +102,7 @@ internal static class FastMath
     /// exp(r) = 1 + r + r^2 P(r) with Cephes' expf coefficients. Inside [-87, 88] the result and
     /// 2^k are normal numbers; below -104 exp is 0 in float32; elsewhere MathF.Exp.
     /// </summary>
-    private readonly struct ExpOp : IVectorOp
+    private static class ExpOp
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Apply(Vector256<float> x)

@@ -235,8 +235,9 @@ internal static class Fused
                     var shifted = scratch.AsSpan(0, N);
                     var e = Exps.Length > 0 ? Exps.AsSpan(r * N, N) : scratch.AsSpan(N, N);
                     T max = Rows.FiniteMax<T>(x);
-                    TensorPrimitives.Subtract(x, max, shifted);
-                    FastMath.Exp<T>(shifted, e);
+                    // soft targets need the shifted row itself (for sum(t * (x - max))); indices one element of it
+                    if (Index.Length == 0) TensorPrimitives.Subtract(x, max, shifted);
+                    FastMath.ExpOfDifference<T>(x, max, e);
                     T sum = TensorPrimitives.Sum<T>(e);
                     if (Sums.Length > 0) Sums[r] = sum;
                     T logSum = T.Log(sum);
@@ -244,7 +245,7 @@ internal static class Fused
                     if (Index.Length > 0)
                     {
                         long k = Index[r];
-                        Loss[r] = k == Ignore ? T.Zero : logSum - shifted[(int)k];
+                        Loss[r] = k == Ignore ? T.Zero : logSum - (x[(int)k] - max);
                     }
                     else
                     {

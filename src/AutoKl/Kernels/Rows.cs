@@ -234,8 +234,21 @@ internal readonly struct LogSoftmaxRow : IRowKernel
         var max = Rows.FiniteMax(x);
         var sum = FastMath.SumOfExpOfDifference(x, max, scratch);
         if (!T.IsFinite(sum)) { y.Fill(T.NaN); return; }
-        TensorPrimitives.Subtract(x, max, y);
-        TensorPrimitives.Subtract(y, T.Log(sum), y);
+        ShiftedLess(x, max, T.Log(sum), y);
+    }
+
+    /// <summary>y = (x - max) - logSum in one pass, each difference rounded as two subtractions would round it.</summary>
+    private static void ShiftedLess<T>(ReadOnlySpan<T> x, T max, T logSum, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var vm = new Vector<T>(max);
+            var vl = new Vector<T>(logSum);
+            for (; i <= x.Length - Vector<T>.Count; i += Vector<T>.Count)
+                (new Vector<T>(x[i..]) - vm - vl).CopyTo(y[i..]);
+        }
+        for (; i < x.Length; i++) y[i] = x[i] - max - logSum;
     }
 
     public void RunColumns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> _, Span<T> y, int n, int stride, int w, Span<T> scratch)
