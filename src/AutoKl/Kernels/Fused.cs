@@ -35,13 +35,14 @@ internal static class Fused
     /// sum over i of kl_div's pointwise term: <c>xlogy(t, t) - t * q</c>, or with
     /// <paramref name="logTarget"/> <c>exp(t) * (t - q)</c>.
     /// </summary>
-    public static T KlSum<T>(T[] q, T[] t, bool logTarget) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <remarks>With <paramref name="logTarget"/>, exp(t) is written into <paramref name="expT"/> when given (for the backward pass).</remarks>
+    public static T KlSum<T>(T[] q, T[] t, bool logTarget, T[] expT) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int blocks = (q.Length + Block - 1) / Block;
         var partial = ArrayPool<T>.Shared.Rent(blocks);
         try
         {
-            Chunked.Run(blocks, Block, new KlChunk<T>(q, t, partial, logTarget));
+            Chunked.Run(blocks, Block, new KlChunk<T>(q, t, partial, logTarget, expT));
             T total = T.Zero;
             for (int b = 0; b < blocks; b++) total += partial[b];
             return total;
@@ -49,7 +50,7 @@ internal static class Fused
         finally { ArrayPool<T>.Shared.Return(partial); }
     }
 
-    private readonly record struct KlChunk<T>(T[] Q, T[] Tgt, T[] Partial, bool LogTarget) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly record struct KlChunk<T>(T[] Q, T[] Tgt, T[] Partial, bool LogTarget, T[] ExpT) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
         {
@@ -61,7 +62,7 @@ internal static class Fused
                     int first = b * Block, n = Math.Min(Block, Q.Length - first);
                     var q = Q.AsSpan(first, n);
                     var t = Tgt.AsSpan(first, n);
-                    var s = scratch.AsSpan(0, n);
+                    var s = ExpT.Length > 0 ? ExpT.AsSpan(first, n) : scratch.AsSpan(0, n);
                     if (LogTarget)
                     {
                         FastMath.Exp(t, s);
@@ -152,7 +153,10 @@ internal static class Fused
     {
         public void Run(int start, int end)
         {
-            var scratch = ExpTarget ? ArrayPool<T>.Shared.Rent(N) : null;
+            // dx may be the target weights' own array (kept from the forward pass): the softmax then
+            // goes to a scratch row first, and each w is read before its place is written
+            bool overTarget = ReferenceEquals(Tgt, Dx);
+            var scratch = ExpTarget || overTarget ? ArrayPool<T>.Shared.Rent(ExpTarget && overTarget ? 2 * N : N) : null;
             bool kept = Sums.Length > 0;
             try
             {
@@ -181,22 +185,23 @@ internal static class Fused
                         w = scratch.AsSpan(0, N);
                     }
                     T total = TensorPrimitives.Sum(w);
+                    var p = overTarget ? scratch.AsSpan(ExpTarget ? N : 0, N) : dx;
                     if (kept)
                     {
-                        if (!ReferenceEquals(A, Dx)) a.CopyTo(dx);
+                        if (!ReferenceEquals(A, Dx)) a.CopyTo(p);
                         total /= Sums[r];
                     }
-                    else if (Shift.Length > 0) FastMath.ExpOfDifference(a, Shift[r], dx);
-                    else FastMath.Exp<T>(a, dx);
-                    ExpTimesMinus(dx, total, w, Scale);
+                    else if (Shift.Length > 0) FastMath.ExpOfDifference(a, Shift[r], p);
+                    else FastMath.Exp<T>(a, p);
+                    TimesMinus(p, total, w, Scale, dx);
                 }
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }
     }
 
-    /// <summary>dx = (dx * total - w) * scale, one pass (each product rounded, no fused multiply-add).</summary>
-    private static void ExpTimesMinus<T>(Span<T> dx, T total, ReadOnlySpan<T> w, T scale) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>dx = (p * total - w) * scale, one pass (each product rounded, no fused multiply-add); dx may be p or w.</summary>
+    private static void TimesMinus<T>(ReadOnlySpan<T> p, T total, ReadOnlySpan<T> w, T scale, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
@@ -204,9 +209,9 @@ internal static class Fused
             var vt = new Vector<T>(total);
             var vs = new Vector<T>(scale);
             for (; i <= dx.Length - Vector<T>.Count; i += Vector<T>.Count)
-                ((new Vector<T>(dx[i..]) * vt - new Vector<T>(w[i..])) * vs).CopyTo(dx[i..]);
+                ((new Vector<T>(p[i..]) * vt - new Vector<T>(w[i..])) * vs).CopyTo(dx[i..]);
         }
-        for (; i < dx.Length; i++) dx[i] = (dx[i] * total - w[i]) * scale;
+        for (; i < dx.Length; i++) dx[i] = (p[i] * total - w[i]) * scale;
     }
 
     /// <summary>

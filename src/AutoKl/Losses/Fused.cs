@@ -50,33 +50,47 @@ public static partial class Losses
             n = rows.N;
             axis = axes[0];
         }
+        // With log-probability targets and a gradient to come, exp(t) is kept for the backward pass.
+        Tensor[] inputs = logits is null ? [input, target] : [logits, target];
+        Tensor? expT = logTarget && GradMode.Enabled && inputs[0].RequiresGrad ? Tensor.Uninitialized(input.DType, input.ShapeRef) : null;
         var value = input.DType == DType.Float32
-            ? Scalar<float>(Fused.KlSum(input.Data<float>(), target.Data<float>(), logTarget) / (float)divisor)
-            : Scalar<double>(Fused.KlSum(input.Data<double>(), target.Data<double>(), logTarget) / divisor);
+            ? Scalar<float>(Fused.KlSum(input.Data<float>(), target.Data<float>(), logTarget, expT?.Data<float>() ?? []) / (float)divisor)
+            : Scalar<double>(Fused.KlSum(input.Data<double>(), target.Data<double>(), logTarget, expT?.Data<double>() ?? []) / divisor);
         // A NaN sum may come from a target of 0 against log q = -inf (0 * -inf), which the composed
         // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
         if (double.IsNaN(value.ToScalar())) return null;
-        Tensor[] inputs = logits is null ? [input, target] : [logits, target];
         return Tensor.Record(value, "kl_div", inputs, g =>
         {
             if (GradMode.Enabled || target.RequiresGrad)
                 return ReferenceBackward(p => logits is null
                     ? ComposedKlDiv(p[0], p[1], reduction, logTarget)
                     : ComposedKlDiv(Tensor.LogSoftmax(p[0], axis), p[1], reduction, logTarget), inputs, g);
-            var dx = Tensor.Uninitialized(input.DType, input.ShapeRef);
+            // The kept exp(t) are the target weights w; they become the gradient in place when this
+            // pass frees the graph, and go back to the pool with the pass's temporaries.
+            bool consume = expT is not null && Backprop.FreesGraph;
+            var dx = consume ? expT! : Tensor.Uninitialized(input.DType, input.ShapeRef);
             dx.SoleGradient = true;
             double scale = g.ToScalar() / divisor;
-            if (input.DType == DType.Float32) KlBackward(input.Data<float>(), target.Data<float>(), logTarget, logits is not null, n, (float)scale, dx.Data<float>());
-            else KlBackward(input.Data<double>(), target.Data<double>(), logTarget, logits is not null, n, scale, dx.Data<double>());
+            // w is exp(t): kept, or taken here
+            var w = expT ?? target;
+            bool expW = expT is null && logTarget;
+            if (input.DType == DType.Float32) KlBackward(input.Data<float>(), w.Data<float>(), expW, logits is not null, n, (float)scale, dx.Data<float>());
+            else KlBackward(input.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>());
+            if (consume)
+            {
+                StoragePool.Adopt(dx.Storage);
+                expT = null;
+            }
             return [dx, null];
         });
     }
 
-    private static void KlBackward<T>(T[] q, T[] t, bool logTarget, bool throughLogSoftmax, int n, T scale, T[] dx)
+    /// <summary>dx for kl_div's input (or, through log_softmax, its logits), with target weights w = t, or exp(t) when <paramref name="expW"/>.</summary>
+    private static void KlBackward<T>(T[] q, T[] t, bool expW, bool throughLogSoftmax, int n, T scale, T[] dx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, [], [], t, logTarget, [], 0, n, scale, dx);
-        else Fused.KlInputGrad(t, logTarget, scale, dx);
+        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, [], [], t, expW, [], 0, n, scale, dx);
+        else Fused.KlInputGrad(t, expW, scale, dx);
     }
 
     /// <summary>

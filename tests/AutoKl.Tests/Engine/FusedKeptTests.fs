@@ -47,6 +47,31 @@ let tests =
                 let b = (Autograd.Gradients(loss, [| x |])).[0].ToDoubleArray()
                 Expect.sequenceEqual b a "the kept exps were spent by the first call"
 
+        for throughLogSoftmax in [ false; true ] do
+            let kind = if throughLogSoftmax then "of a log_softmax" else "of a leaf"
+            let loss (x: Tensor) =
+                let logT = Tensor.LogSoftmax(Tensor.RandN([| 6; 9 |], Generator(8), DType.Float64), 1)
+                let q = if throughLogSoftmax then Tensor.LogSoftmax(x, 1) else x
+                Losses.KlDiv(q, logT, Reduction.BatchMean, logTarget = true)
+            testCase (sprintf "kl_div with log_target %s: the kept exp(t) survive a pass that keeps the graph" kind) <| fun () ->
+                let x = logits ()
+                let l = loss x
+                l.Backward(retainGraph = true)
+                let first = x.Grad.ToDoubleArray()
+                l.Backward()
+                let twice = x.Grad.ToDoubleArray()
+                let before = Losses.FusionEnabled
+                Losses.FusionEnabled <- false
+                let expected =
+                    try
+                        let y = logits ()
+                        (loss y).Backward()
+                        y.Grad.ToDoubleArray()
+                    finally Losses.FusionEnabled <- before
+                for i in 0 .. first.Length - 1 do
+                    Expect.floatClose { absolute = 1e-15; relative = 1e-12 } first[i] expected[i] (sprintf "first pass, element %d, against the composed formula" i)
+                    Expect.equal twice[i] (2.0 * first[i]) (sprintf "element %d: the second pass must add the same gradient again" i)
+
         for dtype in [ DType.Float32; DType.Float64 ] do
             testCase (sprintf "kl_div refuses a negative target on the fused path (%A)" dtype) <| fun () ->
                 let q = Tensor.LogSoftmax(Tensor.RandN([| 4; 5 |], Generator(1), dtype).RequiresGrad_(), 1)
