@@ -27,20 +27,22 @@ namespace AutoKl;
 /// </summary>
 /// <example>
 /// <code lang="csharp">
-/// var w = Tensor.RandN(new[] { 256, 4096 }, new Generator(0)).RequiresGrad_();
-/// var adam = new Adam(new[] { w }, lr: 1e-3);
-/// Tensor last = null;
+/// var gen = new Generator(0);
+/// var logits = Tensor.RandN(new[] { 256, 4096 }, gen).RequiresGrad_();
+/// var target = Tensor.Softmax(Tensor.RandN(new[] { 256, 4096 }, gen), 1);
+/// var adam = new Adam(new[] { logits }, lr: 1e-3);
+/// Tensor lastLoss = null;
 /// for (var step = 0; step &lt; 100; step++)
 /// {
 ///     using var scope = Tensor.Scope();
 ///     adam.ZeroGrad();
-///     var logp = Tensor.LogSoftmax(w, 1);          // released when the scope ends
+///     var logp = Tensor.LogSoftmax(logits, 1);      // 4 MB, back to the pool when the scope ends
 ///     var loss = Losses.KlDiv(logp, target, Reduction.BatchMean);
 ///     loss.Backward();
-///     adam.Step();                                   // w, w.Grad and Adam's moments are never released
-///     last = loss.Keep();                            // survives the scope
+///     adam.Step();                                   // logits, logits.Grad and Adam's moments are never released
+///     lastLoss = loss.Keep();                        // survives the scope
 /// }
-/// Console.WriteLine(last.ToScalar());
+/// Console.WriteLine(lastLoss.ToScalar());
 /// </code>
 /// </example>
 public sealed class TensorScope : IDisposable
@@ -118,6 +120,7 @@ public sealed class TensorScope : IDisposable
     /// <exception cref="AutoKlException">Disposed on a different thread than the one that opened it.</exception>
     /// <example>
     /// <code lang="csharp">
+    /// var x = Tensor.FromArray(new[] { 0.5, 1.5 });
     /// var scope = Tensor.Scope();
     /// var y = Tensor.Exp(x);
     /// scope.Dispose();
@@ -207,6 +210,7 @@ public sealed partial class Tensor
     /// its values can no longer be read (its shape and dtype can).</summary>
     /// <example>
     /// <code lang="csharp">
+    /// var x = Tensor.FromArray(new[] { 0.5, 1.5 });
     /// Tensor y;
     /// using (Tensor.Scope()) y = Tensor.Exp(x);
     /// Console.WriteLine(y.IsReleased);   // True
