@@ -122,31 +122,42 @@ public static class Timing
 
 /// <summary>
 /// `--alloc`: the bytes one warm training step allocates on the calling thread (all of them: storage
-/// and bookkeeping), per workload, in a hand-written loop and in Minimize.Run; one thread, so
-/// every allocation is on the thread measured.
+/// and bookkeeping), and how many storage arrays the pool had to allocate fresh per step, per
+/// workload, in a hand-written loop (with and without a TensorScope per step) and in Minimize.Run
+/// (a scope per step); one thread, so every allocation is on the thread measured.
 /// </summary>
 public static class Allocation
 {
     public static void Run()
     {
         Parallelism.MaxThreads = 1;
+        Console.WriteLine($"{"workload",-70} {"per step",15} {"fresh arrays",13}");
         foreach (var dtype in new[] { DType.Float32, DType.Float64 })
         {
+            string name = $"gaussian_step_{(dtype == DType.Float32 ? "float32" : "float64")}";
             var fit = new GaussianFit(dtype);
-            Report($"gaussian_step_{(dtype == DType.Float32 ? "float32" : "float64")} (hand-written loop)", 200, () => fit.Step());
+            Report($"{name} (hand-written loop)", 200, () => fit.Step());
+            var scoped = new GaussianFit(dtype);
+            Report($"{name} (hand-written loop, a TensorScope per step)", 200, () => scoped.ScopedStep());
             var run = new GaussianFit(dtype);
-            Report($"gaussian_step_{(dtype == DType.Float32 ? "float32" : "float64")} (Minimize.Run, 1000 steps / 1000)", 1, () => run.Run(1000), perCall: 1000);
+            Report($"{name} (Minimize.Run, 1000 steps / 1000)", 1, () => run.Run(1000), perCall: 1000);
         }
         foreach (var (name, op) in BatchWorkloads.Make(new LogSoftmaxKl(256, 4096, DType.Float32))) Report(name, 10, op);
+        var adam = new LogSoftmaxKlAdam(256, 4096, DType.Float32);
+        Report("logsoftmax_kl_256x4096_float32 + Adam (hand-written loop, a TensorScope per step)", 20, () => adam.ScopedStep());
+        var adamRun = new LogSoftmaxKlAdam(256, 4096, DType.Float32);
+        Report("logsoftmax_kl_256x4096_float32 + Adam (Minimize.Run, 20 steps / 20)", 1, () => adamRun.Run(20), perCall: 20);
     }
 
     private static void Report(string name, int calls, Action op, int perCall = 1)
     {
         for (int i = 0; i < 3; i++) op();
+        long fresh = StoragePool.FreshArrays;
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < calls; i++) op();
         double bytes = (double)(GC.GetAllocatedBytesForCurrentThread() - before) / calls / perCall;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-62} {bytes / 1024,12:F1} KB per step"));
+        double arrays = (double)(StoragePool.FreshArrays - fresh) / calls / perCall;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-70} {bytes / 1024,12:F1} KB {arrays,13:F2}"));
     }
 }
 

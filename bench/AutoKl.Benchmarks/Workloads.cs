@@ -42,8 +42,45 @@ public sealed class GaussianFit
         return loss.ToScalar();
     }
 
+    /// <summary><see cref="Step"/> inside a <see cref="TensorScope"/>: the log-density goes back to the pool.</summary>
+    public double ScopedStep()
+    {
+        using var scope = Tensor.Scope();
+        return Step();
+    }
+
     /// <summary>Runs <paramref name="steps"/> steps with <see cref="Minimize.Run(IReadOnlyList{Tensor}, Func{Tensor}, Optimizer, int)"/>.</summary>
     public void Run(int steps) => Minimize.Run([_mu, _sigma], Loss, _adam, steps);
+}
+
+/// <summary>
+/// A training step of log_softmax + kl_div(batchmean) with Adam on the logits (zero the gradient,
+/// loss, backward, Adam step): <see cref="LogSoftmaxKl"/> as the inner loop of a real fit.
+/// </summary>
+public sealed class LogSoftmaxKlAdam
+{
+    private readonly LogSoftmaxKl _kl;
+    private readonly Adam _adam;
+
+    public LogSoftmaxKlAdam(int batch = 256, int classes = 4096, DType dtype = DType.Float32)
+    {
+        _kl = new LogSoftmaxKl(batch, classes, dtype);
+        _adam = new Adam([_kl.Logits], lr: 1e-3);
+    }
+
+    /// <summary>zero_grad, loss, backward, Adam step, inside a <see cref="TensorScope"/>; returns the loss.</summary>
+    public double ScopedStep()
+    {
+        using var scope = Tensor.Scope();
+        _adam.ZeroGrad();
+        var loss = _kl.Loss();
+        loss.Backward();
+        _adam.Step();
+        return loss.ToScalar();
+    }
+
+    /// <summary>Runs <paramref name="steps"/> steps with Minimize.Run (a scope per step).</summary>
+    public void Run(int steps) => Minimize.Run([_kl.Logits], _kl.Loss, _adam, steps);
 }
 
 /// <summary>

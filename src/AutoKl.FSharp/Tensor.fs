@@ -318,6 +318,29 @@ module Tensor =
     /// The accumulated gradient of a leaf.
     let grad (x: Tensor) = x.Grad
 
+    // ---- scopes ---------------------------------------------------------------------------
+    /// <summary>Opens a TensorScope on this thread: the tensors made until it is disposed are released
+    /// when it is (their storage is reused by the next step; reading one afterwards throws), except
+    /// those kept with <c>Tensor.keep</c>. Parameters, gradients and optimizer state are never released.
+    /// Use it around a training step or any computation whose intermediates are not needed afterwards.</summary>
+    /// <example><code>
+    /// for _ in 1 .. 1000 do
+    ///     use _ = Tensor.scope ()
+    ///     adam.ZeroGrad()
+    ///     let loss = Normal(mu, sigma).LogProb x |> Losses.klDiv Reduction.Mean p
+    ///     loss.Backward()
+    ///     adam.Step()
+    /// </code></example>
+    let scope () : TensorScope = T.Scope()
+    /// <summary>Keeps a tensor (and every view of its storage) beyond the scope that owns it: it moves to
+    /// the enclosing open scope, or to none; returns it, for piping. Throws if it was already released.</summary>
+    /// <example><code>
+    /// let probs =
+    ///     use _ = Tensor.scope ()
+    ///     Tensor.softmax 1 logits |> Tensor.keep
+    /// </code></example>
+    let keep (x: Tensor) = x.Keep()
+
 /// F# slicing on tensors: `x.[1..3]` and `m.[0..1, 2..]` (bounds inclusive, as F# slices are).
 [<AutoOpen>]
 module TensorSlicing =

@@ -23,5 +23,5 @@ public sealed partial class Tensor
     }
 
     /// <summary>The same values as a new recorded tensor (gradient passes unchanged).</summary>
-    internal static Tensor Identity(Tensor x) => Record(new Tensor(x.Storage, x.ShapeRef), "identity", [x], g => [g], readsValues: false);
+    internal static Tensor Identity(Tensor x) => Record(x.SharingStorage(x.ShapeRef), "identity", [x], g => [g], readsValues: false);
 }

@@ -18,6 +18,7 @@ public sealed partial class Tensor
     internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward,
                                   Tensor[]? alsoSaved = null, bool readsValues = true)
     {
+        result._madeBy ??= op;
         if (!GradMode.Enabled) return result;
         foreach (var input in inputs)
         {

@@ -95,7 +95,7 @@ public sealed partial class Tensor
         var keptShape = Shapes.Reduced(x.ShapeRef, ax, keepDim: true);
         // log(sum(exp(x - max))) + max, a row at a time; -inf over an empty axis
         var y = RowWise(x, null, ax, new LogSumExpRow());
-        if (keepDim) y = new Tensor(y.Storage, keptShape);
+        if (keepDim) y = y.SharingStorage(keptShape);
         // The gradient is softmax(x), taken as exp(log_softmax(x)) rather than exp(x - y): at 1e300
         // y is rounded by far more than 1, and exp(x - y) would give 1 for every element of the row.
         return Record(y, "logsumexp", [x], g => [g.Reshape(keptShape) * Exp(LogSoftmaxOver(x, ax))]);

@@ -10,6 +10,12 @@ public readonly record struct StepReport(int Step, double Loss, double Lr);
 /// The common training loop: for each step, clear the gradients, evaluate the loss, backward,
 /// update the parameters (and advance the schedule). PyTorch's
 /// <c>zero_grad(); loss = f(); loss.backward(); opt.step(); sched.step()</c>.
+/// <para>Each step runs inside its own <see cref="TensorScope"/>: every tensor the loss function
+/// makes is released when the step ends and its storage serves the next step, so a warm loop
+/// allocates no tensor storage. A tensor the loss function stores for later (a prediction to
+/// plot, a cached constant) must be made before the loop or kept with <see cref="Tensor.Keep"/>;
+/// reading it after its step otherwise throws. The report callback runs after the step's scope
+/// has ended.</para>
 /// </summary>
 public static class Minimize
 {
@@ -64,17 +70,24 @@ public static class Minimize
         }
         for (int step = 1; step <= steps; step++)
         {
-            optimizer.ZeroGrad(); // covers every parameter: each was checked to be the optimizer's
-            var value = loss();
-            if (value.Numel != 1)
-                throw new AutoKlException("minimize", $"step {step}: the loss has shape {Shapes.Format(value.ShapeRef)}; it must have one element");
-            if (!value.RequiresGrad)
-                throw new AutoKlException("minimize", $"step {step}: the loss does not depend on any parameter that requires gradients");
-            value.Backward();
-            double lossValue = value.ToScalar();
-            double lr = optimizer.ParamGroups[0].Lr;
-            optimizer.Step();
-            scheduler?.Step();
+            double lossValue, lr;
+            // Every tensor the step makes (the loss and its intermediates) is released when it ends,
+            // so the next step reuses their storage; parameters, gradients and the optimizer's
+            // state are never a scope's.
+            using (Tensor.Scope())
+            {
+                optimizer.ZeroGrad(); // covers every parameter: each was checked to be the optimizer's
+                var value = loss();
+                if (value.Numel != 1)
+                    throw new AutoKlException("minimize", $"step {step}: the loss has shape {Shapes.Format(value.ShapeRef)}; it must have one element");
+                if (!value.RequiresGrad)
+                    throw new AutoKlException("minimize", $"step {step}: the loss does not depend on any parameter that requires gradients");
+                value.Backward();
+                lossValue = value.ToScalar();
+                lr = optimizer.ParamGroups[0].Lr;
+                optimizer.Step();
+                scheduler?.Step();
+            }
             onStep?.Invoke(new StepReport(step, lossValue, lr));
         }
     }

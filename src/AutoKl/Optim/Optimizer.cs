@@ -126,6 +126,8 @@ public abstract class Optimizer
     public void Step()
     {
         using var _ = Autograd.NoGrad();
+        // the state made here (moments, buffers) outlives any TensorScope the step runs in
+        using var kept = TensorScope.Outside();
         foreach (var group in _groups)
             foreach (var p in group.Parameters)
             {
@@ -184,6 +186,7 @@ public abstract class Optimizer
     /// </summary>
     public OptimizerState SaveState()
     {
+        using var kept = TensorScope.Outside(); // a snapshot the caller keeps, whatever scope is open
         var parameters = Parameters;
         var groups = new List<OptimizerState.Group>();
         int index = 0;
@@ -218,6 +221,7 @@ public abstract class Optimizer
     /// <summary>Takes the groups' hyper-parameters and the parameters' states from <paramref name="state"/>, which <see cref="CheckCompatible"/> has accepted.</summary>
     internal void Restore(OptimizerState state)
     {
+        using var kept = TensorScope.Outside();
         for (int gi = 0; gi < _groups.Count; gi++)
             _groups[gi].ReplaceHyperParameters(state.Groups[gi].HyperParameters);
         var parameters = Parameters;
@@ -299,11 +303,16 @@ public sealed class ParameterState
     internal Tensor GetOrCreate(string name, Tensor parameter, double fill = 0)
     {
         if (!_buffers.TryGetValue(name, out var t))
-            _buffers[name] = t = Tensor.Full(parameter.ShapeRef, fill, parameter.DType);
+            using (TensorScope.Outside())
+                _buffers[name] = t = Tensor.Full(parameter.ShapeRef, fill, parameter.DType);
         return t;
     }
 
-    internal void Set(string name, Tensor value) => _buffers[name] = value;
+    internal void Set(string name, Tensor value)
+    {
+        value.Unscope(); // state outlives every TensorScope
+        _buffers[name] = value;
+    }
 }
 
 /// <summary>

@@ -5,11 +5,12 @@ namespace AutoKl;
 
 public sealed partial class Tensor
 {
-    /// <summary>PyTorch-like text: values (abbreviated past 1000 elements), dtype, and the op that made it.</summary>
+    /// <summary>PyTorch-like text: values (abbreviated past 1000 elements; none once released by a <see cref="TensorScope"/>), dtype, and the op that made it.</summary>
     public override string ToString()
     {
         var sb = new StringBuilder("tensor(");
-        if (Numel > 1000) sb.Append($"<{Numel} values, shape {Shapes.Format(_shape)}>");
+        if (IsReleased) sb.Append($"<released by its scope, shape {Shapes.Format(_shape)}>");
+        else if (Numel > 1000) sb.Append($"<{Numel} values, shape {Shapes.Format(_shape)}>");
         else
         {
             int pos = 0;

@@ -32,6 +32,14 @@ internal static class StoragePool
     [ThreadStatic] private static Dictionary<(Type, int), Stack<Array>>? _free;
     [ThreadStatic] private static long _bytes;
     [ThreadStatic] private static Arena? _arena;
+    [ThreadStatic] private static long _fresh;
+
+    /// <summary>
+    /// How many arrays of a poolable length (16 elements or more) <see cref="Rent{T}"/> has had to
+    /// allocate on this thread because none was free: a warm training step that reuses all of its
+    /// storage leaves it unchanged (tests, benchmarks). Smaller arrays are always allocated, and not counted.
+    /// </summary>
+    internal static long FreshArrays => _fresh;
 
     /// <summary>
     /// An array of <paramref name="n"/> elements: one put back earlier when there is one, else a
@@ -47,7 +55,10 @@ internal static class StoragePool
             if (zeroed) Array.Clear(array);
         }
         else
+        {
             array = zeroed ? new T[n] : GC.AllocateUninitializedArray<T>(n);
+            if (n >= MinLength) _fresh++;
+        }
         if (n >= MinLength) _arena?.Taken.Add(array);
         return array;
     }
@@ -55,7 +66,7 @@ internal static class StoragePool
     /// <summary>Starts noting the arrays handed out on this thread; <see cref="Arena.Dispose"/> puts them back.</summary>
     public static Arena Begin()
     {
-        var arena = new Arena(_arena);
+        var arena = new Arena(_arena, TensorScope.Outside());
         _arena = arena;
         return arena;
     }
@@ -69,22 +80,32 @@ internal static class StoragePool
     /// <summary>Puts an array that nothing holds any more on the running pass's list (it goes back to the pool with the pass's own).</summary>
     public static void Adopt(Array array) => _arena?.Taken.Add(array);
 
-    /// <summary>Stops noting arrays until the returned scope ends (for arrays that outlive the pass, such as a new .Grad).</summary>
+    /// <summary>
+    /// Stops noting arrays until the returned scope ends (for arrays that outlive the pass, such as
+    /// a new .Grad); the tensors made meanwhile belong to no <see cref="TensorScope"/> either.
+    /// </summary>
     public static Suspension Suspend()
     {
         var previous = _arena;
         _arena = null;
-        return new Suspension(previous);
+        return new Suspension(previous, TensorScope.Outside());
     }
 
     /// <summary>Restores the arena that <see cref="Suspend"/> set aside.</summary>
-    internal readonly struct Suspension(Arena? previous) : IDisposable
+    internal readonly struct Suspension(Arena? previous, TensorScope.Unowned unowned) : IDisposable
     {
-        public void Dispose() => _arena = previous;
+        public void Dispose()
+        {
+            _arena = previous;
+            unowned.Dispose();
+        }
     }
 
-    /// <summary>The arrays handed out during one backward pass.</summary>
-    internal sealed class Arena(Arena? outer) : IDisposable
+    /// <summary>
+    /// The arrays handed out during one backward pass. The tensors made meanwhile belong to no
+    /// <see cref="TensorScope"/>: the pass hands their arrays back itself (a scope must not do it twice).
+    /// </summary>
+    internal sealed class Arena(Arena? outer, TensorScope.Unowned unowned) : IDisposable
     {
         internal readonly List<Array> Taken = new();
         private bool _done;
@@ -101,18 +122,30 @@ internal static class StoragePool
             if (_done) return;
             _done = true;
             _arena = outer;
-            var free = _free ??= new Dictionary<(Type, int), Stack<Array>>();
-            foreach (var array in Taken)
-            {
-                var key = (array.GetType().GetElementType()!, array.Length);
-                if (!free.TryGetValue(key, out var stack)) free[key] = stack = new Stack<Array>();
-                if (stack.Count >= MaxPerLength || _bytes + Bytes(array) > MaxBytes) continue;
-                if (Poison) Fill(array);
-                stack.Push(array);
-                _bytes += Bytes(array);
-            }
+            unowned.Dispose();
+            foreach (var array in Taken) Return(array);
             Taken.Clear();
         }
+    }
+
+    /// <summary>Puts back an array that no tensor holds any more (a finished pass's temporary, or the storage a <see cref="TensorScope"/> released).</summary>
+    internal static void Return(Array array)
+    {
+        if (array.Length < MinLength) return;
+        var free = _free ??= new Dictionary<(Type, int), Stack<Array>>();
+        var key = (array.GetType().GetElementType()!, array.Length);
+        if (!free.TryGetValue(key, out var stack)) free[key] = stack = new Stack<Array>();
+        if (stack.Count >= MaxPerLength || _bytes + Bytes(array) > MaxBytes) return;
+        if (Poison)
+        {
+            // in the poisoned (test) build, also catch an array handed back twice: two tensors would then share it
+            foreach (var kept in stack)
+                if (ReferenceEquals(kept, array))
+                    throw new InvalidOperationException($"internal error: a storage array of {array.Length} elements was handed back to the pool twice");
+            Fill(array);
+        }
+        stack.Push(array);
+        _bytes += Bytes(array);
     }
 
     private static long Bytes(Array array) => (long)array.Length * (array is float[] ? 4 : 8);

@@ -26,8 +26,27 @@ namespace AutoKl;
 /// </example>
 public sealed partial class Tensor
 {
-    /// <summary>float[], double[] or long[] with exactly <see cref="Numel"/> elements.</summary>
-    internal readonly Array Storage;
+    /// <summary>
+    /// The values: float[], double[] or long[] with exactly <see cref="Numel"/> elements. Every read
+    /// goes through here, so a tensor released by its <see cref="TensorScope"/> (its storage handed
+    /// back to the pool) throws instead of reading values that now belong to another tensor.
+    /// </summary>
+    internal Array Storage => _base._array ?? throw Released();
+
+    /// <summary>On the tensor that made the storage (<see cref="_base"/> of itself): the array, null once a scope released it.</summary>
+    private Array? _array;
+
+    /// <summary>The tensor whose storage this one uses: itself, or the one it is a view of (Detach, reshape, ...).
+    /// Release and ownership are per storage, so they live on the base, and every view sees them.</summary>
+    private readonly Tensor _base;
+
+    /// <summary>On a base: the open scope that owns the storage, or null (never released).</summary>
+    internal TensorScope? OwnerScope;
+
+    /// <summary>The op whose result this is (set by Record), for the message when a released tensor is read.</summary>
+    private string? _madeBy;
+
+    private readonly int _numel;
     private readonly int[] _shape;
     private bool _requiresGrad;
     private bool _retainsGrad;
@@ -42,9 +61,12 @@ public sealed partial class Tensor
 
     private sealed class VersionCounter { public int Value; }
 
+    /// <summary>A tensor over a storage array made just for it; while a <see cref="TensorScope"/> is open on this thread, the scope owns it.</summary>
     internal Tensor(Array storage, int[] shape)
     {
-        Storage = storage;
+        _array = storage;
+        _base = this;
+        _numel = storage.Length;
         _shape = shape;
         DType = storage switch
         {
@@ -55,6 +77,18 @@ public sealed partial class Tensor
         };
         if (storage.Length != Shapes.Numel(shape))
             throw new AutoKlException("tensor", $"{storage.Length} values do not fill shape {Shapes.Format(shape)} ({Shapes.Numel(shape)} elements)");
+        TensorScope.Current?.Own(this);
+    }
+
+    /// <summary>A tensor over <paramref name="source"/>'s storage (a view): released with it, kept with it.</summary>
+    private Tensor(Tensor source, int[] shape)
+    {
+        _base = source._base;
+        _numel = source._numel;
+        _shape = shape;
+        DType = source.DType;
+        if (_numel != Shapes.Numel(shape))
+            throw new AutoKlException("tensor", $"{_numel} values do not fill shape {Shapes.Format(shape)} ({Shapes.Numel(shape)} elements)");
     }
 
     /// <summary>The element type.</summary>
@@ -70,7 +104,7 @@ public sealed partial class Tensor
     public int Rank => _shape.Length;
 
     /// <summary>Number of elements.</summary>
-    public int Numel => Storage.Length;
+    public int Numel => _numel;
 
     /// <summary>Size of dimension <paramref name="axis"/> (negative counts from the end).</summary>
     public int Size(int axis) => _shape[Shapes.NormalizeAxis("size", axis, Rank)];
@@ -124,6 +158,8 @@ public sealed partial class Tensor
         {
             if (!Shapes.Equal(value._shape, _shape))
                 throw new AutoKlException("grad", $"gradient of shape {Shapes.Format(value._shape)} does not match tensor shape {Shapes.Format(_shape)}");
+            // a gradient lives as long as its tensor: no scope may release it
+            value.Unscope();
             _grad = value;
             _gradOwned = false;
         }
@@ -192,7 +228,8 @@ public sealed partial class Tensor
             g.SoleGradient = false;
             if (_spareGrad is not null) StoragePool.Adopt(_spareGrad);
             _spareGrad = null;
-            _grad = new Tensor(g.Storage, _shape);
+            _grad = new Tensor(g, _shape);
+            _grad.Unscope();
             _gradOwned = true;
             _gradExposed = false;
             return;
@@ -218,6 +255,8 @@ public sealed partial class Tensor
         }
         else
         {
+            // recorded (create_graph) gradients: the tensor itself becomes .Grad, out of every scope
+            g.Unscope();
             _grad = g;
             _gradOwned = false;
         }
@@ -250,7 +289,11 @@ public sealed partial class Tensor
     public Tensor Detach() => View(_shape);
 
     /// <summary>A tensor over the same storage under <paramref name="shape"/>, sharing the version counter.</summary>
-    internal Tensor View(int[] shape) => new(Storage, shape) { _versionCounter = _versionCounter ??= new VersionCounter() };
+    internal Tensor View(int[] shape) => new(this, shape) { _versionCounter = _versionCounter ??= new VersionCounter() };
+
+    /// <summary>A tensor over the same storage under <paramref name="shape"/>, with a version counter of its own
+    /// (for a new op result that passes the values through: identity, a reduction's kept dimensions).</summary>
+    internal Tensor SharingStorage(int[] shape) => new(this, shape);
 
     /// <summary>
     /// How many times the values were changed in place (<c>Sub_</c>, <c>Add_</c>, <c>Copy_</c>, an
