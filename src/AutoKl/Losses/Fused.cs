@@ -78,6 +78,8 @@ public static partial class Losses
             else KlBackward(input.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>());
             if (consume)
             {
+                // the pass returns it now, so no scope may return it again
+                dx.Unscope();
                 StoragePool.Adopt(dx.Storage);
                 expT = null;
             }
@@ -156,9 +158,12 @@ public static partial class Losses
                 Fused.SoftmaxMinusTarget((double[])from, exps is null ? lse.Data<double>() : [], exps is null ? [] : (double[])kept, indices ? [] : target.Data<double>(), false, index, ignoreIndex, n, scale, dx.Data<double>());
             if (consume)
             {
-                StoragePool.Adopt(dx.Storage);
-                StoragePool.Adopt(sums!.Storage);
-                StoragePool.Adopt(lse.Storage);
+                // the pass returns them now, so no scope may return them again
+                foreach (var spent in new[] { dx, sums!, lse })
+                {
+                    spent.Unscope();
+                    StoragePool.Adopt(spent.Storage);
+                }
                 exps = sums = null;
             }
             return [dx, null];

@@ -4,8 +4,10 @@
 /// kl_div's value check, which rides on the fused sum, must still refuse a bad target.
 module AutoKl.Tests.Engine.FusedKeptTests
 
+open System
 open Expecto
 open AutoKl
+open AutoKl.Optim
 open AutoKl.Tests.Support.Check
 
 let private logits () = Tensor.RandN([| 6; 9 |], Generator(5), DType.Float64).RequiresGrad_()
@@ -71,6 +73,40 @@ let tests =
                 for i in 0 .. first.Length - 1 do
                     Expect.floatClose { absolute = 1e-15; relative = 1e-12 } first[i] expected[i] (sprintf "first pass, element %d, against the composed formula" i)
                     Expect.equal twice[i] (2.0 * first[i]) (sprintf "element %d: the second pass must add the same gradient again" i)
+
+        // What a loss kept for its backward pass is spent by that pass (handed back to the pool); the
+        // scope around the step must not hand it back a second time (the poisoned pool throws on that)
+        let losses : (string * (Tensor -> Tensor)) list =
+            // rows of at least 16, so that the kept row sums are pooled arrays too
+            let soft = Tensor.Softmax(Tensor.RandN([| 20; 9 |], Generator(6), DType.Float32), 1)
+            let logT = Tensor.LogSoftmax(Tensor.RandN([| 20; 9 |], Generator(8), DType.Float32), 1)
+            let classes = Tensor.FromArray(Array.init 20 (fun i -> int64 (i % 9)))
+            [ "cross_entropy, class indices", (fun x -> Losses.CrossEntropy(x, classes))
+              "cross_entropy, soft targets", (fun x -> Losses.CrossEntropy(x, soft))
+              "kl_div of log_softmax", (fun x -> Losses.KlDiv(Tensor.LogSoftmax(x, 1), soft, Reduction.BatchMean))
+              "kl_div of log_softmax, log_target", (fun x -> Losses.KlDiv(Tensor.LogSoftmax(x, 1), logT, Reduction.BatchMean, logTarget = true))
+              "kl_div of a leaf, log_target", (fun x -> Losses.KlDiv(x, logT, Reduction.BatchMean, logTarget = true)) ]
+        for name, loss in losses do
+            testSequenced (testCase (sprintf "%s: Adam steps inside scopes, pool poisoned, give the unscoped bits" name) (fun () ->
+                let run scoped =
+                    let x = Tensor.RandN([| 20; 9 |], Generator(5), DType.Float32).RequiresGrad_()
+                    let adam = Adam([ x ], lr = 0.01)
+                    for _ in 1 .. 5 do
+                        use _ = if scoped then Tensor.Scope() :> IDisposable else { new IDisposable with member _.Dispose() = () }
+                        adam.ZeroGrad()
+                        // twice: the second gradient is added into .Grad, the first becomes it
+                        (loss x).Backward()
+                        (loss x).Backward()
+                        adam.Step()
+                    x.ToSingleArray()
+                let before = StoragePool.Poison
+                StoragePool.Poison <- true
+                StoragePool.Clear()
+                try
+                    let plain = run false
+                    let scoped = run true
+                    Expect.sequenceEqual scoped plain "the scoped steps must give the same parameters"
+                finally StoragePool.Poison <- before))
 
         for dtype in [ DType.Float32; DType.Float64 ] do
             testCase (sprintf "kl_div refuses a negative target on the fused path (%A)" dtype) <| fun () ->
