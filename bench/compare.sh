@@ -52,8 +52,8 @@ awk '
     printf "%-42s %11s %11s %7s %11s %11s %7s\n", "workload", "AutoKl min", "PyTorch min", "ratio", "AutoKl med", "PyTorch med", "ratio"
     for (i = 1; i <= n; i++) {
       k = names[i]
-      # AutoKl-only variants (e.g. ..._nochecks: argument checks off) compare with the base workload.
-      base = k; sub(/_nochecks$/, "", base)
+      # AutoKl-only variants (..._nochecks: argument checks off; ..._noscope: no TensorScope) compare with the base workload.
+      base = k; sub(/_nochecks$/, "", base); sub(/_noscope$/, "", base)
       if ((k in a) && (base in p)) {
         ma = median(am[k]); mp = median(pm[base])
         printf "%-42s %11.3e %11.3e %7.3f %11.3e %11.3e %7.3f\n", k, a[k], p[base], a[k] / p[base], ma, mp, ma / mp
