@@ -158,3 +158,40 @@ System.IO.File.Delete path
 printfn "uninterrupted: mu %.17g sigma %.17g" (float mu1) (float sigma1)
 printfn "resumed:       mu %.17g sigma %.17g" (float mu2) (float sigma2)
 (*** include-output ***)
+
+(**
+## Steps that allocate no storage: scopes
+
+A backward pass hands its temporaries back to a pool, and `.Grad` and the optimizer's state
+keep their arrays from step to step. What the forward pass makes — a `log_softmax` output, a
+log-density — is yours to keep, so the engine cannot reuse its storage until it knows you are
+done with it, and .NET has no reference counts to tell it. `Tensor.scope ()` says so: every
+tensor made while the scope is open, and not kept with `Tensor.keep`, gives its storage back
+when the scope ends. `Optim.minimize` opens one around each step by itself; in a loop of your
+own, open it at the top of the step:
+*)
+let logits = Tensor.randn (Generator 1) DType.Float32 [ 64; 1000 ] |> Tensor.requiresGrad
+let target = Tensor.randn (Generator 2) DType.Float32 [ 64; 1000 ] |> Tensor.softmax 1
+let stepper = SGD([ logits ], lr = 0.5)
+let mutable lastLoss = Tensor.scalar32 0.0f
+for step in 1 .. 100 do
+    use _ = Tensor.scope ()
+    stepper.ZeroGrad()
+    let loss = Losses.KlDiv(Tensor.logSoftmax 1 logits, target, Reduction.BatchMean)
+    loss.Backward()
+    stepper.Step()
+    if step = 100 then lastLoss <- Tensor.keep loss   // kept: readable after its scope
+
+printfn "loss after 100 steps: %.6f" (float lastLoss)
+(*** include-output ***)
+
+(**
+A tensor that leaves its scope without being kept cannot be read any more, and says why, rather
+than showing values that now belong to another tensor:
+*)
+let escaped =
+    use _ = Tensor.scope ()
+    Tensor.logSoftmax 1 logits
+
+try printfn "%f" (float (Tensor.sum escaped)) with :? AutoKlException as e -> printfn "%s" e.Message
+(*** include-output ***)

@@ -16,6 +16,25 @@ public class GaussianFitStep
 
     [Benchmark(Description = "gaussian fit: one Adam step")]
     public double Step() => _fit.Step();
+
+    [Benchmark(Description = "gaussian fit: one Adam step in a TensorScope")]
+    public double ScopedStep() => _fit.ScopedStep();
+}
+
+/// <summary>A training step of the [256, 4096] workload: zero_grad, log_softmax + kl_div, backward, Adam.</summary>
+[MemoryDiagnoser]
+public class LogSoftmaxKlTrainingStep
+{
+    private LogSoftmaxKlAdam _work = null!;
+
+    [GlobalSetup]
+    public void Setup() => _work = new LogSoftmaxKlAdam(256, 4096, DType.Float32);
+
+    [Benchmark(Description = "log_softmax + kl_div + Adam [256,4096] f32, in a TensorScope")]
+    public double ScopedStep() => _work.ScopedStep();
+
+    [Benchmark(Description = "the same through Minimize.Run (10 steps per call)")]
+    public void Minimize() => _work.Run(10);
 }
 
 /// <summary>(b) Forward and backward of log_softmax + kl_div(batchmean) on a [256, 4096] float32 batch.</summary>
