@@ -50,6 +50,12 @@ public static class Profile
             using (Validation.Disabled())
                 Time("kl_div batchmean (checks off)", () => Losses.KlDiv(logQ, t, Reduction.BatchMean));
         }
+        var logitsCe = Tensor.RandN([256, 4096], gen, DType.Float32).RequiresGrad_();
+        var classes = Tensor.FromArray(Enumerable.Range(0, 256).Select(i => (long)(i * 7 % 4096)).ToArray());
+        Time("cross_entropy index: forward, recorded", () => { using (Tensor.Scope()) Losses.CrossEntropy(logitsCe, classes); });
+        Time("cross_entropy index: backward only", () => { using (Tensor.Scope()) { var loss = Losses.CrossEntropy(logitsCe, classes); logitsCe.ZeroGrad(); var sw = Stopwatch.StartNew(); loss.Backward(); return sw.Elapsed.TotalSeconds; } }, selfTimed: true);
+        Time("cross_entropy soft: forward, recorded", () => { using (Tensor.Scope()) Losses.CrossEntropy(logitsCe, t); });
+        Time("cross_entropy soft: backward only", () => { using (Tensor.Scope()) { var loss = Losses.CrossEntropy(logitsCe, t); logitsCe.ZeroGrad(); var sw = Stopwatch.StartNew(); loss.Backward(); return sw.Elapsed.TotalSeconds; } }, selfTimed: true);
         var work = new LogSoftmaxKl(256, 4096, DType.Float32);
         Time("workload: forward, recorded", () => work.Loss());
         Time("workload: backward only", () => { var loss = work.Loss(); work.Logits.ZeroGrad(); var sw = Stopwatch.StartNew(); loss.Backward(); return sw.Elapsed.TotalSeconds; }, selfTimed: true);

@@ -144,11 +144,12 @@ internal static class Fused
     /// row of a class index (<paramref name="index"/>, whose rows with <paramref name="ignore"/>
     /// get dx = 0). <paramref name="dx"/> may be <paramref name="a"/>.
     /// </summary>
-    public static void SoftmaxMinusTarget<T>(T[] a, T[] shift, T[] sums, T[] t, bool expTarget, long[] index, long ignore, int n, T scale, T[] dx)
+    public static void SoftmaxMinusTarget<T>(T[] a, T[] shift, T[] sums, T[] t, bool expTarget, long[] index, long ignore, int n, T scale, T[] dx, T[]? targetSums = null)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(n == 0 ? 0 : a.Length / n, n, new SoftmaxMinusTargetChunk<T>(a, shift, sums, t, expTarget, index, ignore, n, scale, dx));
+        => Chunked.Run(n == 0 ? 0 : a.Length / n, n, new SoftmaxMinusTargetChunk<T>(a, shift, sums, t, expTarget, index, ignore, n, scale, dx, targetSums ?? []));
 
-    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] A, T[] Shift, T[] Sums, T[] Tgt, bool ExpTarget, long[] Index, long Ignore, int N, T Scale, T[] Dx) : IChunkBody
+    /// <summary>One row at a time; <c>TargetSums</c>, when given, holds each row's sum(w) from the forward pass.</summary>
+    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] A, T[] Shift, T[] Sums, T[] Tgt, bool ExpTarget, long[] Index, long Ignore, int N, T Scale, T[] Dx, T[] TargetSums) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
@@ -184,7 +185,7 @@ internal static class Fused
                         FastMath.Exp(w, scratch.AsSpan(0, N));
                         w = scratch.AsSpan(0, N);
                     }
-                    T total = TensorPrimitives.Sum(w);
+                    T total = TargetSums.Length > 0 ? TargetSums[r] : TensorPrimitives.Sum(w);
                     var p = overTarget ? scratch.AsSpan(ExpTarget ? N : 0, N) : dx;
                     if (kept)
                     {
@@ -222,11 +223,16 @@ internal static class Fused
     /// <paramref name="exps"/> is given (laid out like x), exp(x - max) is kept there and each
     /// row's sum s in <paramref name="sums"/>, for a backward pass without exp.
     /// </summary>
-    public static void CrossEntropyRows<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] loss, T[] exps, T[] sums)
+    /// <remarks>
+    /// With soft targets, each row's sum(t) goes into <paramref name="targetSums"/> when given, and
+    /// with <paramref name="checkTarget"/> a row whose t has a negative or NaN element gets a NaN
+    /// loss (the row is in cache here; a separate check would read the whole target again).
+    /// </remarks>
+    public static void CrossEntropyRows<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] loss, T[] exps, T[] sums, T[] targetSums, bool checkTarget)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(lse.Length, 2 * n, new CrossEntropyChunk<T>(x, t, index, ignore, n, lse, loss, exps, sums));
+        => Chunked.Run(lse.Length, 2 * n, new CrossEntropyChunk<T>(x, t, index, ignore, n, lse, loss, exps, sums, targetSums, checkTarget));
 
-    private readonly record struct CrossEntropyChunk<T>(T[] X, T[] Tgt, long[] Index, long Ignore, int N, T[] Lse, T[] Loss, T[] Exps, T[] Sums) : IChunkBody
+    private readonly record struct CrossEntropyChunk<T>(T[] X, T[] Tgt, long[] Index, long Ignore, int N, T[] Lse, T[] Loss, T[] Exps, T[] Sums, T[] TargetSums, bool CheckTarget) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
@@ -255,7 +261,11 @@ internal static class Fused
                     else
                     {
                         var t = Tgt.AsSpan(r * N, N);
-                        Loss[r] = logSum * TensorPrimitives.Sum(t) - TensorPrimitives.Dot(t, (ReadOnlySpan<T>)shifted);
+                        T tSum = TensorPrimitives.Sum<T>(t);
+                        if (TargetSums.Length > 0) TargetSums[r] = tSum;
+                        Loss[r] = CheckTarget && N > 0 && !(TensorPrimitives.Min<T>(t) >= T.Zero)
+                            ? T.NaN
+                            : logSum * tSum - TensorPrimitives.Dot(t, (ReadOnlySpan<T>)shifted);
                     }
                 }
             }

@@ -125,7 +125,7 @@ public static partial class Losses
         else
         {
             if (target.DType != input.DType || !Shapes.Equal(target.ShapeRef, input.ShapeRef)) return null;
-            if (Validation.Enabled) ArgumentChecks.NonNegative(op, "target", target);
+            // the non-negative check runs inside the row kernel (a NaN total says to look)
             divisor = reduction == Reduction.Sum ? 1 : rowCount;
         }
         // the logsumexp of each row, kept for the backward pass; when a gradient is to come, also
@@ -134,10 +134,14 @@ public static partial class Losses
         bool keep = GradMode.Enabled && input.RequiresGrad;
         Tensor? exps = keep ? Tensor.Uninitialized(input.DType, input.ShapeRef) : null;
         Tensor? sums = keep ? Tensor.Uninitialized(input.DType, [rowCount]) : null;
+        Tensor? targetSums = keep && !indices ? Tensor.Uninitialized(input.DType, [rowCount]) : null;
+        bool checkTarget = !indices && Validation.Enabled;
         long[] rowIndex = indices ? target.Data<long>() : [];
         var value = input.DType == DType.Float32
-            ? Scalar<float>(CrossEntropyTotal(input.Data<float>(), indices ? [] : target.Data<float>(), rowIndex, ignoreIndex, n, lse.Data<float>(), exps?.Data<float>() ?? [], sums?.Data<float>() ?? []) / (float)divisor)
-            : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>(), exps?.Data<double>() ?? [], sums?.Data<double>() ?? []) / divisor);
+            ? Scalar<float>(CrossEntropyTotal(input.Data<float>(), indices ? [] : target.Data<float>(), rowIndex, ignoreIndex, n, lse.Data<float>(), exps?.Data<float>() ?? [], sums?.Data<float>() ?? [], targetSums?.Data<float>() ?? [], checkTarget) / (float)divisor)
+            : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>(), exps?.Data<double>() ?? [], sums?.Data<double>() ?? [], targetSums?.Data<double>() ?? [], checkTarget) / divisor);
+        // a row with a negative or NaN target probability made the total NaN: name the element
+        if (checkTarget && double.IsNaN(value.ToScalar())) ArgumentChecks.NonNegative(op, "target", target);
         Tensor[] inputs = [input, target];
         return Tensor.Record(value, op, inputs, g =>
         {
@@ -153,30 +157,31 @@ public static partial class Losses
             dx.SoleGradient = true;
             Array from = exps?.Storage ?? input.Storage, kept = sums?.Storage ?? Array.Empty<float>();
             if (input.DType == DType.Float32)
-                Fused.SoftmaxMinusTarget((float[])from, exps is null ? lse.Data<float>() : [], exps is null ? [] : (float[])kept, indices ? [] : target.Data<float>(), false, index, ignoreIndex, n, (float)scale, dx.Data<float>());
+                Fused.SoftmaxMinusTarget((float[])from, exps is null ? lse.Data<float>() : [], exps is null ? [] : (float[])kept, indices ? [] : target.Data<float>(), false, index, ignoreIndex, n, (float)scale, dx.Data<float>(), targetSums?.Data<float>());
             else
-                Fused.SoftmaxMinusTarget((double[])from, exps is null ? lse.Data<double>() : [], exps is null ? [] : (double[])kept, indices ? [] : target.Data<double>(), false, index, ignoreIndex, n, scale, dx.Data<double>());
+                Fused.SoftmaxMinusTarget((double[])from, exps is null ? lse.Data<double>() : [], exps is null ? [] : (double[])kept, indices ? [] : target.Data<double>(), false, index, ignoreIndex, n, scale, dx.Data<double>(), targetSums?.Data<double>());
             if (consume)
             {
                 // the pass returns them now, so no scope may return them again
-                foreach (var spent in new[] { dx, sums!, lse })
+                foreach (var spent in new[] { dx, sums!, lse, targetSums })
                 {
+                    if (spent is null) continue;
                     spent.Unscope();
                     StoragePool.Adopt(spent.Storage);
                 }
-                exps = sums = null;
+                exps = sums = targetSums = null;
             }
             return [dx, null];
         });
     }
 
-    private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] exps, T[] sums)
+    private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] exps, T[] sums, T[] targetSums, bool checkTarget)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rowLoss = System.Buffers.ArrayPool<T>.Shared.Rent(lse.Length);
         try
         {
-            Fused.CrossEntropyRows(x, t, index, ignore, n, lse, rowLoss, exps, sums);
+            Fused.CrossEntropyRows(x, t, index, ignore, n, lse, rowLoss, exps, sums, targetSums, checkTarget);
             T total = T.Zero;
             for (int r = 0; r < lse.Length; r++) total += rowLoss[r];
             return total;
