@@ -47,7 +47,15 @@ done
 
 log="$(mktemp)"
 trap 'rm -f "$feeds" "$log"' EXIT
-if ! dotnet fsdocs build --eval --strict --clean --properties Configuration=Release \
+# Source links: the project has no public repository, so the site publishes its own copy of the
+# library's sources under ${site_root}source/ (scripts/docs-node/sources.mjs, run by postprocess.mjs)
+# and the API pages link there. RepositoryUrl (given to fsdocs only, not to the library build)
+# is that folder; --sourcerepo is the same folder as an absolute address, the only kind fsdocs
+# accepts (its links for F# members come out as file://${site_root}source/src/...#L27-27, and
+# postprocess.mjs turns them into ${site_root}source/src/....fs.html#L27). fsdocs has no line
+# for C# members; postprocess.mjs finds those in the C# files.
+if ! dotnet fsdocs build --eval --strict --clean --properties Configuration=Release "RepositoryUrl=${site_root}source/" \
+     --sourcefolder "$root" --sourcerepo "file://${site_root}source/" \
      --output "$out" \
      --parameters root "$site_root" fsdocs-collection-name AutoKl fsdocs-logo-link "${site_root}index.html" \
                   fsdocs-logo-src img/logo.svg fsdocs-favicon-src img/logo.svg fsdocs-logo-alt AutoKl \
