@@ -13,10 +13,11 @@ index: 4
 #I "../src/AutoKl.Plots/bin/Release/net10.0"
 #r "AutoKl.Plots.dll"
 
-/// A picture drawn while the page is built, inline as a data URI (the page needs no file beside it).
-let picture (alt: string) (bytes: byte[]) =
-    sprintf "<p><img src=\"data:image/png;base64,%s\" alt=\"%s\" style=\"max-width:100%%;height:auto\"/></p>"
-        (System.Convert.ToBase64String bytes) alt
+/// A picture drawn while the page is evaluated (with the chart code behind `autokl kl --out`),
+/// inline as a data URI: the page needs no file beside it, and the downloaded script draws the same.
+let picture (alt: string) (caption: string) (bytes: byte[]) =
+    sprintf "<figure class=\"autokl-figure\"><img src=\"data:image/png;base64,%s\" alt=\"%s\"/><figcaption>%s</figcaption></figure>"
+        (System.Convert.ToBase64String bytes) alt caption
 (**
 # KL conventions: why "the same" KL gives different numbers
 
@@ -47,7 +48,7 @@ let values (t: Tensor) = t.ToDoubleArray()
 
 AutoKl.Plots.KlPictures.distributions (values p) [ "Q₁", values q1; "Q₂", values q2 ]
 |> AutoKl.Plots.Chart.png AutoKl.Plots.Chart.size
-|> picture "P, Q1 and Q2 by category"
+|> picture "Bar chart of P, Q1 and Q2 over four categories" "P against Q₁ and Q₂ (the Gluon tutorial's dist_1, dist_2 and dist_3)."
 (*** include-it-raw ***)
 
 (**
@@ -158,10 +159,9 @@ let dist3 = q2
 let dist4 = Tensor.ofList2D [ [ 0.0; 0.9; 0.0; 0.1 ] ]
 
 (**
-<figure class="autokl-figure"><img src="img/kl/tutorial/distributions.png" alt="Bar chart of dist_1, dist_2 and dist_3 over four categories"><figcaption>dist_1 (P) against dist_2 and dist_3 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0.3,0.4,0.1,0.2 --q 0.1,0.1,0.1,0.7 --out ...</code>).</figcaption></figure>
-<figure class="autokl-figure"><img src="img/kl/tutorial/conventions.png" alt="Bar chart of the divergences and what each convention returns"><figcaption>The divergences, and what each library returns for them.</figcaption></figure>
-
-dist_2 looks closer to dist_1 than dist_3 does; `KLDivLoss` should agree.
+The tutorial's first bar chart, dist_1 against dist_2 and dist_3, is the one at the top of this
+page; what each library returns for them is charted in [The whole picture](#The-whole-picture)
+below. dist_2 looks closer to dist_1 than dist_3 does; `KLDivLoss` should agree.
 
 ### `from_logits = true`, the default: pass log-probabilities
 
@@ -231,9 +231,13 @@ As the label, zeros are harmless: a category the label gives no mass contributes
 let labelWithZeros = Losses.GluonKlDivLoss(log dist1, dist4)
 (*** include-value: labelWithZeros ***)
 
-(**
-<figure class="autokl-figure"><img src="img/kl/zeros/distributions.png" alt="Bar chart of dist_1 and dist_4, which has zeros in categories 1 and 3"><figcaption>dist_1 against dist_4 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0,0.9,0,0.1 --out ...</code>).</figcaption></figure>
+(*** hide ***)
+AutoKl.Plots.KlPictures.distributions (values dist1) [ "dist_4", values dist4 ]
+|> AutoKl.Plots.Chart.png AutoKl.Plots.Chart.size
+|> picture "Bar chart of dist_1 and dist_4, which has zeros in categories 1 and 3" "dist_1 against dist_4, which puts no mass on categories 1 and 3."
+(*** include-it-raw ***)
 
+(**
 The tutorial's way out is to give both distributions a **common support**: add a small ε to
 every probability of the prediction and renormalise, so that no category has exactly 0. The
 result is finite, but it is a statement about ε as much as about the distributions — it grows
@@ -288,13 +292,13 @@ let rows = conventionsFor q1 |> List.map fst |> Array.ofList
 AutoKl.Plots.KlPictures.conventions rows
     [ for name, q in [ "Q₁", q1; "Q₂", q2 ] -> name, conventionsFor q |> List.map (snd >> total) |> Array.ofList ]
 |> fun chart -> AutoKl.Plots.Chart.png (AutoKl.Plots.Chart.sizeOf chart) chart
-|> picture "what each convention returns for Q1 and Q2"
+|> picture "Bar chart of what each convention returns for Q1 and Q2" "What each convention returns for Q₁ and Q₂."
 (*** include-it-raw ***)
 (*** hide ***)
 AutoKl.Plots.KlPictures.terms 4
     [ for name, q in [ "Q₁", q1; "Q₂", q2 ] -> name, Losses.KlDiv(log q, p, Reduction.None) |> values ]
 |> AutoKl.Plots.Chart.png AutoKl.Plots.Chart.size
-|> picture "the per-category terms p log(p/q) for Q1 and Q2"
+|> picture "Bar chart of the per-category terms p log(p/q) for Q1 and Q2" "The per-category terms that every convention sums, for Q₁ and Q₂."
 (*** include-it-raw ***)
 
 (**
