@@ -215,7 +215,7 @@ let whatWasCompared = dist2 |> Tensor.softmax -1
 (**
 ### A prediction with zeros: dist_4
 
-KL(P‖Q) sums p log(p / q): wherever P has mass and Q has none, the term is infinite. As the
+KL(P‖Q) sums $p \log(p/q)$: wherever P has mass and Q has none, the term is infinite. As the
 prediction, dist_4 has zeros where dist_1 has 0.2, so the divergence is infinite — not a bug,
 and AutoKl does not hide it:
 *)
@@ -226,7 +226,7 @@ let textbookWithZeros = Divergences.kl dist1 dist4
 
 (**
 As the label, zeros are harmless: a category the label gives no mass contributes
-0 · (log(0 + 10⁻¹²) − pred) = 0, which is what the `1e-12` inside Gluon's log is for:
+$0 \cdot (\log(0 + 10^{-12}) - \mathrm{pred}) = 0$, which is what the `1e-12` inside Gluon's log is for:
 *)
 let labelWithZeros = Losses.GluonKlDivLoss(log dist1, dist4)
 (*** include-value: labelWithZeros ***)
@@ -241,7 +241,7 @@ AutoKl.Plots.KlPictures.distributions (values dist1) [ "dist_4", values dist4 ]
 The tutorial's way out is to give both distributions a **common support**: add a small ε to
 every probability of the prediction and renormalise, so that no category has exactly 0. The
 result is finite, but it is a statement about ε as much as about the distributions — it grows
-like log(1/ε):
+like $\log(1/\varepsilon)$:
 *)
 let withCommonSupport (epsilon: float) =
     let lifted = dist4 + epsilon
@@ -254,7 +254,7 @@ for epsilon in [ 1e-2; 1e-4; 1e-6; 1e-9 ] do
 (*** include-output ***)
 
 (**
-AutoKl's smoothed overloads do the same with the uniform distribution, (1 − ε) q + ε / K, so
+AutoKl's smoothed overloads do the same with the uniform distribution, $(1-\varepsilon)\,q + \varepsilon/K$, so
 that ε has one meaning in every call (see [below](#When-Q-has-zeros-where-P-does-not)):
 *)
 let smoothedKl = Divergences.klSmoothed 1e-3 dist1 dist4
@@ -283,7 +283,7 @@ for name, value in conventionsFor q1 do
 (**
 The same for Q₁ and Q₂ as the tutorial's bar charts (drawn by the chart code behind
 `autokl kl --out`): the value each convention returns, and the per-category terms
-pᵢ (log pᵢ − log qᵢ) that every one of them sums:
+$p_i(\log p_i - \log q_i)$ that every one of them sums:
 *)
 (*** hide ***)
 let total (t: Tensor) = t |> Tensor.sum |> float
@@ -307,7 +307,7 @@ AutoKl.Plots.KlPictures.terms 4
 If some q is 0 where p is positive, KL(P‖Q) is infinite — that is the mathematics, and
 AutoKl returns `+∞` rather than hiding it. When a finite value is needed (a model that can
 output an exact 0), the overloads with an epsilon mix Q with the uniform distribution first,
-`(1 − ε) q + ε / K`:
+$(1-\varepsilon)\,q + \varepsilon/K$:
 *)
 let qWithZero = Tensor.ofList2D [ [ 0.5; 0.5; 0.0; 0.0 ] ]
 let infinite = Divergences.kl p qWithZero
@@ -316,10 +316,29 @@ let smoothed = Divergences.klSmoothed 1e-3 p qWithZero
 (*** include-value: smoothed ***)
 
 (**
-The Jensen-Shannon divergence is symmetric and always finite (at most log 2):
+The Jensen-Shannon divergence compares both distributions with their average M, so it is
+symmetric and always finite (at most $\log 2$):
+
+$$$
+\mathrm{JS}(P, Q) = \tfrac12\,\mathrm{KL}(P \,\|\, M) + \tfrac12\,\mathrm{KL}(Q \,\|\, M), \qquad M = \tfrac12 (P + Q)
 *)
 let js = Divergences.jensenShannon p qWithZero
 (*** include-value: js ***)
+
+(**
+The Rényi divergence of order α (`Divergences.Renyi(p, q, alpha)`, F#: `Divergences.renyi alpha p q`)
+is a family through KL, which is its limit as α goes to 1:
+
+$$$
+D_\alpha(P \,\|\, Q) = \frac{1}{\alpha - 1} \log \sum_i p_i^{\alpha}\, q_i^{1-\alpha}, \qquad
+\lim_{\alpha \to 1} D_\alpha(P \,\|\, Q) = \mathrm{KL}(P \,\|\, Q)
+
+For P and Q₁, against the textbook KL(P‖Q₁) computed the usual way:
+*)
+for alpha in [ 0.5; 0.9; 0.99; 0.999; 2.0 ] do
+    printfn "alpha %-6g  Renyi %.6f" alpha (Divergences.renyi alpha p q1 |> Tensor.sum |> float)
+printfn "KL(P||Q1)     %.6f" (textbook1 |> Tensor.sum |> float)
+(*** include-output ***)
 
 (**
 ## Between distributions: analytic KL
@@ -327,7 +346,12 @@ let js = Divergences.jensenShannon p qWithZero
 For distribution objects, `KL.Divergence(p, q)` uses the closed form when there is one
 (Normal-Normal, Categorical-Categorical, Bernoulli-Bernoulli, Uniform-Uniform,
 Uniform-Normal) and is differentiable in every parameter. For N(0, 1) and N(1, 2) the closed
-form is log(σ₂/σ₁) + (σ₁² + (μ₁ − μ₂)²) / (2σ₂²) − ½:
+form is
+
+$$$
+\mathrm{KL}\bigl(\mathcal N(\mu_1, \sigma_1^2) \,\|\, \mathcal N(\mu_2, \sigma_2^2)\bigr)
+= \log\frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2 + (\mu_1 - \mu_2)^2}{2\sigma_2^2} - \frac12
+
 *)
 let normalKl = KL.Divergence(Normal(0.0, 1.0), Normal(1.0, 2.0))
 let closedForm = log 2.0 + (1.0 + 1.0) / 8.0 - 0.5
