@@ -46,6 +46,7 @@ header p { margin: .25rem 0 0; color: var(--muted); font-size: 13px; }
 pre.autokl-source { margin: 0; padding: .5rem 0; font: 13px/1.45 ui-monospace, "Fira Code", monospace; overflow-x: auto; }
 pre.autokl-source span.l { display: block; padding-right: 1rem; white-space: pre; }
 pre.autokl-source span.l:target { background: var(--hl); }
+pre.autokl-source span.l { scroll-margin-top: 30vh; }
 pre.autokl-source a.n { display: inline-block; width: 4.5em; padding-right: 1em; text-align: right; color: var(--muted); text-decoration: none; user-select: none; }
 ul { font-family: ui-monospace, monospace; font-size: 14px; }
 </style>`;
