@@ -41,7 +41,12 @@ let backward = symmetricKl q p
 
 (**
 Its gradient with respect to Q, by `grad`, and the same derivative written out by hand,
-∂/∂q (Σ p log(p/q) + q log(q/p)) = −p/q + log(q/p) + 1, averaged over the two rows:
+averaged over the two rows:
+
+$$$
+\frac{\partial}{\partial q_i} \sum_j \Bigl(p_j \log\frac{p_j}{q_j} + q_j \log\frac{q_j}{p_j}\Bigr)
+= -\frac{p_i}{q_i} + \log\frac{q_i}{p_i} + 1
+
 *)
 let dq = grad (fun q -> symmetricKl p q) q
 let byHand = (-p / q + log (q / p) + 1.0) / 2.0
@@ -62,7 +67,7 @@ let symmetricKlFromLogits (pLogits: Tensor) (qLogits: Tensor) =
 
 Knowledge distillation (Hinton et al., 2015) trains a student to match a teacher's softened
 output: both sets of logits are divided by a temperature T > 1, and the KL between the
-softened distributions is multiplied by T² so its gradients keep their size as T changes.
+softened distributions is multiplied by $T^2$ so its gradients keep their size as T changes.
 The KL is the textbook one per sample, so the reduction is `BatchMean` — PyTorch's default
 `mean` would divide it again by the number of classes (see [KL conventions](kl-conventions.html)).
 *)
@@ -94,7 +99,7 @@ let lossValue, studentGrad = valueAndGrad trainingLoss student
 ## Checking a gradient
 
 A hand-written loss deserves a gradient check, and one is three lines: compare the
-directional derivative from the tape, `∇f · v`, with central finite differences in float64
+directional derivative from the tape, $\nabla f \cdot v$, with central finite differences in float64
 along a random direction.
 *)
 let gradientCheck (f: Tensor -> Tensor) (x: Tensor) =

@@ -122,8 +122,8 @@ let lossValue, grads =
 (**
 ## Vector-Jacobian products
 
-For a function with a tensor result, `vjp f x v` returns the value and `vᵀ J`: here
-`f(x) = x²` elementwise, whose Jacobian is `diag(2x)`:
+For a function with a tensor result, `vjp f x v` returns the value and $v^\top J$: here
+$f(x) = x^2$ elementwise, whose Jacobian is $\operatorname{diag}(2x)$:
 *)
 let fx, vJ = vjp (fun t -> t ** 2.0) (Tensor.ofList [ 1.0; 2.0; 3.0 ]) (Tensor.ofList [ 1.0; 10.0; 100.0 ])
 (*** include-value: vJ ***)
@@ -133,8 +133,8 @@ let fx, vJ = vjp (fun t -> t ** 2.0) (Tensor.ofList [ 1.0; 2.0; 3.0 ]) (Tensor.o
 
 Every backward rule in AutoKl is written with the same differentiable operations as the
 forward pass, so a backward pass can itself be recorded and differentiated. `hvp f x v` is
-the Hessian of `f` at `x` times `v`, computed as the gradient of `grad f · v` — without
-forming the Hessian. For `f(x) = Σ xᵢ³` the Hessian is `diag(6x)`:
+the Hessian of `f` at `x` times `v`, computed as the gradient of $\nabla f \cdot v$ — without
+forming the Hessian. For $f(x) = \sum_i x_i^3$ the Hessian is $\operatorname{diag}(6x)$:
 *)
 let cube (t: Tensor) = t ** 3.0 |> Tensor.sum
 let at = Tensor.ofList [ 1.0; 2.0; 3.0 ]
@@ -143,7 +143,11 @@ let hv = hvp cube at direction
 (*** include-value: hv ***)
 
 (**
-The same number from finite differences of the gradient, `(∇f(x + εv) − ∇f(x − εv)) / 2ε`:
+The same number from finite differences of the gradient:
+
+$$$
+H v \approx \frac{\nabla f(x + \varepsilon v) - \nabla f(x - \varepsilon v)}{2\varepsilon}
+
 *)
 let eps = 1e-5
 let finiteDifference = (grad cube (at + eps * direction) - grad cube (at - eps * direction)) / (2.0 * eps)

@@ -13,10 +13,11 @@ index: 4
 #I "../src/AutoKl.Plots/bin/Release/net10.0"
 #r "AutoKl.Plots.dll"
 
-/// A picture drawn while the page is built, inline as a data URI (the page needs no file beside it).
-let picture (alt: string) (bytes: byte[]) =
-    sprintf "<p><img src=\"data:image/png;base64,%s\" alt=\"%s\" style=\"max-width:100%%;height:auto\"/></p>"
-        (System.Convert.ToBase64String bytes) alt
+/// A picture drawn while the page is evaluated (with the chart code behind `autokl kl --out`),
+/// inline as a data URI: the page needs no file beside it, and the downloaded script draws the same.
+let picture (alt: string) (caption: string) (bytes: byte[]) =
+    sprintf "<figure class=\"autokl-figure\"><img src=\"data:image/png;base64,%s\" alt=\"%s\"/><figcaption>%s</figcaption></figure>"
+        (System.Convert.ToBase64String bytes) alt caption
 (**
 # KL conventions: why "the same" KL gives different numbers
 
@@ -47,7 +48,7 @@ let values (t: Tensor) = t.ToDoubleArray()
 
 AutoKl.Plots.KlPictures.distributions (values p) [ "Q₁", values q1; "Q₂", values q2 ]
 |> AutoKl.Plots.Chart.png AutoKl.Plots.Chart.size
-|> picture "P, Q1 and Q2 by category"
+|> picture "Bar chart of P, Q1 and Q2 over four categories" "P against Q₁ and Q₂ (the Gluon tutorial's dist_1, dist_2 and dist_3)."
 (*** include-it-raw ***)
 
 (**
@@ -158,10 +159,9 @@ let dist3 = q2
 let dist4 = Tensor.ofList2D [ [ 0.0; 0.9; 0.0; 0.1 ] ]
 
 (**
-<figure class="autokl-figure"><img src="img/kl/tutorial/distributions.png" alt="Bar chart of dist_1, dist_2 and dist_3 over four categories"><figcaption>dist_1 (P) against dist_2 and dist_3 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0.3,0.4,0.1,0.2 --q 0.1,0.1,0.1,0.7 --out ...</code>).</figcaption></figure>
-<figure class="autokl-figure"><img src="img/kl/tutorial/conventions.png" alt="Bar chart of the divergences and what each convention returns"><figcaption>The divergences, and what each library returns for them.</figcaption></figure>
-
-dist_2 looks closer to dist_1 than dist_3 does; `KLDivLoss` should agree.
+The tutorial's first bar chart, dist_1 against dist_2 and dist_3, is the one at the top of this
+page; what each library returns for them is charted in [The whole picture](#The-whole-picture)
+below. dist_2 looks closer to dist_1 than dist_3 does; `KLDivLoss` should agree.
 
 ### `from_logits = true`, the default: pass log-probabilities
 
@@ -215,7 +215,7 @@ let whatWasCompared = dist2 |> Tensor.softmax -1
 (**
 ### A prediction with zeros: dist_4
 
-KL(P‖Q) sums p log(p / q): wherever P has mass and Q has none, the term is infinite. As the
+KL(P‖Q) sums $p \log(p/q)$: wherever P has mass and Q has none, the term is infinite. As the
 prediction, dist_4 has zeros where dist_1 has 0.2, so the divergence is infinite — not a bug,
 and AutoKl does not hide it:
 *)
@@ -226,18 +226,22 @@ let textbookWithZeros = Divergences.kl dist1 dist4
 
 (**
 As the label, zeros are harmless: a category the label gives no mass contributes
-0 · (log(0 + 10⁻¹²) − pred) = 0, which is what the `1e-12` inside Gluon's log is for:
+$0 \cdot (\log(0 + 10^{-12}) - \mathrm{pred}) = 0$, which is what the `1e-12` inside Gluon's log is for:
 *)
 let labelWithZeros = Losses.GluonKlDivLoss(log dist1, dist4)
 (*** include-value: labelWithZeros ***)
 
-(**
-<figure class="autokl-figure"><img src="img/kl/zeros/distributions.png" alt="Bar chart of dist_1 and dist_4, which has zeros in categories 1 and 3"><figcaption>dist_1 against dist_4 (<code>autokl kl --p 0.2,0.5,0.2,0.1 --q 0,0.9,0,0.1 --out ...</code>).</figcaption></figure>
+(*** hide ***)
+AutoKl.Plots.KlPictures.distributions (values dist1) [ "dist_4", values dist4 ]
+|> AutoKl.Plots.Chart.png AutoKl.Plots.Chart.size
+|> picture "Bar chart of dist_1 and dist_4, which has zeros in categories 1 and 3" "dist_1 against dist_4, which puts no mass on categories 1 and 3."
+(*** include-it-raw ***)
 
+(**
 The tutorial's way out is to give both distributions a **common support**: add a small ε to
 every probability of the prediction and renormalise, so that no category has exactly 0. The
 result is finite, but it is a statement about ε as much as about the distributions — it grows
-like log(1/ε):
+like $\log(1/\varepsilon)$:
 *)
 let withCommonSupport (epsilon: float) =
     let lifted = dist4 + epsilon
@@ -250,7 +254,7 @@ for epsilon in [ 1e-2; 1e-4; 1e-6; 1e-9 ] do
 (*** include-output ***)
 
 (**
-AutoKl's smoothed overloads do the same with the uniform distribution, (1 − ε) q + ε / K, so
+AutoKl's smoothed overloads do the same with the uniform distribution, $(1-\varepsilon)\,q + \varepsilon/K$, so
 that ε has one meaning in every call (see [below](#When-Q-has-zeros-where-P-does-not)):
 *)
 let smoothedKl = Divergences.klSmoothed 1e-3 dist1 dist4
@@ -279,7 +283,7 @@ for name, value in conventionsFor q1 do
 (**
 The same for Q₁ and Q₂ as the tutorial's bar charts (drawn by the chart code behind
 `autokl kl --out`): the value each convention returns, and the per-category terms
-pᵢ (log pᵢ − log qᵢ) that every one of them sums:
+$p_i(\log p_i - \log q_i)$ that every one of them sums:
 *)
 (*** hide ***)
 let total (t: Tensor) = t |> Tensor.sum |> float
@@ -288,13 +292,13 @@ let rows = conventionsFor q1 |> List.map fst |> Array.ofList
 AutoKl.Plots.KlPictures.conventions rows
     [ for name, q in [ "Q₁", q1; "Q₂", q2 ] -> name, conventionsFor q |> List.map (snd >> total) |> Array.ofList ]
 |> fun chart -> AutoKl.Plots.Chart.png (AutoKl.Plots.Chart.sizeOf chart) chart
-|> picture "what each convention returns for Q1 and Q2"
+|> picture "Bar chart of what each convention returns for Q1 and Q2" "What each convention returns for Q₁ and Q₂."
 (*** include-it-raw ***)
 (*** hide ***)
 AutoKl.Plots.KlPictures.terms 4
     [ for name, q in [ "Q₁", q1; "Q₂", q2 ] -> name, Losses.KlDiv(log q, p, Reduction.None) |> values ]
 |> AutoKl.Plots.Chart.png AutoKl.Plots.Chart.size
-|> picture "the per-category terms p log(p/q) for Q1 and Q2"
+|> picture "Bar chart of the per-category terms p log(p/q) for Q1 and Q2" "The per-category terms that every convention sums, for Q₁ and Q₂."
 (*** include-it-raw ***)
 
 (**
@@ -303,7 +307,7 @@ AutoKl.Plots.KlPictures.terms 4
 If some q is 0 where p is positive, KL(P‖Q) is infinite — that is the mathematics, and
 AutoKl returns `+∞` rather than hiding it. When a finite value is needed (a model that can
 output an exact 0), the overloads with an epsilon mix Q with the uniform distribution first,
-`(1 − ε) q + ε / K`:
+$(1-\varepsilon)\,q + \varepsilon/K$:
 *)
 let qWithZero = Tensor.ofList2D [ [ 0.5; 0.5; 0.0; 0.0 ] ]
 let infinite = Divergences.kl p qWithZero
@@ -312,10 +316,29 @@ let smoothed = Divergences.klSmoothed 1e-3 p qWithZero
 (*** include-value: smoothed ***)
 
 (**
-The Jensen-Shannon divergence is symmetric and always finite (at most log 2):
+The Jensen-Shannon divergence compares both distributions with their average M, so it is
+symmetric and always finite (at most $\log 2$):
+
+$$$
+\mathrm{JS}(P, Q) = \tfrac12\,\mathrm{KL}(P \,\|\, M) + \tfrac12\,\mathrm{KL}(Q \,\|\, M), \qquad M = \tfrac12 (P + Q)
 *)
 let js = Divergences.jensenShannon p qWithZero
 (*** include-value: js ***)
+
+(**
+The Rényi divergence of order α (`Divergences.Renyi(p, q, alpha)`, F#: `Divergences.renyi alpha p q`)
+is a family through KL, which is its limit as α goes to 1:
+
+$$$
+D_\alpha(P \,\|\, Q) = \frac{1}{\alpha - 1} \log \sum_i p_i^{\alpha}\, q_i^{1-\alpha}, \qquad
+\lim_{\alpha \to 1} D_\alpha(P \,\|\, Q) = \mathrm{KL}(P \,\|\, Q)
+
+For P and Q₁, against the textbook KL(P‖Q₁) computed the usual way:
+*)
+for alpha in [ 0.5; 0.9; 0.99; 0.999; 2.0 ] do
+    printfn "alpha %-6g  Renyi %.6f" alpha (Divergences.renyi alpha p q1 |> Tensor.sum |> float)
+printfn "KL(P||Q1)     %.6f" (textbook1 |> Tensor.sum |> float)
+(*** include-output ***)
 
 (**
 ## Between distributions: analytic KL
@@ -323,7 +346,12 @@ let js = Divergences.jensenShannon p qWithZero
 For distribution objects, `KL.Divergence(p, q)` uses the closed form when there is one
 (Normal-Normal, Categorical-Categorical, Bernoulli-Bernoulli, Uniform-Uniform,
 Uniform-Normal) and is differentiable in every parameter. For N(0, 1) and N(1, 2) the closed
-form is log(σ₂/σ₁) + (σ₁² + (μ₁ − μ₂)²) / (2σ₂²) − ½:
+form is
+
+$$$
+\mathrm{KL}\bigl(\mathcal N(\mu_1, \sigma_1^2) \,\|\, \mathcal N(\mu_2, \sigma_2^2)\bigr)
+= \log\frac{\sigma_2}{\sigma_1} + \frac{\sigma_1^2 + (\mu_1 - \mu_2)^2}{2\sigma_2^2} - \frac12
+
 *)
 let normalKl = KL.Divergence(Normal(0.0, 1.0), Normal(1.0, 2.0))
 let closedForm = log 2.0 + (1.0 + 1.0) / 8.0 - 0.5

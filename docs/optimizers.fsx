@@ -75,15 +75,21 @@ Adam divides the first moment estimate by the square root of the second, plus a 
 Where ε goes is not the same everywhere, and the difference is visible:
 
 - **PyTorch** (1.3 and later, `EpsilonPlacement.PyTorch`, the default) adds ε *after*
-  bias-correcting v: `p -= lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)`.
+  bias-correcting v:
+
+$$$
+p \leftarrow p - \frac{\mathrm{lr}}{1-\beta_1^t}\cdot\frac{m}{\sqrt{v}\,/\sqrt{1-\beta_2^t} + \varepsilon}
+
 - **Kingma & Ba** (`EpsilonPlacement.KingmaBa`) — the paper's "ε-hat" form, also used by
   TensorFlow/Keras, MXNet and PyTorch before 1.3 — adds it *before*:
-  `p -= lr · √(1 − β₂ᵗ) / (1 − β₁ᵗ) · m / (√v + ε)`.
 
-Early in training √(1 − β₂ᵗ) is small (0.0316 at step 1 with β₂ = 0.999), so in the second
+$$$
+p \leftarrow p - \mathrm{lr}\,\frac{\sqrt{1-\beta_2^t}}{1-\beta_1^t}\cdot\frac{m}{\sqrt{v} + \varepsilon}
+
+Early in training $\sqrt{1-\beta_2^t}$ is small (0.0316 at step 1 with $\beta_2 = 0.999$), so in the second
 form ε acts about 30 times larger. When gradients are tiny — a loss scaled down, a
 parameter with little signal — that changes the step. One Adam step from 0 on
-f(w) = 10⁻⁶ · w, whose gradient is 10⁻⁶ everywhere:
+$f(w) = 10^{-6}\, w$, whose gradient is $10^{-6}$ everywhere:
 *)
 let firstStep (placement: EpsilonPlacement) =
     let w = Tensor.ofList [ 0.0 ] |> Tensor.requiresGrad
@@ -98,9 +104,9 @@ let kingmaBaStep = firstStep EpsilonPlacement.KingmaBa
 (*** include-value: kingmaBaStep ***)
 
 (**
-PyTorch's step is −lr · g / (|g| + ε) ≈ −0.990; Kingma & Ba's is −lr · g / (|g| + ε/0.0316)
-≈ −0.760. Results published with TensorFlow, Keras, MXNet or PyTorch before 1.3 can only be
-reproduced with `KingmaBa`; with ordinary gradients and ε = 10⁻⁸ the two agree closely,
+PyTorch's step is $-\mathrm{lr}\cdot g / (|g| + \varepsilon) \approx -0.990$; Kingma & Ba's is
+$-\mathrm{lr}\cdot g / (|g| + \varepsilon/0.0316) \approx -0.760$. Results published with TensorFlow, Keras, MXNet or PyTorch before 1.3 can only be
+reproduced with `KingmaBa`; with ordinary gradients and $\varepsilon = 10^{-8}$ the two agree closely,
 as on the [reference experiment](gaussian-fit.html):
 *)
 let referenceFit (placement: EpsilonPlacement) =

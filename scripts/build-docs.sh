@@ -47,7 +47,15 @@ done
 
 log="$(mktemp)"
 trap 'rm -f "$feeds" "$log"' EXIT
-if ! dotnet fsdocs build --eval --strict --clean --properties Configuration=Release \
+# Source links: the project has no public repository, so the site publishes its own copy of the
+# library's sources under ${site_root}source/ (scripts/docs-node/sources.mjs, run by postprocess.mjs)
+# and the API pages link there. RepositoryUrl (given to fsdocs only, not to the library build)
+# is that folder; --sourcerepo is the same folder as an absolute address, the only kind fsdocs
+# accepts (its links for F# members come out as file://${site_root}source/src/...#L27-27, and
+# postprocess.mjs turns them into ${site_root}source/src/....fs.html#L27). fsdocs has no line
+# for C# members; postprocess.mjs finds those in the C# files.
+if ! dotnet fsdocs build --eval --strict --clean --properties Configuration=Release "RepositoryUrl=${site_root}source/" \
+     --sourcefolder "$root" --sourcerepo "file://${site_root}source/" \
      --output "$out" \
      --parameters root "$site_root" fsdocs-collection-name AutoKl fsdocs-logo-link "${site_root}index.html" \
                   fsdocs-logo-src img/logo.svg fsdocs-favicon-src img/logo.svg fsdocs-logo-alt AutoKl \
@@ -87,7 +95,7 @@ cp "$node_dir"/node_modules/@fontsource/fira-code/files/fira-code-*-400-normal.w
 # The template's own scripts that import lit, fuse.js and iconify from CDNs are replaced by
 # docs/content/autokl-site.js; no page loads them.
 rm -f "$out/content/fsdocs-search.js" "$out/content/fsdocs-theme-toggle.js" "$out/content/fsdocs-details-toggle.js"
-# The guides' pictures, drawn by `autokl ... --out` while the site builds (the guides show them
+# The Gaussian-fit guide's pictures, drawn by `autokl fit --out` while the site builds (it shows them
 # with <img src="img/...">; the link check fails on any that is missing).
 cli="$root/src/AutoKl.Cli/bin/Release/net10.0/AutoKl.Cli.dll"
 [ -f "$cli" ] || fail "no $cli: build it with dotnet build src/AutoKl.Cli -c Release (or drop --no-build)"
@@ -96,9 +104,8 @@ pictures fit/kl fit --loss kl
 pictures fit/mse-mu0 fit --loss mse
 pictures fit/mse-mu5 fit --loss mse --mu 5
 pictures fit/cosine-mu5 fit --loss cosine --mu 5
-klpictures() { local folder="$1"; shift; dotnet "$cli" kl "$@" --out "$out/img/$folder" >/dev/null || fail "autokl kl $* --out img/$folder"; }
-klpictures kl/tutorial --p 0.2,0.5,0.2,0.1 --q 0.3,0.4,0.1,0.2 --q 0.1,0.1,0.1,0.7
-klpictures kl/zeros --p 0.2,0.5,0.2,0.1 --q 0,0.9,0,0.1
+# The KL guide draws its bar charts itself while it is evaluated (the chart code behind
+# `autokl kl --out`, inline), so its pictures and the downloadable script's are the same.
 
 node "$node_dir/postprocess.mjs" "$out" "$site_root" "$root/docs" || fail "finishing the pages (scripts/docs-node/postprocess.mjs)"
 

@@ -115,6 +115,43 @@ async function search(term) {
 await search("KlDiv");
 await search("Gaussian mixture");
 
+// Source links: on a reference page, follow a member's "source" link and land on the line that
+// declares it in the site's copy of the sources (a C# member, whose line AutoKl finds, and an F#
+// one, whose line fsdocs gives).
+async function sourceClick(page, anchor, expected) {
+    const where = `${page}#${anchor} source link`;
+    const tab = await context.newPage();
+    const errors = [];
+    tab.on("pageerror", err => errors.push(err.message));
+    tab.on("console", msg => { if (msg.type() === "error") errors.push(`console error: ${msg.text()}`); });
+    try {
+        await tab.goto(`${origin}${root}${page}`, { waitUntil: "networkidle", timeout: 60000 });
+        const row = tab.locator("tr", { has: tab.locator(`a[id="${anchor}"]`) }).first();
+        // Followed by address rather than by a click: a click starts the template's cross-document
+        // view transition, which headless chromium aborts with a console error of its own.
+        const href = await row.locator("a.autokl-source-link").first().evaluate(a => a.href);
+        const response = await tab.goto(href, { waitUntil: "load", timeout: 30000 });
+        if (!response || !response.ok()) { fail(where, `${href} answers ${response?.status()}`); return; }
+        const landed = await tab.evaluate(() => {
+            const line = document.querySelector(":target");
+            if (!line) return null;
+            const box = line.getBoundingClientRect();
+            return { id: line.id, text: line.textContent, visible: box.bottom > 0 && box.top < window.innerHeight, top: box.top, path: location.pathname };
+        });
+        if (!landed) fail(where, "the source page has no :target line");
+        else if (!landed.text.includes(expected)) fail(where, `landed on ${landed.path}#${landed.id}: "${landed.text.trim()}", which does not name ${expected}`);
+        else if (!landed.visible) fail(where, `line ${landed.id} of ${landed.path} is not scrolled into view (its top at ${landed.top} px)`);
+        else console.log(`browser-check: ${where} at ${root}: ${landed.path}#${landed.id}`);
+    } catch (e) {
+        fail(where, `could not be followed: ${e.message.split("\n")[0]}`);
+    } finally {
+        for (const e of errors) fail(where, e);
+        await tab.close();
+    }
+}
+await sourceClick("reference/autokl-losses.html", "KlDiv", "KlDiv");
+await sourceClick("reference/autokl-tensormodule.html", "log", "log");
+
 await browser.close();
 server.close();
 if (wideBlocks.length) console.log(`browser-check: code blocks wider than the column at 1280 px (they scroll): ${wideBlocks.join(", ")}`);

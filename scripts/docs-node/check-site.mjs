@@ -3,7 +3,8 @@
 // Fails (exit 1, one line per problem) on: a broken internal link, image or #anchor; anything a
 // page, a style sheet or a script loads from another host; a guide whose evaluation failed; a
 // public type or member without a summary; template placeholders, raw XML doc or unrendered
-// maths left in a page.
+// maths left in a page; an API type or member without a source link, or whose source link does
+// not land on a line (of the site's copy of the sources) that names it.
 import fs from "node:fs";
 import path from "node:path";
 
@@ -88,6 +89,7 @@ for (const [page, text] of html) {
     for (const m of text.matchAll(/url\(\s*['"]?([^'")]+)['"]?\s*\)/g)) checkUrl(page, m[1], "CSS url()", true);
     for (const m of text.matchAll(/@import\s+['"]([^'"]+)['"]/g)) checkUrl(page, m[1], "CSS @import", true);
 
+    if (page.startsWith("source/")) continue;   // the library's sources, as text: XML doc and braces are theirs
     if (text.includes("No value returned by any evaluator"))
         report("guide evaluation failed", `${page}: says "No value returned by any evaluator" (run the guide with dotnet fsi to see why)`);
     const placeholder = text.match(/\{\{[a-z-]+\}\}/);
@@ -121,6 +123,58 @@ for (const [page, text] of html) {
     }
 }
 
+// Source links: every documented type and member of the reference links to the line of this
+// site's copy of the sources (source/...cs.html#L42) that declares it, and that line names it.
+const sourceLine = new Map();
+function lineOf(url) {
+    const { local } = resolve("reference/index.html", url);
+    const text = local && html.get(local);
+    const id = url.includes("#") ? url.slice(url.indexOf("#") + 1) : "";
+    if (!text || !/^L\d+$/.test(id)) return null;
+    const key = `${local}#${id}`;
+    if (!sourceLine.has(key)) {
+        const m = text.match(new RegExp(`<span class="l" id="${id}">([\\s\\S]*?)</span>`));
+        sourceLine.set(key, m ? unescape(m[1].replace(/<a class="n"[^>]*>\d+<\/a>/, "").replace(/<[^>]*>/g, "")) : null);
+    }
+    return sourceLine.get(key);
+}
+// What the declaring line must contain for a row's anchor ("KlDiv", "``.ctor``", "(+)", "Item").
+function declares(line, anchor, typeName) {
+    if (anchor === "``.ctor``") return new RegExp(`\\b${typeName}\\b`).test(line);   // a constructor, or the type (positional record, default constructor)
+    if (/^\(.*\)$/.test(anchor) || /^op_/.test(anchor)) return /\boperator\b/.test(line);
+    if (anchor === "Item") return /\bthis\s*\[/.test(line) || /\bItem\b/.test(line);
+    const name = anchor.replace(/^``|``$/g, "").replace(/^(get|set)_/, "");
+    return line.includes(name);
+}
+let sourceLinks = 0;
+for (const [page, text] of html) {
+    for (const m of text.matchAll(/<a\b[^>]*\shref="(file:[^"]*)"/g)) report("source link outside the site", `${page}: ${m[1]}`);
+    if (!page.startsWith("reference/") || page === "reference/index.html") continue;
+    const typeName = text.match(/<title>([^|<(]*)/)?.[1].trim().replace(/<.*$/, "") ?? "";
+    for (const row of text.matchAll(/<td class="fsdocs-member-usage">([\s\S]*?)<\/td>\s*<td class="fsdocs-member-xmldoc">([\s\S]*?)<\/td>\s*<\/tr>/g)) {
+        const anchor = unescape(row[1].match(/<a id="([^"]+)"/)?.[1] ?? "?");
+        // Members the compilers write (enums, records, F# union testers) have no line of their own.
+        if (/^(value__|Equals|GetHashCode|ToString|Deconstruct|``<Clone>\$``|<Clone>\$|\(=\)|\(<>\)|op_Equality|op_Inequality|EqualityContract|PrintMembers|Tag)$/.test(anchor) || /^Is[A-Z]/.test(anchor)) continue;
+        const href = row[2].match(/<a href="([^"]*)" class="fsdocs-source-link autokl-source-link"/)?.[1];
+        if (!href) { report("API member without a source link", `${page}#${anchor}`); continue; }
+        if (!href.startsWith(root + "source/")) { report("source link outside the site", `${page}#${anchor}: ${href}`); continue; }
+        sourceLinks++;
+        const line = lineOf(href);
+        if (line === null) report("source link to a missing line", `${page}#${anchor}: ${href}`);
+        else if (!declares(line, anchor, typeName)) report("source link to the wrong line", `${page}#${anchor}: ${href} reads "${line.trim()}"`);
+    }
+    for (const row of text.matchAll(/<td class="fsdocs-entity-name">([\s\S]*?)<\/td>\s*<td class="fsdocs-entity-xmldoc">([\s\S]*?)<\/td>/g)) {
+        const name = unescape(row[1].match(/<a name="([^"]+)"/)?.[1] ?? "?");
+        const href = row[2].match(/<a href="([^"]*)" class="fsdocs-source-link autokl-source-link"/)?.[1];
+        if (!href) { report("API type without a source link", `${page}: ${name}`); continue; }
+        sourceLinks++;
+        const line = lineOf(href);
+        if (line === null) report("source link to a missing line", `${page}: ${name}: ${href}`);
+        else if (!line.includes(name.replace(/<.*$/, "").replace(/^``|``$/g, ""))) report("source link to the wrong line", `${page}: ${name}: ${href} reads "${line.trim()}"`);
+    }
+}
+if (sourceLinks === 0) report("no source links", "the reference links to no source line at all");
+
 // Style sheets and scripts of the site.
 for (const f of files) {
     const page = rel(f);
@@ -143,4 +197,4 @@ for (const [kind, messages] of problems) {
     if (messages.length > +(process.env.CHECK_SITE_LIMIT ?? 25)) console.error(`  ... and ${messages.length - +(process.env.CHECK_SITE_LIMIT ?? 25)} more (CHECK_SITE_LIMIT=N shows more)`);
 }
 if (total) { console.error(`check-site: FAILED: ${total} problems in ${outDir} (root ${root})`); process.exit(1); }
-console.log(`check-site: OK: ${html.size} pages, every internal link, image and anchor resolves, nothing loads from another host, every guide evaluated, every public member has a summary`);
+console.log(`check-site: OK: ${html.size} pages, every internal link, image and anchor resolves, nothing loads from another host, every guide evaluated, every public member has a summary, ${sourceLinks} source links land on the line that declares their type or member`);

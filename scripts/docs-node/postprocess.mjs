@@ -8,10 +8,14 @@
 // - labels each evaluated output with the value it shows, and offers each guide as an .fsx;
 // - links the API names a guide mentions (`Losses.KlDiv`) to their reference pages, and lists on
 //   each reference page the guides that use it;
-// - makes index.json's addresses relative to the site root, so search works at any root.
+// - makes index.json's addresses relative to the site root, so search works at any root;
+// - publishes the library's sources under source/ and points every API member's source link at
+//   the line that declares it (sources.mjs): fsdocs's links for F# members, found in the C#
+//   files for C# members, for which fsdocs has no location.
 import fs from "node:fs";
 import path from "node:path";
 import katex from "katex";
+import { publishSources, CSharpIndex, sourceUrl } from "./sources.mjs";
 
 const [outDir, siteRoot, docsDir] = process.argv.slice(2);
 if (!outDir || !siteRoot || !docsDir) {
@@ -27,8 +31,14 @@ const stripTags = s => s.replace(/<[^>]*>/g, "");
 const walk = dir => fs.readdirSync(dir, { withFileTypes: true }).flatMap(e =>
     e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]);
 
-const htmlFiles = walk(outDir).filter(f => f.endsWith(".html"));
+// The sources first (their pages are not fsdocs's, and are not finished below).
+const repoDir = path.resolve(docsDir, "..");
+const published = new Set(publishSources(repoDir, outDir, root));
+const csharp = new CSharpIndex(repoDir);
+const sourceStats = { fsharp: 0, csharp: 0, notFound: [] };
+
 const rel = f => path.relative(outDir, f).split(path.sep).join("/");
+const htmlFiles = walk(outDir).filter(f => f.endsWith(".html") && !rel(f).startsWith("source/"));
 const existing = new Set(walk(outDir).map(rel));
 
 // ---- maths --------------------------------------------------------------------------------
@@ -116,6 +126,77 @@ function pageless(html, file) {
     });
 }
 
+// ---- source links ------------------------------------------------------------------------
+// fsdocs writes <a href="file://ROOTsource//src/X.fs#L27-27" class="fsdocs-source-link"> for F#
+// members (build-docs.sh passes --sourcerepo file://ROOTsource/: fsdocs accepts only an absolute
+// address) and one to "startup" or none at all for C# types and members.
+const codeIcon = `<svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M8.7 16.6 4.1 12l4.6-4.6L7.3 6l-6 6 6 6zm6.6 0 4.6-4.6-4.6-4.6L16.7 6l6 6-6 6z"/></svg>`;
+const sourceLink = (file, line) =>
+    `<a href="${sourceUrl(root, file, line)}" class="fsdocs-source-link autokl-source-link" title="Source: ${escape(file)}, line ${line}">${codeIcon}<span>source</span></a>`;
+const fsdocsLink = /<a href="file:\/\/([^"#]*)(?:#L(\d+)(?:-\d+)?)?" class="fsdocs-source-link"[^>]*>[\s\S]*?<\/a>/;
+function linkFromFsdocs(href, line) {
+    const prefix = root + "source/";
+    if (!href.startsWith(prefix)) return null;
+    const file = href.slice(prefix.length).replace(/^\/+/, "");
+    return published.has(file) && line ? { file, line: +line } : null;
+}
+// The XML doc ID in a row's "Copy signature" button: "M:AutoKl.Losses.KlDiv", "T:AutoKl.Tensor".
+const docId = cell => unescape(cell).match(/cref='([A-Z]):([^']+)'/) ?? unescape(cell).match(/cref=\\'([A-Z]):([^'\\]+)\\'/);
+function placeLink(cell, link, page, what) {
+    const withoutOld = cell.replace(fsdocsLink, "");
+    if (!link) return withoutOld;
+    if (withoutOld.includes('<div class="icon-button-row">'))
+        return withoutOld.replace('<div class="icon-button-row">', `<div class="icon-button-row">\n${link}`);
+    failures.push(`${page}: no place for the source link of ${what}`);
+    return withoutOld;
+}
+function sourceLinks(html, page) {
+    // The page's own type: "<h2> DType Type </h2>" under "Namespace: AutoKl".
+    const typeHead = html.match(/<h2>\s*([A-Za-z_][\w]*)(?:&lt;[^<]*)?\s+Type\s*<\/h2>\s*<dl class="fsdocs-metadata">\s*<dt>\s*Namespace:\s*<a[^>]*>\s*([\w.]+)\s*<\/a>/);
+    const pageType = typeHead ? `${typeHead[2]}.${typeHead[1]}` : null;
+    // Member rows: usage cell (anchor, tooltip with the parameter names), then the doc cell.
+    html = html.replace(/(<td class="fsdocs-member-usage">[\s\S]*?<\/td>\s*)(<td class="fsdocs-member-xmldoc">[\s\S]*?<\/td>)(\s*<\/tr>)/g, (_, usage, cell, end) => {
+        const own = cell.match(fsdocsLink);
+        const fromFsdocs = own && linkFromFsdocs(own[1], own[2]);
+        if (fromFsdocs) { sourceStats.fsharp++; return usage + placeLink(cell, sourceLink(fromFsdocs.file, fromFsdocs.line), page) + end; }
+        const anchor = unescape(usage.match(/<a id="([^"]+)"/)?.[1] ?? "?");
+        // fsdocs gives fields (enum cases) no "Copy signature" button: the page's type and the anchor then.
+        const id = docId(cell) ?? (pageType && /^[A-Za-z_]\w*$/.test(anchor) ? [null, "F", `${pageType}.${anchor}`] : null);
+        if (!id) return usage + placeLink(cell, null, page) + end;
+        const full = id[2].replace(/\(.*$/, "");
+        const typeName = full.slice(0, full.lastIndexOf("."));
+        const member = full.slice(full.lastIndexOf(".") + 1);
+        // Members the C# compiler writes (enums' value__, records' Equals, ...) have no source line.
+        if (/^(value__|Equals|GetHashCode|ToString|Deconstruct|<Clone>\$|op_Equality|op_Inequality|EqualityContract|PrintMembers)$/.test(member)) return usage + placeLink(cell, null, page) + end;
+        const tooltip = usage.match(/Parameters:([\s\S]*?)<\/ul>/)?.[1] ?? "";
+        const params = [...tooltip.matchAll(/<b>\s*\??([^<\s]+)\s*<\/b>\s*:\s*<code>([\s\S]*?)<\/code>/g)]
+            .map(m => ({ name: m[1], type: unescape(stripTags(m[2])) }));
+        const returns = unescape(stripTags(usage.match(/Returns:\s*<code>([\s\S]*?)<\/code>/)?.[1] ?? ""));
+        const found = csharp.member(typeName, member, params, undefined, returns);
+        if (!found) {
+            sourceStats.notFound.push(`${page}#${anchor} (${id[1]}:${full}, parameters ${params.map(p => p.name).join(", ") || "none"})`);
+            return usage + placeLink(cell, null, page) + end;
+        }
+        sourceStats.csharp++;
+        return usage + placeLink(cell, sourceLink(found.file, found.line), page, anchor) + end;
+    });
+    // Type rows of namespace and module pages.
+    html = html.replace(/(<td class="fsdocs-entity-name">[\s\S]*?<\/td>\s*)(<td class="fsdocs-entity-xmldoc">[\s\S]*?<\/td>)/g, (_, name, cell) => {
+        const own = cell.match(fsdocsLink);
+        const fromFsdocs = own && linkFromFsdocs(own[1], own[2]);
+        if (fromFsdocs) { sourceStats.fsharp++; return name + placeLink(cell, sourceLink(fromFsdocs.file, fromFsdocs.line), page); }
+        const id = docId(cell);
+        const found = id && id[1] === "T" ? csharp.type(id[2].replace(/`\d+$/, "")) : null;
+        if (!found) {
+            if (id) sourceStats.notFound.push(`${page}: type ${id[2]}`);
+            return name + placeLink(cell, null, page);
+        }
+        sourceStats.csharp++;
+        return name + placeLink(cell, sourceLink(found.file, found.line), page, id[2]);
+    });
+    return html;
+}
+
 // ---- API names in the guides --------------------------------------------------------------
 // Reference pages by the name a guide writes: "Losses" -> [page], "Tensor" -> [C# type, F# module].
 const refPages = new Map();
@@ -176,7 +257,7 @@ for (const file of htmlFiles) {
     html = pageMenu(html);
     html = tooltips(html);
     html = pageless(html, file);
-    if (isReference) html = mapText(html, backticks);
+    if (isReference) html = sourceLinks(mapText(html, backticks), page);
     if (guide) {
         const source = fs.readFileSync(path.join(docsDir, guide + ".fsx"), "utf8");
         html = outputLabels(html, source, page);
@@ -218,8 +299,12 @@ if (fs.existsSync(indexFile)) {
     fs.writeFileSync(indexFile, JSON.stringify(index));
 }
 
+if (sourceStats.notFound.length) {
+    console.error(`postprocess: ${sourceStats.notFound.length} API entries without a source line:`);
+    for (const n of sourceStats.notFound) console.error(`  ${n}`);
+}
 if (failures.length) {
     for (const f of failures) console.error(`postprocess: ${f}`);
     process.exit(1);
 }
-console.log(`postprocess: ${htmlFiles.length} pages finished (${usedBy.size} reference pages linked from the guides)`);
+console.log(`postprocess: ${htmlFiles.length} pages finished (${usedBy.size} reference pages linked from the guides); ${published.size} source files published, source links: ${sourceStats.fsharp} from fsdocs (F#), ${sourceStats.csharp} found in the C# files, ${sourceStats.notFound.length} without one`);
