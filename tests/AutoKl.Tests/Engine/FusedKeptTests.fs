@@ -108,6 +108,23 @@ let tests =
                     Expect.sequenceEqual scoped plain "the scoped steps must give the same parameters"
                 finally StoragePool.Poison <- before))
 
+        testCase "cross_entropy refuses a NaN soft target, naming it (the check runs inside the row kernel)" <| fun () ->
+            let t = (targets true).ToDoubleArray()
+            t[20] <- nan
+            throwsAutoKl [ "cross_entropy"; "target" ] (fun () -> Losses.CrossEntropy(logits (), Tensor.FromArray(t, [| 6; 9 |]))) |> ignore
+
+        testCase "cross_entropy with value checks off computes a negative soft target's formula, as the composed form does" <| fun () ->
+            let t = (targets true).ToDoubleArray()
+            t[4] <- -0.25
+            let target = Tensor.FromArray(t, [| 6; 9 |])
+            use _ = Validation.Disabled()
+            let fused = Losses.CrossEntropy(logits (), target).ToScalar()
+            let before = Losses.FusionEnabled
+            Losses.FusionEnabled <- false
+            let composed = try Losses.CrossEntropy(logits (), target).ToScalar() finally Losses.FusionEnabled <- before
+            Expect.isFalse (Double.IsNaN fused) "a checked row must not turn into NaN when checks are off"
+            Expect.floatClose { absolute = 1e-14; relative = 1e-12 } fused composed "fused against composed"
+
         for dtype in [ DType.Float32; DType.Float64 ] do
             testCase (sprintf "kl_div refuses a negative target on the fused path (%A)" dtype) <| fun () ->
                 let q = Tensor.LogSoftmax(Tensor.RandN([| 4; 5 |], Generator(1), dtype).RequiresGrad_(), 1)
