@@ -9,6 +9,7 @@ open Expecto
 open AutoKl
 open AutoKl.Optim
 open AutoKl.Tests.Support.Check
+open AutoKl.Tests.Support.Settings
 
 let private logits () = Tensor.RandN([| 6; 9 |], Generator(5), DType.Float64).RequiresGrad_()
 
@@ -17,13 +18,10 @@ let private targets soft =
     else Tensor.FromArray([| 0L; 3L; 8L; -100L; 2L; 2L |])
 
 let private composedGrad soft =
-    let before = Losses.FusionEnabled
-    Losses.FusionEnabled <- false
-    try
+    withFusion false (fun () ->
         let x = logits ()
         Losses.CrossEntropy(x, targets soft).Backward()
-        x.Grad.ToDoubleArray()
-    finally Losses.FusionEnabled <- before
+        x.Grad.ToDoubleArray())
 
 [<Tests>]
 let tests =
@@ -62,14 +60,11 @@ let tests =
                 let first = x.Grad.ToDoubleArray()
                 l.Backward()
                 let twice = x.Grad.ToDoubleArray()
-                let before = Losses.FusionEnabled
-                Losses.FusionEnabled <- false
                 let expected =
-                    try
+                    withFusion false (fun () ->
                         let y = logits ()
                         (loss y).Backward()
-                        y.Grad.ToDoubleArray()
-                    finally Losses.FusionEnabled <- before
+                        y.Grad.ToDoubleArray())
                 for i in 0 .. first.Length - 1 do
                     Expect.floatClose { absolute = 1e-15; relative = 1e-12 } first[i] expected[i] (sprintf "first pass, element %d, against the composed formula" i)
                     Expect.equal twice[i] (2.0 * first[i]) (sprintf "element %d: the second pass must add the same gradient again" i)
@@ -99,14 +94,10 @@ let tests =
                         (loss x).Backward()
                         adam.Step()
                     x.ToSingleArray()
-                let before = StoragePool.Poison
-                StoragePool.Poison <- true
-                StoragePool.Clear()
-                try
+                withPoison true (fun () ->
                     let plain = run false
                     let scoped = run true
-                    Expect.sequenceEqual scoped plain "the scoped steps must give the same parameters"
-                finally StoragePool.Poison <- before))
+                    Expect.sequenceEqual scoped plain "the scoped steps must give the same parameters")))
 
         testCase "cross_entropy refuses a NaN soft target, naming it (the check runs inside the row kernel)" <| fun () ->
             let t = (targets true).ToDoubleArray()
@@ -119,9 +110,7 @@ let tests =
             let target = Tensor.FromArray(t, [| 6; 9 |])
             use _ = Validation.Disabled()
             let fused = Losses.CrossEntropy(logits (), target).ToScalar()
-            let before = Losses.FusionEnabled
-            Losses.FusionEnabled <- false
-            let composed = try Losses.CrossEntropy(logits (), target).ToScalar() finally Losses.FusionEnabled <- before
+            let composed = withFusion false (fun () -> Losses.CrossEntropy(logits (), target).ToScalar())
             Expect.isFalse (Double.IsNaN fused) "a checked row must not turn into NaN when checks are off"
             Expect.floatClose { absolute = 1e-14; relative = 1e-12 } fused composed "fused against composed"
 

@@ -12,22 +12,7 @@ open Expecto
 open AutoKl
 open AutoKl.Optim
 open AutoKl.Distributions
-
-let private withFusion (on: bool) (f: unit -> 'a) =
-    let before = Losses.FusionEnabled
-    Losses.FusionEnabled <- on
-    try f () finally Losses.FusionEnabled <- before
-
-let private withThreads (n: int) (f: unit -> 'a) =
-    let before = Parallelism.MaxThreads
-    Parallelism.MaxThreads <- n
-    try f () finally Parallelism.MaxThreads <- before
-
-let private withPoison (on: bool) (f: unit -> 'a) =
-    let before = StoragePool.Poison
-    StoragePool.Poison <- on
-    StoragePool.Clear()
-    try f () finally StoragePool.Poison <- before
+open AutoKl.Tests.Support.Settings
 
 let private close (what: string) (expected: Tensor) (actual: Tensor) =
     Expect.sequenceEqual actual.Shape expected.Shape (what + ": shape")

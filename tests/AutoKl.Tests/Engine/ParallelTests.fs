@@ -8,16 +8,12 @@ module AutoKl.Tests.Engine.ParallelTests
 
 open System
 open AutoKl
+open AutoKl.Tests.Support.Settings
 open AutoKl.Tests.Support
 open AutoKl.Tests.Engine.Generators
 open Expecto
 
 type T = AutoKl.Tensor
-
-let private withThreads (n: int) (f: unit -> 'a) =
-    let before = Parallelism.MaxThreads
-    Parallelism.MaxThreads <- n
-    try f () finally Parallelism.MaxThreads <- before
 
 let private bits (t: Tensor) = t.ToDoubleArray() |> Array.map BitConverter.DoubleToInt64Bits
 

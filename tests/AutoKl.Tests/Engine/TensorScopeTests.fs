@@ -11,17 +11,7 @@ open Expecto
 open AutoKl
 open AutoKl.Optim
 open AutoKl.Distributions
-
-let private withPoison (on: bool) (f: unit -> 'a) =
-    let before = StoragePool.Poison
-    StoragePool.Poison <- on
-    StoragePool.Clear()
-    try f () finally StoragePool.Poison <- before
-
-let private withThreads (n: int) (f: unit -> 'a) =
-    let before = Parallelism.MaxThreads
-    Parallelism.MaxThreads <- n
-    try f () finally Parallelism.MaxThreads <- before
+open AutoKl.Tests.Support.Settings
 
 let private bits (t: Tensor) = t.ToDoubleArray() |> Array.map BitConverter.DoubleToInt64Bits
 
