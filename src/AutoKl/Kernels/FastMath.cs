@@ -67,10 +67,7 @@ internal static class FastMath
             acc += ExpOp.Apply(Vector256.LoadUnsafe(ref xs, (nuint)i) - c);
         if (i < n)
         {
-            Span<float> lanes = stackalloc float[8];
-            lanes.Fill(shift);
-            x[i..].CopyTo(lanes);
-            var tail = ExpOp.Apply(Vector256.Create<float>(lanes) - c);
+            var tail = ExpOp.Apply(PaddedTail(x[i..], shift) - c);
             // the padding lanes hold exp(0) = 1: leave them out
             var used = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n - i));
             acc += tail & used.AsSingle();
@@ -89,12 +86,22 @@ internal static class FastMath
         for (; i <= n - 8; i += 8)
             ExpOp.Apply(Vector256.LoadUnsafe(ref xs, (nuint)i) - c).StoreUnsafe(ref ys, (nuint)i);
         if (i == n) return;
-        // the tail through the same vector code, padded with a value inside every range
         Span<float> lanes = stackalloc float[8];
-        lanes.Fill(shift);
-        x[i..].CopyTo(lanes);
-        ExpOp.Apply(Vector256.Create<float>(lanes) - c).CopyTo(lanes);
+        ExpOp.Apply(PaddedTail(x[i..], shift) - c).CopyTo(lanes);
         lanes[..(n - i)].CopyTo(y[i..]);
+    }
+
+    /// <summary>
+    /// The last, shorter-than-a-vector piece of a span as a full vector, padded with
+    /// <paramref name="pad"/> (the shift, so the padding lanes compute exp(0), inside every range):
+    /// the tail runs through the same vector code as the rest, so its bits are the same too.
+    /// </summary>
+    private static Vector256<float> PaddedTail(ReadOnlySpan<float> rest, float pad)
+    {
+        Span<float> lanes = stackalloc float[8];
+        lanes.Fill(pad);
+        rest.CopyTo(lanes);
+        return Vector256.Create<float>(lanes);
     }
 
     /// <summary>
