@@ -134,22 +134,21 @@ internal static class Fused
         }
     }
 
-    /// <summary>
-    /// The gradient of a loss of log-softmax rows against target weights w (one row of
-    /// <paramref name="n"/> at a time): <c>dx = (softmax * sum(w) - w) * scale</c>. The row's
-    /// softmax is exp(a - c): either a = log_softmax output and c = 0 (<paramref name="shift"/>
-    /// empty), or a = logits and c = the row's logsumexp; or, when <paramref name="sums"/> is
-    /// given, a holds the forward pass's exp(x - max) and the softmax is a / sums[row], with no exp
-    /// to take. w is <paramref name="t"/>, exp(t) (<paramref name="expTarget"/>), or the one-hot
-    /// row of a class index (<paramref name="index"/>, whose rows with <paramref name="ignore"/>
-    /// get dx = 0). <paramref name="dx"/> may be <paramref name="a"/>.
-    /// </summary>
-    public static void SoftmaxMinusTarget<T>(T[] a, T[] shift, T[] sums, T[] t, bool expTarget, long[] index, long ignore, int n, T scale, T[] dx, T[]? targetSums = null)
-        where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(n == 0 ? 0 : a.Length / n, n, new SoftmaxMinusTargetChunk<T>(a, shift, sums, t, expTarget, index, ignore, n, scale, dx, targetSums ?? []));
+    /// <summary>y = x * factor, split across cores; <paramref name="y"/> may be <paramref name="x"/>.</summary>
+    public static void Scale<T>(T[] x, T factor, T[] y) where T : unmanaged, IFloatingPointIeee754<T>
+        => Chunked.Run(x.Length, 1, new ScaleChunk<T>(x, y, factor, false));
 
-    /// <summary>One row at a time; <c>TargetSums</c>, when given, holds each row's sum(w) from the forward pass.</summary>
-    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] A, T[] Shift, T[] Sums, T[] Tgt, bool ExpTarget, long[] Index, long Ignore, int N, T Scale, T[] Dx, T[] TargetSums) : IChunkBody
+    /// <summary>
+    /// The gradient of kl_div through log_softmax against target weights w (one row of
+    /// <paramref name="n"/> at a time): <c>dx = (exp(q) * sum(w) - w) * scale</c>, with q the
+    /// log_softmax output and w = <paramref name="t"/>, or exp(t) with <paramref name="expTarget"/>.
+    /// <paramref name="dx"/> may be <paramref name="t"/>.
+    /// </summary>
+    public static void SoftmaxMinusTarget<T>(T[] q, T[] t, bool expTarget, int n, T scale, T[] dx)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        => Chunked.Run(n == 0 ? 0 : q.Length / n, n, new SoftmaxMinusTargetChunk<T>(q, t, expTarget, n, scale, dx));
+
+    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] Q, T[] Tgt, bool ExpTarget, int N, T Scale, T[] Dx) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
@@ -158,42 +157,20 @@ internal static class Fused
             // goes to a scratch row first, and each w is read before its place is written
             bool overTarget = ReferenceEquals(Tgt, Dx);
             var scratch = ExpTarget || overTarget ? ArrayPool<T>.Shared.Rent(ExpTarget && overTarget ? 2 * N : N) : null;
-            bool kept = Sums.Length > 0;
             try
             {
                 for (int r = start; r < end; r++)
                 {
-                    var a = A.AsSpan(r * N, N);
                     var dx = Dx.AsSpan(r * N, N);
-                    if (Index.Length > 0)
-                    {
-                        long k = Index[r];
-                        if (k == Ignore) { dx.Clear(); continue; }
-                        // (softmax - onehot) * scale
-                        if (kept) TensorPrimitives.Multiply(a, Scale / Sums[r], dx);
-                        else
-                        {
-                            FastMath.ExpOfDifference(a, Shift[r], dx);
-                            TensorPrimitives.Multiply(dx, Scale, dx);
-                        }
-                        dx[(int)k] -= Scale;
-                        continue;
-                    }
                     ReadOnlySpan<T> w = Tgt.AsSpan(r * N, N);
                     if (ExpTarget)
                     {
                         FastMath.Exp(w, scratch.AsSpan(0, N));
                         w = scratch.AsSpan(0, N);
                     }
-                    T total = TargetSums.Length > 0 ? TargetSums[r] : TensorPrimitives.Sum(w);
+                    T total = TensorPrimitives.Sum(w);
                     var p = overTarget ? scratch.AsSpan(ExpTarget ? N : 0, N) : dx;
-                    if (kept)
-                    {
-                        if (!ReferenceEquals(A, Dx)) a.CopyTo(p);
-                        total /= Sums[r];
-                    }
-                    else if (Shift.Length > 0) FastMath.ExpOfDifference(a, Shift[r], p);
-                    else FastMath.Exp<T>(a, p);
+                    FastMath.Exp<T>(Q.AsSpan(r * N, N), p);
                     TimesMinus(p, total, w, Scale, dx);
                 }
             }
@@ -220,52 +197,56 @@ internal static class Fused
     /// and the row's loss into <paramref name="loss"/>: with class indices, lse - x[k] (0 for an
     /// ignored row); with soft targets t, lse * sum(t) - sum(t * x) computed as
     /// log(s) * sum(t) - sum(t * (x - max)), which keeps its digits for large logits. When
-    /// <paramref name="exps"/> is given (laid out like x), exp(x - max) is kept there and each
-    /// row's sum s in <paramref name="sums"/>, for a backward pass without exp.
+    /// <paramref name="unitGrad"/> is given (laid out like x), the row's gradient for an output
+    /// gradient of 1 goes there while the row is in cache: (softmax - w) * gradScale, w the one-hot
+    /// row of the class (0 for an ignored row) or t scaled by sum(t).
     /// </summary>
     /// <remarks>
-    /// With soft targets, each row's sum(t) goes into <paramref name="targetSums"/> when given, and
-    /// with <paramref name="checkTarget"/> a row whose t has a negative or NaN element gets a NaN
-    /// loss (the row is in cache here; a separate check would read the whole target again).
+    /// With <paramref name="checkTarget"/> a row whose soft target has a negative or NaN element
+    /// gets a NaN loss (the row is in cache here; a separate check would read the whole target again).
     /// </remarks>
-    public static void CrossEntropyRows<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] loss, T[] exps, T[] sums, T[] targetSums, bool checkTarget)
+    public static void CrossEntropyRows<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] loss, T[] unitGrad, T gradScale, bool checkTarget)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(lse.Length, 2 * n, new CrossEntropyChunk<T>(x, t, index, ignore, n, lse, loss, exps, sums, targetSums, checkTarget));
+        => Chunked.Run(lse.Length, 2 * n, new CrossEntropyChunk<T>(x, t, index, ignore, n, lse, loss, unitGrad, gradScale, checkTarget));
 
-    private readonly record struct CrossEntropyChunk<T>(T[] X, T[] Tgt, long[] Index, long Ignore, int N, T[] Lse, T[] Loss, T[] Exps, T[] Sums, T[] TargetSums, bool CheckTarget) : IChunkBody
+    private readonly record struct CrossEntropyChunk<T>(T[] X, T[] Tgt, long[] Index, long Ignore, int N, T[] Lse, T[] Loss, T[] UnitGrad, T GradScale, bool CheckTarget) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
         {
             var scratch = ArrayPool<T>.Shared.Rent(2 * N);
+            bool grad = UnitGrad.Length > 0;
             try
             {
                 for (int r = start; r < end; r++)
                 {
                     var x = X.AsSpan(r * N, N);
                     var shifted = scratch.AsSpan(0, N);
-                    var e = Exps.Length > 0 ? Exps.AsSpan(r * N, N) : scratch.AsSpan(N, N);
+                    var e = grad ? UnitGrad.AsSpan(r * N, N) : scratch.AsSpan(N, N);
                     T max = Rows.FiniteMax<T>(x);
                     // soft targets need the shifted row itself (for sum(t * (x - max))); indices one element of it
                     if (Index.Length == 0) TensorPrimitives.Subtract(x, max, shifted);
                     FastMath.ExpOfDifference<T>(x, max, e);
                     T sum = TensorPrimitives.Sum<T>(e);
-                    if (Sums.Length > 0) Sums[r] = sum;
                     T logSum = T.Log(sum);
                     Lse[r] = logSum + max;
                     if (Index.Length > 0)
                     {
                         long k = Index[r];
                         Loss[r] = k == Ignore ? T.Zero : logSum - (x[(int)k] - max);
+                        if (!grad) continue;
+                        if (k == Ignore) { e.Clear(); continue; }
+                        TensorPrimitives.Multiply(e, GradScale / sum, e);
+                        e[(int)k] -= GradScale;
                     }
                     else
                     {
                         var t = Tgt.AsSpan(r * N, N);
                         T tSum = TensorPrimitives.Sum<T>(t);
-                        if (TargetSums.Length > 0) TargetSums[r] = tSum;
                         Loss[r] = CheckTarget && N > 0 && !(TensorPrimitives.Min<T>(t) >= T.Zero)
                             ? T.NaN
                             : logSum * tSum - TensorPrimitives.Dot(t, (ReadOnlySpan<T>)shifted);
+                        if (grad) TimesMinus(e, tSum / sum, t, GradScale, e);
                     }
                 }
             }

@@ -91,7 +91,7 @@ public static partial class Losses
     private static void KlBackward<T>(T[] q, T[] t, bool expW, bool throughLogSoftmax, int n, T scale, T[] dx)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, [], [], t, expW, [], 0, n, scale, dx);
+        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, t, expW, n, scale, dx);
         else Fused.KlInputGrad(t, expW, scale, dx);
     }
 
@@ -128,60 +128,57 @@ public static partial class Losses
             // the non-negative check runs inside the row kernel (a NaN total says to look)
             divisor = reduction == Reduction.Sum ? 1 : rowCount;
         }
-        // the logsumexp of each row, kept for the backward pass; when a gradient is to come, also
-        // exp(x - max) of every element and each row's sum, so the backward pass takes no exp
+        // The logsumexp of each row; and when a gradient is to come, the gradient for an output
+        // gradient of 1, (softmax - target) / divisor, written while each row is in cache, so the
+        // backward pass only scales it by the output gradient (or, for 1, takes it as it is).
         var lse = Tensor.Uninitialized(input.DType, [rowCount]);
         bool keep = GradMode.Enabled && input.RequiresGrad;
-        Tensor? exps = keep ? Tensor.Uninitialized(input.DType, input.ShapeRef) : null;
-        Tensor? sums = keep ? Tensor.Uninitialized(input.DType, [rowCount]) : null;
-        Tensor? targetSums = keep && !indices ? Tensor.Uninitialized(input.DType, [rowCount]) : null;
+        Tensor? unitGrad = keep ? Tensor.Uninitialized(input.DType, input.ShapeRef) : null;
         bool checkTarget = !indices && Validation.Enabled;
         long[] rowIndex = indices ? target.Data<long>() : [];
         var value = input.DType == DType.Float32
-            ? Scalar<float>(CrossEntropyTotal(input.Data<float>(), indices ? [] : target.Data<float>(), rowIndex, ignoreIndex, n, lse.Data<float>(), exps?.Data<float>() ?? [], sums?.Data<float>() ?? [], targetSums?.Data<float>() ?? [], checkTarget) / (float)divisor)
-            : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>(), exps?.Data<double>() ?? [], sums?.Data<double>() ?? [], targetSums?.Data<double>() ?? [], checkTarget) / divisor);
+            ? Scalar<float>(CrossEntropyTotal(input.Data<float>(), indices ? [] : target.Data<float>(), rowIndex, ignoreIndex, n, lse.Data<float>(), unitGrad?.Data<float>() ?? [], (float)(1.0 / divisor), checkTarget) / (float)divisor)
+            : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>(), unitGrad?.Data<double>() ?? [], 1.0 / divisor, checkTarget) / divisor);
         // a row with a negative or NaN target probability made the total NaN: name the element
         if (checkTarget && double.IsNaN(value.ToScalar())) ArgumentChecks.NonNegative(op, "target", target);
         Tensor[] inputs = [input, target];
         return Tensor.Record(value, op, inputs, g =>
         {
-            if (GradMode.Enabled || target.RequiresGrad)
+            if (GradMode.Enabled || target.RequiresGrad || unitGrad is null)
                 return ReferenceBackward(p => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0), inputs, g);
-            double scale = g.ToScalar() / divisor;
-            var index = indices ? target.Data<long>() : [];
-            // The kept exps become the gradient in place when this pass frees the graph (no later
-            // pass can need them); they, the row sums and the logsumexps then go back to the pool
-            // with the pass's temporaries.
-            bool consume = exps is not null && Backprop.FreesGraph;
-            var dx = consume ? exps! : Tensor.Uninitialized(input.DType, input.ShapeRef);
+            // The unit gradient becomes the gradient in place when this pass frees the graph (no
+            // later pass can need it); it and the logsumexps then go back to the pool with the
+            // pass's temporaries.
+            bool consume = Backprop.FreesGraph;
+            var dx = consume ? unitGrad : Tensor.Uninitialized(input.DType, input.ShapeRef);
             dx.SoleGradient = true;
-            Array from = exps?.Storage ?? input.Storage, kept = sums?.Storage ?? Array.Empty<float>();
-            if (input.DType == DType.Float32)
-                Fused.SoftmaxMinusTarget((float[])from, exps is null ? lse.Data<float>() : [], exps is null ? [] : (float[])kept, indices ? [] : target.Data<float>(), false, index, ignoreIndex, n, (float)scale, dx.Data<float>(), targetSums?.Data<float>());
-            else
-                Fused.SoftmaxMinusTarget((double[])from, exps is null ? lse.Data<double>() : [], exps is null ? [] : (double[])kept, indices ? [] : target.Data<double>(), false, index, ignoreIndex, n, scale, dx.Data<double>(), targetSums?.Data<double>());
+            double outGrad = g.ToScalar();
+            if (!consume || outGrad != 1)
+            {
+                if (input.DType == DType.Float32) Fused.Scale(unitGrad.Data<float>(), (float)outGrad, dx.Data<float>());
+                else Fused.Scale(unitGrad.Data<double>(), outGrad, dx.Data<double>());
+            }
             if (consume)
             {
                 // the pass returns them now, so no scope may return them again
-                foreach (var spent in new[] { dx, sums!, lse, targetSums })
+                foreach (var spent in new[] { dx, lse })
                 {
-                    if (spent is null) continue;
                     spent.Unscope();
                     StoragePool.Adopt(spent.Storage);
                 }
-                exps = sums = targetSums = null;
+                unitGrad = null;
             }
             return [dx, null];
         });
     }
 
-    private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] exps, T[] sums, T[] targetSums, bool checkTarget)
+    private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] unitGrad, T gradScale, bool checkTarget)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var rowLoss = System.Buffers.ArrayPool<T>.Shared.Rent(lse.Length);
         try
         {
-            Fused.CrossEntropyRows(x, t, index, ignore, n, lse, rowLoss, exps, sums, targetSums, checkTarget);
+            Fused.CrossEntropyRows(x, t, index, ignore, n, lse, rowLoss, unitGrad, gradScale, checkTarget);
             T total = T.Zero;
             for (int r = 0; r < lse.Length; r++) total += rowLoss[r];
             return total;

@@ -44,7 +44,12 @@ let private evaluate (f: Tensor[] -> Tensor) (inputs: Tensor[]) (differentiable:
     let directions = dz |> Array.mapi (fun k z -> Tensor.RandN(z.Shape, Generator(k + 11), DType.Float64))
     let dot = Array.map2 (fun (g: Tensor) (v: Tensor) -> Tensor.Sum(g * v)) recorded directions |> Array.reduce (+)
     let hv = Autograd.Gradients(dot, dz)
-    value, plain, accumulated, recorded, hv
+    // an output gradient other than 1, in a pass that frees the graph and in one that keeps it
+    let ws = leaves ()
+    let scaled = Autograd.Gradients(f ws, pick ws, Tensor.Scalar(-2.5, value.DType))
+    let us = leaves ()
+    let scaledKept = Autograd.Gradients(f us, pick us, Tensor.Scalar(0.375, value.DType), retainGraph = true)
+    value, plain, accumulated, recorded, Array.concat [ hv; scaled; scaledKept ]
 
 let private agree (name: string) (f: Tensor[] -> Tensor) (inputs: Tensor[]) (differentiable: bool[]) =
     let v1, g1, a1, r1, h1 = withFusion true (fun () -> evaluate f inputs differentiable)
@@ -53,7 +58,7 @@ let private agree (name: string) (f: Tensor[] -> Tensor) (inputs: Tensor[]) (dif
     Array.iteri2 (fun k e a -> close (sprintf "%s: gradient %d" name k) e a) g0 g1
     Array.iteri2 (fun k e a -> close (sprintf "%s: .Grad %d" name k) e a) a0 a1
     Array.iteri2 (fun k e a -> close (sprintf "%s: recorded gradient %d" name k) e a) r0 r1
-    Array.iteri2 (fun k e a -> close (sprintf "%s: Hessian-vector product %d" name k) e a) h0 h1
+    Array.iteri2 (fun k e a -> close (sprintf "%s: Hessian-vector product or scaled gradient %d" name k) e a) h0 h1
 
 let private logits (seed: int) (shape: int[]) = Tensor.RandN(shape, Generator(seed), DType.Float64)
 
