@@ -214,20 +214,16 @@ internal static class Fused
     {
         public void Run(int start, int end)
         {
-            var scratch = ArrayPool<T>.Shared.Rent(2 * N);
             bool grad = UnitGrad.Length > 0;
+            var scratch = grad ? null : ArrayPool<T>.Shared.Rent(N); // the exps go to the unit gradient when it is asked for
             try
             {
                 for (int r = start; r < end; r++)
                 {
                     var x = X.AsSpan(r * N, N);
-                    var shifted = scratch.AsSpan(0, N);
-                    var e = grad ? UnitGrad.AsSpan(r * N, N) : scratch.AsSpan(N, N);
+                    var e = grad ? UnitGrad.AsSpan(r * N, N) : scratch!.AsSpan(0, N);
                     T max = Rows.FiniteMax<T>(x);
-                    // soft targets need the shifted row itself (for sum(t * (x - max))); indices one element of it
-                    if (Index.Length == 0) TensorPrimitives.Subtract(x, max, shifted);
-                    FastMath.ExpOfDifference<T>(x, max, e);
-                    T sum = TensorPrimitives.Sum<T>(e);
+                    T sum = FastMath.ExpOfDifferenceAndSum<T>(x, max, e);
                     T logSum = T.Log(sum);
                     Lse[r] = logSum + max;
                     if (Index.Length > 0)
@@ -242,16 +238,45 @@ internal static class Fused
                     else
                     {
                         var t = Tgt.AsSpan(r * N, N);
-                        T tSum = TensorPrimitives.Sum<T>(t);
-                        Loss[r] = CheckTarget && N > 0 && !(TensorPrimitives.Min<T>(t) >= T.Zero)
-                            ? T.NaN
-                            : logSum * tSum - TensorPrimitives.Dot(t, (ReadOnlySpan<T>)shifted);
+                        var (tSum, tMin, tDotShifted) = TargetSums(t, x, max);
+                        // a NaN in t makes tSum, and so the loss, NaN already
+                        Loss[r] = CheckTarget && N > 0 && !(tMin >= T.Zero) ? T.NaN : logSum * tSum - tDotShifted;
                         if (grad) TimesMinus(e, tSum / sum, t, GradScale, e);
                     }
                 }
             }
-            finally { ArrayPool<T>.Shared.Return(scratch); }
+            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }
+    }
+    /// <summary>sum(t), min(t) and sum(t * (x - shift)) in one pass over a row of soft targets and its logits.</summary>
+    private static (T Sum, T Min, T DotShifted) TargetSums<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T sum = T.Zero, min = T.PositiveInfinity, dot = T.Zero;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && t.Length >= Vector<T>.Count)
+        {
+            var vSum = Vector<T>.Zero;
+            var vMin = new Vector<T>(T.PositiveInfinity);
+            var vDot = Vector<T>.Zero;
+            var vShift = new Vector<T>(shift);
+            for (; i <= t.Length - Vector<T>.Count; i += Vector<T>.Count)
+            {
+                var tv = new Vector<T>(t[i..]);
+                vSum += tv;
+                vMin = Vector.Min(vMin, tv);
+                vDot += tv * (new Vector<T>(x[i..]) - vShift);
+            }
+            sum = Vector.Sum(vSum);
+            dot = Vector.Sum(vDot);
+            for (int j = 0; j < Vector<T>.Count; j++) min = T.Min(min, vMin[j]);
+        }
+        for (; i < t.Length; i++)
+        {
+            sum += t[i];
+            min = T.Min(min, t[i]);
+            dot += t[i] * (x[i] - shift);
+        }
+        return (sum, min, dot);
     }
 }
 

@@ -57,7 +57,7 @@ let tests =
             let xs = Array.init 1000 (fun i -> if i % 13 = 0 then pool[rng.Next pool.Length] else float32 (rng.NextDouble() * 60.0 - 30.0))
             let whole = expOf xs
             for start in 0 .. 7 do
-                for length in [ 1; 3; 8; 9; 17; 100 ] do
+                for length in [ 1; 3; 8; 9; 17; 32; 45; 64; 100 ] do
                     let part = expOf xs[start .. start + length - 1]
                     for k in 0 .. length - 1 do
                         let a, b = part[k], whole[start + k]

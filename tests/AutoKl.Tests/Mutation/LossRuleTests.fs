@@ -197,6 +197,11 @@ let private crossEntropyTests =
             throwsFrom "cross_entropy" [ "scalar" ] (fun () -> Losses.CrossEntropy(T.Scalar 1.0, T.FromArray([| 0L |]).Reshape([||])))
             throwsFrom "cross_entropy" [ "soft"; "[2, 2]" ] (fun () -> Losses.CrossEntropy(input, f64 [ 2; 2 ] [ 0.5; 0.5; 0.5; 0.5 ]))
             throwsFrom "cross_entropy" [ "target"; "non-negative" ] (fun () -> Losses.CrossEntropy(input, f64 [ 2; 3 ] [ 0.5; -0.5; 1.0; 0.2; 0.3; 0.5 ]))
+            // float32 rows long enough for the vector loop: a negative target in any lane, or in the tail, is found
+            for at in [ 0; 5; 13; 16; 37 ] do
+                let wide = T.FromArray(Array.init 80 (fun i -> float32 (i % 7) * 0.1f), [| 2; 40 |])
+                let target = Array.init 80 (fun i -> if i = 40 + at then -0.01f else 1.0f / 40.0f)
+                throwsFrom "cross_entropy" [ "target"; "non-negative" ] (fun () -> Losses.CrossEntropy(wide, T.FromArray(target, [| 2; 40 |])))
     ]
 
 let private bceTests =
