@@ -222,8 +222,10 @@ internal static class Fused
                 {
                     var x = X.AsSpan(r * N, N);
                     var e = grad ? UnitGrad.AsSpan(r * N, N) : scratch!.AsSpan(0, N);
-                    T max = Rows.FiniteMax<T>(x);
-                    T sum = FastMath.ExpOfDifferenceAndSum<T>(x, max, e);
+                    // soft targets: the target row's sum and min ride on the pass that finds the logits' max
+                    var t = Index.Length > 0 ? default : Tgt.AsSpan(r * N, N);
+                    var (max, tSum, tMin) = Index.Length > 0 ? (Rows.FiniteMax<T>(x), T.Zero, T.Zero) : MaxAndTargetSums(x, t);
+                    T sum = grad ? FastMath.ExpOfDifferenceAndSum<T>(x, max, e) : FastMath.SumOfExpOfDifference<T>(x, max, e);
                     T logSum = T.Log(sum);
                     Lse[r] = logSum + max;
                     if (Index.Length > 0)
@@ -237,46 +239,92 @@ internal static class Fused
                     }
                     else
                     {
-                        var t = Tgt.AsSpan(r * N, N);
-                        var (tSum, tMin, tDotShifted) = TargetSums(t, x, max);
+                        // sum(t * (x - max)) rides on the pass that writes the gradient
+                        T tDotShifted = TimesMinusAndDot(e, tSum / sum, t, GradScale, grad ? e : default, x, max);
                         // a NaN in t makes tSum, and so the loss, NaN already
                         Loss[r] = CheckTarget && N > 0 && !(tMin >= T.Zero) ? T.NaN : logSum * tSum - tDotShifted;
-                        if (grad) TimesMinus(e, tSum / sum, t, GradScale, e);
                     }
                 }
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }
     }
-    /// <summary>sum(t), min(t) and sum(t * (x - shift)) in one pass over a row of soft targets and its logits.</summary>
-    private static (T Sum, T Min, T DotShifted) TargetSums<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> x, T shift) where T : unmanaged, IFloatingPointIeee754<T>
+
+    /// <summary>
+    /// The finite max of a row of logits (as <see cref="Rows.FiniteMax{T}(ReadOnlySpan{T})"/>: 0 when
+    /// it is inf or NaN), and the sum and min of its soft-target row, in one pass over both.
+    /// </summary>
+    private static (T Max, T TargetSum, T TargetMin) MaxAndTargetSums<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> t) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T sum = T.Zero, min = T.PositiveInfinity, dot = T.Zero;
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && t.Length >= Vector<T>.Count)
+        T max = T.NegativeInfinity, sum = T.Zero, min = T.PositiveInfinity;
+        int i = 0, w = Vector<T>.Count;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && t.Length >= 2 * w)
         {
-            var vSum = Vector<T>.Zero;
+            // two accumulators for the sum: one chain of dependent adds would wait on the adder's latency
+            Vector<T> sum0 = Vector<T>.Zero, sum1 = Vector<T>.Zero;
             var vMin = new Vector<T>(T.PositiveInfinity);
-            var vDot = Vector<T>.Zero;
-            var vShift = new Vector<T>(shift);
-            for (; i <= t.Length - Vector<T>.Count; i += Vector<T>.Count)
+            var vMax = new Vector<T>(T.NegativeInfinity);
+            for (; i <= t.Length - 2 * w; i += 2 * w)
             {
-                var tv = new Vector<T>(t[i..]);
-                vSum += tv;
-                vMin = Vector.Min(vMin, tv);
-                vDot += tv * (new Vector<T>(x[i..]) - vShift);
+                var t0 = new Vector<T>(t[i..]);
+                var t1 = new Vector<T>(t[(i + w)..]);
+                sum0 += t0;
+                sum1 += t1;
+                vMin = Vector.Min(vMin, Vector.Min(t0, t1));
+                // Vector.Max propagates NaN, as T.Max below and TensorPrimitives.Max do
+                vMax = Vector.Max(vMax, Vector.Max(new Vector<T>(x[i..]), new Vector<T>(x[(i + w)..])));
             }
-            sum = Vector.Sum(vSum);
-            dot = Vector.Sum(vDot);
-            for (int j = 0; j < Vector<T>.Count; j++) min = T.Min(min, vMin[j]);
+            sum = Vector.Sum(sum0 + sum1);
+            for (int j = 0; j < w; j++)
+            {
+                min = T.Min(min, vMin[j]);
+                max = T.Max(max, vMax[j]);
+            }
         }
         for (; i < t.Length; i++)
         {
             sum += t[i];
             min = T.Min(min, t[i]);
-            dot += t[i] * (x[i] - shift);
+            max = T.Max(max, x[i]);
         }
-        return (sum, min, dot);
+        return (T.IsFinite(max) ? max : T.Zero, sum, min);
+    }
+
+    /// <summary>
+    /// dx = (p * factor - t) * scale (as <see cref="TimesMinus{T}"/>; skipped when dx is empty, and
+    /// dx may be p), and in the same pass sum(t * (x - shift)), which it returns.
+    /// </summary>
+    private static T TimesMinusAndDot<T>(ReadOnlySpan<T> p, T factor, ReadOnlySpan<T> t, T scale, Span<T> dx, ReadOnlySpan<T> x, T shift)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool write = !dx.IsEmpty;
+        T dot = T.Zero;
+        int i = 0, w = Vector<T>.Count;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && t.Length >= 2 * w)
+        {
+            // two accumulators: one chain of dependent adds would wait on the adder's latency
+            Vector<T> dot0 = Vector<T>.Zero, dot1 = Vector<T>.Zero;
+            var vShift = new Vector<T>(shift);
+            var vFactor = new Vector<T>(factor);
+            var vScale = new Vector<T>(scale);
+            for (; i <= t.Length - 2 * w; i += 2 * w)
+            {
+                var t0 = new Vector<T>(t[i..]);
+                var t1 = new Vector<T>(t[(i + w)..]);
+                dot0 += t0 * (new Vector<T>(x[i..]) - vShift);
+                dot1 += t1 * (new Vector<T>(x[(i + w)..]) - vShift);
+                if (!write) continue;
+                ((new Vector<T>(p[i..]) * vFactor - t0) * vScale).CopyTo(dx[i..]);
+                ((new Vector<T>(p[(i + w)..]) * vFactor - t1) * vScale).CopyTo(dx[(i + w)..]);
+            }
+            dot = Vector.Sum(dot0 + dot1);
+        }
+        for (; i < t.Length; i++)
+        {
+            dot += t[i] * (x[i] - shift);
+            if (write) dx[i] = (p[i] * factor - t[i]) * scale;
+        }
+        return dot;
     }
 }
 

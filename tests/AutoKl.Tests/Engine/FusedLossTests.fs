@@ -116,6 +116,38 @@ let fusedTests =
                 agree "soft" f [| logits 10 [| 4; 5 |]; probs 11 [| 4; 5 |] |] [| true; false |]
                 agree "soft, target differentiable" f [| logits 10 [| 4; 5 |]; probs 11 [| 4; 5 |] |] [| true; true |]
                 agree "soft, large logits" f [| (logits 10 [| 4; 5 |]) * 1e4; probs 11 [| 4; 5 |] |] [| true; false |]
+                // rows of 37: the kernels' vector loops and their tails
+                agree "soft, rows of 37" f [| logits 12 [| 3; 37 |]; probs 13 [| 3; 37 |] |] [| true; false |]
+                agree "indices, rows of 37" (fun xs -> Losses.CrossEntropy(xs.[0], Tensor.FromArray([| 36L; 0L; 17L |]), reduction)) [| logits 14 [| 3; 37 |] |] [| true |]
+        testCase "kl_div(log_softmax(x), t) = composed, rows of 37 (vector loops and tails)" <| fun () ->
+            for logTarget in [ false; true ] do
+                let t = if logTarget then Tensor.LogSoftmax(logits 16 [| 3; 37 |], -1) else probs 16 [| 3; 37 |]
+                let f (xs: Tensor[]) = Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), xs.[1], Reduction.BatchMean, logTarget)
+                agree (sprintf "logTarget=%b" logTarget) f [| logits 15 [| 3; 37 |]; t |] [| true; false |]
+        testCase "float32 fused losses stay within float32 rounding of the float64 composition" <| fun () ->
+            // the float32 kernels (eight lanes, their own exp) against float64 without fusion, on rows of 77
+            // one logit far above the rest, in the second vector of a pair: a max that missed it would overflow exp
+            let x64 = logits 17 [| 5; 77 |] + Tensor.FromArray(Array.init 385 (fun i -> if i = 2 * 77 + 12 then 100.0 else 0.0), [| 5; 77 |])
+            let t64 = probs 18 [| 5; 77 |]
+            let idx = Tensor.FromArray([| 0L; 76L; 40L; 8L; 63L |])
+            let cases : (string * (Tensor -> Tensor -> Tensor)) list =
+                [ "kl_div", (fun x t -> Losses.KlDiv(Tensor.LogSoftmax(x, 1), t, Reduction.BatchMean))
+                  "kl_div log_target", (fun x t -> Losses.KlDiv(Tensor.LogSoftmax(x, 1), Tensor.Log(t), Reduction.BatchMean, true))
+                  "cross_entropy indices", (fun x _ -> Losses.CrossEntropy(x, idx))
+                  "cross_entropy soft", (fun x t -> Losses.CrossEntropy(x, t)) ]
+            for name, loss in cases do
+                let run (dtype: DType) fusion =
+                    withFusion fusion (fun () ->
+                        let x = x64.ToType(dtype).Detach().RequiresGrad_()
+                        let value = loss x (t64.ToType dtype)
+                        value.Backward()
+                        value.ToScalar(), x.Grad.ToDoubleArray())
+                let v32, g32 = run DType.Float32 true
+                let v64, g64 = run DType.Float64 false
+                Expect.isLessThan (abs (v32 - v64)) (1e-5 * (1.0 + abs v64)) (sprintf "%s: value %g against %g" name v32 v64)
+                let scale = g64 |> Array.map abs |> Array.max
+                for i in 0 .. g64.Length - 1 do
+                    Expect.isLessThan (abs (g32.[i] - g64.[i])) (1e-5 * scale) (sprintf "%s: gradient element %d: %g against %g" name i g32.[i] g64.[i])
         testCase "cross_entropy with every target ignored is NaN, as composed" <| fun () ->
             let target = Tensor.FromArray([| -100L; -100L |])
             let x = logits 1 [| 2; 3 |]
