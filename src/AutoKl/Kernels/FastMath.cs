@@ -67,69 +67,255 @@ internal static class FastMath
     {
         if (typeof(T) == typeof(float) && Vectorized)
         {
-            float sum = ExpOfDifference(MemoryMarshal.Cast<T, float>(x), Unsafe.As<T, float>(ref shift), MemoryMarshal.Cast<T, float>(y), true);
+            float sum = ExpOfDifferenceAndSum(MemoryMarshal.Cast<T, float>(x), Unsafe.As<T, float>(ref shift), MemoryMarshal.Cast<T, float>(y));
             return Unsafe.As<float, T>(ref sum);
         }
         ExpOfDifference(x, shift, y);
         return TensorPrimitives.Sum<T>(y[..x.Length]);
     }
 
-    private static float SumOfExpOfDifference(ReadOnlySpan<float> x, float shift) => ExpOfDifference(x, shift, Span<float>.Empty, true);
-
-    /// <summary>y = exp(x - shift) in one pass (x - 0 is x, so <see cref="Exp{T}"/> runs through here too).</summary>
-    private static void ExpOfDifference(ReadOnlySpan<float> x, float shift, Span<float> y) => ExpOfDifference(x, shift, y, false);
+    /// <summary>
+    /// sum(exp(t) * (t - q)), with exp(t) written into <paramref name="expT"/> (may be t) in the same
+    /// pass: kl_div's pointwise sum against log-probability targets.
+    /// </summary>
+    public static T ExpTimesDifferenceSum<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> q, Span<T> expT) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float) && Vectorized)
+        {
+            var sink = new ExpTimesDifference(MemoryMarshal.Cast<T, float>(q), MemoryMarshal.Cast<T, float>(t), MemoryMarshal.Cast<T, float>(expT));
+            Run(MemoryMarshal.Cast<T, float>(t), 0f, ref sink);
+            float sum = sink.Sum;
+            return Unsafe.As<float, T>(ref sum);
+        }
+        Exp(t, expT);
+        var e = (ReadOnlySpan<T>)expT[..t.Length];
+        T total = T.Zero;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var acc = Vector<T>.Zero;
+            for (; i <= t.Length - Vector<T>.Count; i += Vector<T>.Count)
+                acc += new Vector<T>(e[i..]) * (new Vector<T>(t[i..]) - new Vector<T>(q[i..]));
+            total = Vector.Sum(acc);
+        }
+        for (; i < t.Length; i++) total += e[i] * (t[i] - q[i]);
+        return total;
+    }
 
     /// <summary>
-    /// The one float32 loop: exp(x - shift) stored into <paramref name="y"/> unless it is empty,
-    /// and summed when <paramref name="sum"/> (a constant at each call site, so the JIT drops the
-    /// unused half). y may be x: each block is loaded before it is stored.
+    /// dx = (exp(q) * factor - w) * scale, each product rounded (no fused multiply-add), in one
+    /// pass; dx may be w. The gradient of kl_div through log_softmax, q the log_softmax output.
+    /// </summary>
+    public static void ExpTimesMinus<T>(ReadOnlySpan<T> q, T factor, ReadOnlySpan<T> w, T scale, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float) && Vectorized)
+        {
+            var sink = new TimesMinus(Unsafe.As<T, float>(ref factor), MemoryMarshal.Cast<T, float>(w), Unsafe.As<T, float>(ref scale), MemoryMarshal.Cast<T, float>(dx));
+            Run(MemoryMarshal.Cast<T, float>(q), 0f, ref sink);
+            return;
+        }
+        // a piece at a time through a stack buffer; dx may be w: each w is read before its place is written
+        Span<T> p = stackalloc T[256];
+        for (int start = 0; start < q.Length; start += p.Length)
+        {
+            int m = Math.Min(p.Length, q.Length - start);
+            TensorPrimitives.Exp(q.Slice(start, m), p[..m]);
+            TensorPrimitives.Multiply(p[..m], factor, p[..m]);
+            TensorPrimitives.Subtract(p[..m], w.Slice(start, m), p[..m]);
+            TensorPrimitives.Multiply(p[..m], scale, dx.Slice(start, m));
+        }
+    }
+
+    private static float SumOfExpOfDifference(ReadOnlySpan<float> x, float shift)
+    {
+        var sink = new Summed();
+        Run(x, shift, ref sink);
+        return sink.Sum;
+    }
+
+    /// <summary>y = exp(x - shift) in one pass (x - 0 is x, so <see cref="Exp{T}"/> runs through here too).</summary>
+    private static void ExpOfDifference(ReadOnlySpan<float> x, float shift, Span<float> y)
+    {
+        var sink = new Stored(y, x.Length);
+        Run(x, shift, ref sink);
+    }
+
+    private static float ExpOfDifferenceAndSum(ReadOnlySpan<float> x, float shift, Span<float> y)
+    {
+        var sink = new StoredAndSummed(y, x.Length);
+        Run(x, shift, ref sink);
+        return sink.Sum;
+    }
+
+    /// <summary>
+    /// The one float32 exp loop: exp(x - shift) for every element, handed to <paramref name="sink"/>
+    /// a vector at a time with the index of its first element (a block of four vectors at once,
+    /// then single vectors, then the tail padded to a vector), so each use of the exps is done
+    /// while they are in registers. A sink may write over x: each block is loaded before it is handed over.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float ExpOfDifference(ReadOnlySpan<float> x, float shift, Span<float> y, bool sum)
+    private static void Run<TSink>(ReadOnlySpan<float> x, float shift, ref TSink sink) where TSink : struct, IExpSink, allows ref struct
     {
-        bool store = !y.IsEmpty;
-        if (store && y.Length < x.Length) throw new InvalidOperationException("internal error: destination shorter than source");
         ref float xs = ref MemoryMarshal.GetReference(x);
-        ref float ys = ref MemoryMarshal.GetReference(y);
         var c = Vector256.Create(shift);
-        Vector256<float> acc0 = Vector256<float>.Zero, acc1 = Vector256<float>.Zero;
         int n = x.Length, i = 0;
         for (; i <= n - Block; i += Block)
         {
             var (y0, y1, y2, y3) = ExpOp.Block(ref xs, i, c);
-            if (store)
-            {
-                y0.StoreUnsafe(ref ys, (nuint)i);
-                y1.StoreUnsafe(ref ys, (nuint)(i + 8));
-                y2.StoreUnsafe(ref ys, (nuint)(i + 16));
-                y3.StoreUnsafe(ref ys, (nuint)(i + 24));
-            }
-            if (sum)
-            {
-                acc0 += y0 + y1;
-                acc1 += y2 + y3;
-            }
+            sink.TakeBlock(i, y0, y1, y2, y3);
         }
         for (; i <= n - 8; i += 8)
+            sink.Take(i, ExpOp.Apply(Vector256.LoadUnsafe(ref xs, (nuint)i) - c), 8);
+        if (i < n) sink.Take(i, ExpOp.Apply(PaddedTail(x[i..], shift) - c), n - i);
+    }
+
+    /// <summary>What a use of the exps does with them (see <see cref="Run{TSink}"/>).</summary>
+    private interface IExpSink
+    {
+        /// <summary>The exps of the 32 elements from <paramref name="i"/>.</summary>
+        void TakeBlock(int i, Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3);
+
+        /// <summary>The exps of the <paramref name="count"/> (1 to 8) elements from <paramref name="i"/>; lanes past count are padding.</summary>
+        void Take(int i, Vector256<float> y, int count);
+    }
+
+    /// <summary>Lanes below <paramref name="count"/>, as a mask.</summary>
+    private static Vector256<float> Used(int count) =>
+        Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count)).AsSingle();
+
+    /// <summary>The 8 elements from i, or the count left padded with zeros.</summary>
+    private static Vector256<float> Load(ReadOnlySpan<float> s, int i, int count)
+    {
+        if (count == 8) return Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i);
+        Span<float> lanes = stackalloc float[8];
+        lanes.Clear();
+        s.Slice(i, count).CopyTo(lanes);
+        return Vector256.Create<float>(lanes);
+    }
+
+    private static void Store(Vector256<float> v, Span<float> s, int i, int count)
+    {
+        if (count == 8) { v.StoreUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i); return; }
+        Span<float> lanes = stackalloc float[8];
+        v.CopyTo(lanes);
+        lanes[..count].CopyTo(s[i..]);
+    }
+
+    private ref struct Stored : IExpSink
+    {
+        private readonly Span<float> _y;
+
+        public Stored(Span<float> y, int n)
         {
-            var yv = ExpOp.Apply(Vector256.LoadUnsafe(ref xs, (nuint)i) - c);
-            if (store) yv.StoreUnsafe(ref ys, (nuint)i);
-            if (sum) acc0 += yv;
+            if (y.Length < n) throw new InvalidOperationException("internal error: destination shorter than source");
+            _y = y;
         }
-        if (i < n)
+
+        public void TakeBlock(int i, Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
         {
-            var tail = ExpOp.Apply(PaddedTail(x[i..], shift) - c);
-            if (store)
+            ref float ys = ref MemoryMarshal.GetReference(_y);
+            y0.StoreUnsafe(ref ys, (nuint)i);
+            y1.StoreUnsafe(ref ys, (nuint)(i + 8));
+            y2.StoreUnsafe(ref ys, (nuint)(i + 16));
+            y3.StoreUnsafe(ref ys, (nuint)(i + 24));
+        }
+
+        public void Take(int i, Vector256<float> y, int count) => Store(y, _y, i, count);
+    }
+
+    /// <summary>The sum in two accumulators (one chain of dependent adds would wait on the adder).</summary>
+    private struct Summed : IExpSink
+    {
+        private Vector256<float> _acc0, _acc1;
+
+        public readonly float Sum => Vector256.Sum(_acc0 + _acc1);
+
+        public void TakeBlock(int i, Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
+        {
+            _acc0 += y0 + y1;
+            _acc1 += y2 + y3;
+        }
+
+        // the padding lanes hold exp(0) = 1: leave them out
+        public void Take(int i, Vector256<float> y, int count) => _acc0 += count == 8 ? y : y & Used(count);
+    }
+
+    private ref struct StoredAndSummed(Span<float> y, int n) : IExpSink
+    {
+        private Stored _stored = new(y, n);
+        private Summed _summed;
+
+        public readonly float Sum => _summed.Sum;
+
+        public void TakeBlock(int i, Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
+        {
+            _stored.TakeBlock(i, y0, y1, y2, y3);
+            _summed.TakeBlock(i, y0, y1, y2, y3);
+        }
+
+        public void Take(int i, Vector256<float> y, int count)
+        {
+            _stored.Take(i, y, count);
+            _summed.Take(i, y, count);
+        }
+    }
+
+    /// <summary>exp(t) stored (unless the destination is empty), and sum(exp(t) * (t - q)).</summary>
+    private ref struct ExpTimesDifference(ReadOnlySpan<float> q, ReadOnlySpan<float> t, Span<float> expT) : IExpSink
+    {
+        private readonly ReadOnlySpan<float> _q = q, _t = t;
+        private readonly Span<float> _expT = expT;
+        private Vector256<float> _acc0, _acc1;
+
+        public readonly float Sum => Vector256.Sum(_acc0 + _acc1);
+
+        public void TakeBlock(int i, Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
+        {
+            ref float ts = ref MemoryMarshal.GetReference(_t);
+            ref float qs = ref MemoryMarshal.GetReference(_q);
+            var d0 = Vector256.LoadUnsafe(ref ts, (nuint)i) - Vector256.LoadUnsafe(ref qs, (nuint)i);
+            var d1 = Vector256.LoadUnsafe(ref ts, (nuint)(i + 8)) - Vector256.LoadUnsafe(ref qs, (nuint)(i + 8));
+            var d2 = Vector256.LoadUnsafe(ref ts, (nuint)(i + 16)) - Vector256.LoadUnsafe(ref qs, (nuint)(i + 16));
+            var d3 = Vector256.LoadUnsafe(ref ts, (nuint)(i + 24)) - Vector256.LoadUnsafe(ref qs, (nuint)(i + 24));
+            if (!_expT.IsEmpty)
             {
-                Span<float> lanes = stackalloc float[8];
-                tail.CopyTo(lanes);
-                lanes[..(n - i)].CopyTo(y[i..]);
+                ref float es = ref MemoryMarshal.GetReference(_expT);
+                y0.StoreUnsafe(ref es, (nuint)i);
+                y1.StoreUnsafe(ref es, (nuint)(i + 8));
+                y2.StoreUnsafe(ref es, (nuint)(i + 16));
+                y3.StoreUnsafe(ref es, (nuint)(i + 24));
             }
-            // the padding lanes hold exp(0) = 1: leave them out of the sum
-            var used = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(n - i));
-            if (sum) acc1 += tail & used.AsSingle();
+            _acc0 += y0 * d0 + y1 * d1;
+            _acc1 += y2 * d2 + y3 * d3;
         }
-        return sum ? Vector256.Sum(acc0 + acc1) : 0f;
+
+        public void Take(int i, Vector256<float> y, int count)
+        {
+            // padding lanes: t - q is 0 there, and so is their product
+            var d = Load(_t, i, count) - Load(_q, i, count);
+            if (!_expT.IsEmpty) Store(y, _expT, i, count);
+            _acc0 += y * d;
+        }
+    }
+
+    /// <summary>dx = (exp(q) * factor - w) * scale; dx may be w (each w is loaded before its place is stored).</summary>
+    private ref struct TimesMinus(float factor, ReadOnlySpan<float> w, float scale, Span<float> dx) : IExpSink
+    {
+        private readonly Vector256<float> _factor = Vector256.Create(factor), _scale = Vector256.Create(scale);
+        private readonly ReadOnlySpan<float> _w = w;
+        private readonly Span<float> _dx = dx;
+
+        public void TakeBlock(int i, Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
+        {
+            ref float ws = ref MemoryMarshal.GetReference(_w);
+            ref float ds = ref MemoryMarshal.GetReference(_dx);
+            ((y0 * _factor - Vector256.LoadUnsafe(ref ws, (nuint)i)) * _scale).StoreUnsafe(ref ds, (nuint)i);
+            ((y1 * _factor - Vector256.LoadUnsafe(ref ws, (nuint)(i + 8))) * _scale).StoreUnsafe(ref ds, (nuint)(i + 8));
+            ((y2 * _factor - Vector256.LoadUnsafe(ref ws, (nuint)(i + 16))) * _scale).StoreUnsafe(ref ds, (nuint)(i + 16));
+            ((y3 * _factor - Vector256.LoadUnsafe(ref ws, (nuint)(i + 24))) * _scale).StoreUnsafe(ref ds, (nuint)(i + 24));
+        }
+
+        public void Take(int i, Vector256<float> y, int count) => Store((y * _factor - Load(_w, i, count)) * _scale, _dx, i, count);
     }
 
     /// <summary>Elements per block: four vectors, whose range is tested once.</summary>

@@ -65,8 +65,7 @@ internal static class Fused
                     var s = ExpT.Length > 0 ? ExpT.AsSpan(first, n) : scratch.AsSpan(0, n);
                     if (LogTarget)
                     {
-                        FastMath.Exp(t, s);
-                        Partial[b] = Dot<T>(s, t, q);
+                        Partial[b] = FastMath.ExpTimesDifferenceSum<T>(t, q, s);
                     }
                     else
                     {
@@ -77,22 +76,6 @@ internal static class Fused
             }
             finally { ArrayPool<T>.Shared.Return(scratch); }
         }
-    }
-
-    /// <summary>sum of a * (b - c).</summary>
-    private static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, ReadOnlySpan<T> c) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        T sum = T.Zero;
-        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && a.Length >= Vector<T>.Count)
-        {
-            var acc = Vector<T>.Zero;
-            for (; i <= a.Length - Vector<T>.Count; i += Vector<T>.Count)
-                acc += new Vector<T>(a[i..]) * (new Vector<T>(b[i..]) - new Vector<T>(c[i..]));
-            sum = Vector.Sum(acc);
-        }
-        for (; i < a.Length; i++) sum += a[i] * (b[i] - c[i]);
-        return sum;
     }
 
     /// <summary>sum of xlogy(t, t) - t * q, with <paramref name="logT"/> = log(t) (xlogy is 0 where t is 0 and not NaN).</summary>
@@ -153,43 +136,24 @@ internal static class Fused
     {
         public void Run(int start, int end)
         {
-            // dx may be the target weights' own array (kept from the forward pass): the softmax then
-            // goes to a scratch row first, and each w is read before its place is written
-            bool overTarget = ReferenceEquals(Tgt, Dx);
-            var scratch = ExpTarget || overTarget ? ArrayPool<T>.Shared.Rent(ExpTarget && overTarget ? 2 * N : N) : null;
+            // with exp(t) taken here, it goes to a scratch row first
+            var scratch = ExpTarget ? ArrayPool<T>.Shared.Rent(N) : null;
             try
             {
                 for (int r = start; r < end; r++)
                 {
-                    var dx = Dx.AsSpan(r * N, N);
                     ReadOnlySpan<T> w = Tgt.AsSpan(r * N, N);
                     if (ExpTarget)
                     {
                         FastMath.Exp(w, scratch.AsSpan(0, N));
                         w = scratch.AsSpan(0, N);
                     }
-                    T total = TensorPrimitives.Sum(w);
-                    var p = overTarget ? scratch.AsSpan(ExpTarget ? N : 0, N) : dx;
-                    FastMath.Exp<T>(Q.AsSpan(r * N, N), p);
-                    TimesMinus(p, total, w, Scale, dx);
+                    // dx may be the target weights' own row (kept from the forward pass): each w is read before its place is written
+                    FastMath.ExpTimesMinus<T>(Q.AsSpan(r * N, N), TensorPrimitives.Sum(w), w, Scale, Dx.AsSpan(r * N, N));
                 }
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }
-    }
-
-    /// <summary>dx = (p * total - w) * scale, one pass (each product rounded, no fused multiply-add); dx may be p or w.</summary>
-    private static void TimesMinus<T>(ReadOnlySpan<T> p, T total, ReadOnlySpan<T> w, T scale, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
-        {
-            var vt = new Vector<T>(total);
-            var vs = new Vector<T>(scale);
-            for (; i <= dx.Length - Vector<T>.Count; i += Vector<T>.Count)
-                ((new Vector<T>(p[i..]) * vt - new Vector<T>(w[i..])) * vs).CopyTo(dx[i..]);
-        }
-        for (; i < dx.Length; i++) dx[i] = (p[i] * total - w[i]) * scale;
     }
 
     /// <summary>
@@ -291,7 +255,7 @@ internal static class Fused
     }
 
     /// <summary>
-    /// dx = (p * factor - t) * scale (as <see cref="TimesMinus{T}"/>; skipped when dx is empty, and
+    /// dx = (p * factor - t) * scale (each product rounded, no fused multiply-add; skipped when dx is empty, and
     /// dx may be p), and in the same pass sum(t * (x - shift)), which it returns.
     /// </summary>
     private static T TimesMinusAndDot<T>(ReadOnlySpan<T> p, T factor, ReadOnlySpan<T> t, T scale, Span<T> dx, ReadOnlySpan<T> x, T shift)
