@@ -75,17 +75,17 @@ internal static class FastMath
     }
 
     /// <summary>
-    /// sum(exp(t) * (t - q)), with exp(t) written into <paramref name="expT"/> (may be t) in the same
-    /// pass: kl_div's pointwise sum against log-probability targets.
+    /// sum(exp(t) * (t - q)), and sum(exp(t)), with exp(t) written into <paramref name="expT"/>
+    /// (may be t) in the same pass: kl_div's pointwise sum against log-probability targets.
     /// </summary>
-    public static T ExpTimesDifferenceSum<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> q, Span<T> expT) where T : unmanaged, IFloatingPointIeee754<T>
+    public static (T Sum, T ExpSum) ExpTimesDifferenceSum<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> q, Span<T> expT) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float) && Vectorized)
         {
             var sink = new ExpTimesDifference(MemoryMarshal.Cast<T, float>(q), MemoryMarshal.Cast<T, float>(t), MemoryMarshal.Cast<T, float>(expT));
             Run(MemoryMarshal.Cast<T, float>(t), 0f, ref sink);
-            float sum = sink.Sum;
-            return Unsafe.As<float, T>(ref sum);
+            float sum = sink.Sum, expSum = sink.ExpSum;
+            return (Unsafe.As<float, T>(ref sum), Unsafe.As<float, T>(ref expSum));
         }
         Exp(t, expT);
         var e = (ReadOnlySpan<T>)expT[..t.Length];
@@ -99,7 +99,7 @@ internal static class FastMath
             total = Vector.Sum(acc);
         }
         for (; i < t.Length; i++) total += e[i] * (t[i] - q[i]);
-        return total;
+        return (total, TensorPrimitives.Sum(e));
     }
 
     /// <summary>
@@ -260,17 +260,20 @@ internal static class FastMath
         }
     }
 
-    /// <summary>exp(t) stored (unless the destination is empty), and sum(exp(t) * (t - q)).</summary>
+    /// <summary>exp(t) stored (unless the destination is empty), sum(exp(t) * (t - q)) and sum(exp(t)).</summary>
     private ref struct ExpTimesDifference(ReadOnlySpan<float> q, ReadOnlySpan<float> t, Span<float> expT) : IExpSink
     {
         private readonly ReadOnlySpan<float> _q = q, _t = t;
         private readonly Span<float> _expT = expT;
         private Vector256<float> _acc0, _acc1;
+        private Summed _exps;
 
         public readonly float Sum => Vector256.Sum(_acc0 + _acc1);
+        public readonly float ExpSum => _exps.Sum;
 
         public void TakeBlock(int i, Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
         {
+            _exps.TakeBlock(i, y0, y1, y2, y3);
             ref float ts = ref MemoryMarshal.GetReference(_t);
             ref float qs = ref MemoryMarshal.GetReference(_q);
             var d0 = Vector256.LoadUnsafe(ref ts, (nuint)i) - Vector256.LoadUnsafe(ref qs, (nuint)i);
@@ -291,6 +294,7 @@ internal static class FastMath
 
         public void Take(int i, Vector256<float> y, int count)
         {
+            _exps.Take(i, y, count);
             // padding lanes: t - q is 0 there, and so is their product
             var d = Load(_t, i, count) - Load(_q, i, count);
             if (!_expT.IsEmpty) Store(y, _expT, i, count);

@@ -35,14 +35,21 @@ internal static class Fused
     /// sum over i of kl_div's pointwise term: <c>xlogy(t, t) - t * q</c>, or with
     /// <paramref name="logTarget"/> <c>exp(t) * (t - q)</c>.
     /// </summary>
-    /// <remarks>With <paramref name="logTarget"/>, exp(t) is written into <paramref name="expT"/> when given (for the backward pass).</remarks>
-    public static T KlSum<T>(T[] q, T[] t, bool logTarget, T[] expT) where T : unmanaged, IFloatingPointIeee754<T>
+    /// <remarks>
+    /// With <paramref name="logTarget"/>, exp(t) is written into <paramref name="expT"/> when given
+    /// (for the backward pass), and when <paramref name="expTRowSums"/> is given too, the sum of
+    /// each row of <paramref name="rowLength"/> exps goes there (the backward pass through
+    /// log_softmax needs them; taken here, they cost no pass of their own).
+    /// </remarks>
+    public static T KlSum<T>(T[] q, T[] t, bool logTarget, T[] expT, int rowLength = 0, T[]? expTRowSums = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int blocks = (q.Length + Block - 1) / Block;
+        // blocks of a fixed length, or the rows when their sums are asked for
+        int length = expTRowSums is null || expTRowSums.Length == 0 ? Block : rowLength;
+        int blocks = length == 0 ? 0 : (q.Length + length - 1) / length;
         var partial = ArrayPool<T>.Shared.Rent(blocks);
         try
         {
-            Chunked.Run(blocks, Block, new KlChunk<T>(q, t, partial, logTarget, expT));
+            Chunked.Run(blocks, length, new KlChunk<T>(q, t, partial, logTarget, expT, length, expTRowSums ?? []));
             T total = T.Zero;
             for (int b = 0; b < blocks; b++) total += partial[b];
             return total;
@@ -50,22 +57,24 @@ internal static class Fused
         finally { ArrayPool<T>.Shared.Return(partial); }
     }
 
-    private readonly record struct KlChunk<T>(T[] Q, T[] Tgt, T[] Partial, bool LogTarget, T[] ExpT) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly record struct KlChunk<T>(T[] Q, T[] Tgt, T[] Partial, bool LogTarget, T[] ExpT, int Length, T[] ExpTSums) : IChunkBody
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
         {
-            var scratch = ArrayPool<T>.Shared.Rent(Block);
+            var scratch = ExpT.Length > 0 ? null : ArrayPool<T>.Shared.Rent(Length);
             try
             {
                 for (int b = start; b < end; b++)
                 {
-                    int first = b * Block, n = Math.Min(Block, Q.Length - first);
+                    int first = b * Length, n = Math.Min(Length, Q.Length - first);
                     var q = Q.AsSpan(first, n);
                     var t = Tgt.AsSpan(first, n);
                     var s = ExpT.Length > 0 ? ExpT.AsSpan(first, n) : scratch.AsSpan(0, n);
                     if (LogTarget)
                     {
-                        Partial[b] = FastMath.ExpTimesDifferenceSum<T>(t, q, s);
+                        (Partial[b], T expSum) = FastMath.ExpTimesDifferenceSum<T>(t, q, s);
+                        if (ExpTSums.Length > 0) ExpTSums[b] = expSum;
                     }
                     else
                     {
@@ -74,7 +83,7 @@ internal static class Fused
                     }
                 }
             }
-            finally { ArrayPool<T>.Shared.Return(scratch); }
+            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
         }
     }
 
@@ -127,11 +136,11 @@ internal static class Fused
     /// log_softmax output and w = <paramref name="t"/>, or exp(t) with <paramref name="expTarget"/>.
     /// <paramref name="dx"/> may be <paramref name="t"/>.
     /// </summary>
-    public static void SoftmaxMinusTarget<T>(T[] q, T[] t, bool expTarget, int n, T scale, T[] dx)
+    public static void SoftmaxMinusTarget<T>(T[] q, T[] t, bool expTarget, int n, T scale, T[] dx, T[]? rowSums = null)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(n == 0 ? 0 : q.Length / n, n, new SoftmaxMinusTargetChunk<T>(q, t, expTarget, n, scale, dx));
+        => Chunked.Run(n == 0 ? 0 : q.Length / n, n, new SoftmaxMinusTargetChunk<T>(q, t, expTarget, n, scale, dx, rowSums ?? []));
 
-    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] Q, T[] Tgt, bool ExpTarget, int N, T Scale, T[] Dx) : IChunkBody
+    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] Q, T[] Tgt, bool ExpTarget, int N, T Scale, T[] Dx, T[] RowSums) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
@@ -149,7 +158,8 @@ internal static class Fused
                         w = scratch.AsSpan(0, N);
                     }
                     // dx may be the target weights' own row (kept from the forward pass): each w is read before its place is written
-                    FastMath.ExpTimesMinus<T>(Q.AsSpan(r * N, N), TensorPrimitives.Sum(w), w, Scale, Dx.AsSpan(r * N, N));
+                    T total = RowSums.Length > 0 ? RowSums[r] : TensorPrimitives.Sum(w);
+                    FastMath.ExpTimesMinus<T>(Q.AsSpan(r * N, N), total, w, Scale, Dx.AsSpan(r * N, N));
                 }
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }

@@ -52,10 +52,12 @@ public static partial class Losses
         }
         // With log-probability targets and a gradient to come, exp(t) is kept for the backward pass.
         Tensor[] inputs = logits is null ? [input, target] : [logits, target];
+        // Through log_softmax, the row sums of exp(t) are kept too (taken in the same pass).
         Tensor? expT = logTarget && GradMode.Enabled && inputs[0].RequiresGrad ? Tensor.Uninitialized(input.DType, input.ShapeRef) : null;
+        Tensor? expTRowSums = expT is not null && logits is not null && n > 0 ? Tensor.Uninitialized(input.DType, [input.Numel / n]) : null;
         var value = input.DType == DType.Float32
-            ? Scalar<float>(Fused.KlSum(input.Data<float>(), target.Data<float>(), logTarget, expT?.Data<float>() ?? []) / (float)divisor)
-            : Scalar<double>(Fused.KlSum(input.Data<double>(), target.Data<double>(), logTarget, expT?.Data<double>() ?? []) / divisor);
+            ? Scalar<float>(Fused.KlSum(input.Data<float>(), target.Data<float>(), logTarget, expT?.Data<float>() ?? [], n, expTRowSums?.Data<float>()) / (float)divisor)
+            : Scalar<double>(Fused.KlSum(input.Data<double>(), target.Data<double>(), logTarget, expT?.Data<double>() ?? [], n, expTRowSums?.Data<double>()) / divisor);
         // A NaN sum may come from a target of 0 against log q = -inf (0 * -inf), which the composed
         // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
         if (double.IsNaN(value.ToScalar())) return null;
@@ -74,24 +76,30 @@ public static partial class Losses
             // w is exp(t): kept, or taken here
             var w = expT ?? target;
             bool expW = expT is null && logTarget;
-            if (input.DType == DType.Float32) KlBackward(input.Data<float>(), w.Data<float>(), expW, logits is not null, n, (float)scale, dx.Data<float>());
-            else KlBackward(input.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>());
+            if (input.DType == DType.Float32) KlBackward(input.Data<float>(), w.Data<float>(), expW, logits is not null, n, (float)scale, dx.Data<float>(), expTRowSums?.Data<float>());
+            else KlBackward(input.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>(), expTRowSums?.Data<double>());
             if (consume)
             {
                 // the pass returns it now, so no scope may return it again
                 dx.Unscope();
                 StoragePool.Adopt(dx.Storage);
                 expT = null;
+                if (expTRowSums is not null)
+                {
+                    expTRowSums.Unscope();
+                    StoragePool.Adopt(expTRowSums.Storage);
+                    expTRowSums = null;
+                }
             }
             return [dx, null];
         });
     }
 
     /// <summary>dx for kl_div's input (or, through log_softmax, its logits), with target weights w = t, or exp(t) when <paramref name="expW"/>.</summary>
-    private static void KlBackward<T>(T[] q, T[] t, bool expW, bool throughLogSoftmax, int n, T scale, T[] dx)
+    private static void KlBackward<T>(T[] q, T[] t, bool expW, bool throughLogSoftmax, int n, T scale, T[] dx, T[]? rowSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, t, expW, n, scale, dx);
+        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, t, expW, n, scale, dx, rowSums);
         else Fused.KlInputGrad(t, expW, scale, dx);
     }
 
