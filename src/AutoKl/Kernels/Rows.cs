@@ -314,10 +314,9 @@ internal readonly struct LogSoftmaxBackwardRow : IRowKernel
     public void Run<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> dx, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var total = TensorPrimitives.Sum(g);
-        FastMath.Exp(y, scratch);
-        // dx = g - exp(y) * total, as (exp(y) * -total) + g: the same rounding as the subtraction
-        // (MultiplyAdd rounds the product; FusedMultiplyAdd would not, and would change the bits)
-        TensorPrimitives.MultiplyAdd(scratch, -total, g, dx);
+        // dx = g - exp(y) * total, as (exp(y) * total - g) * -1 (negating a difference is exact),
+        // in one pass with the exps in registers
+        FastMath.ExpTimesMinus(y, total, g, -T.One, dx);
     }
 
     public void RunColumns<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> g, Span<T> dx, int n, int stride, int w, Span<T> scratch)
