@@ -134,13 +134,16 @@ internal static class Fused
     /// The gradient of kl_div through log_softmax against target weights w (one row of
     /// <paramref name="n"/> at a time): <c>dx = (exp(q) * sum(w) - w) * scale</c>, with q the
     /// log_softmax output and w = <paramref name="t"/>, or exp(t) with <paramref name="expTarget"/>.
-    /// <paramref name="dx"/> may be <paramref name="t"/>.
+    /// <paramref name="dx"/> may be <paramref name="t"/>. sum(w) is taken from <paramref name="rowSums"/>
+    /// when given, and exp(q) is read as <paramref name="softmaxExps"/> / <paramref name="softmaxSums"/>
+    /// (what log_softmax kept) when given.
     /// </summary>
-    public static void SoftmaxMinusTarget<T>(T[] q, T[] t, bool expTarget, int n, T scale, T[] dx, T[]? rowSums = null)
+    public static void SoftmaxMinusTarget<T>(T[] q, T[] t, bool expTarget, int n, T scale, T[] dx, T[]? rowSums = null, T[]? softmaxExps = null, T[]? softmaxSums = null)
         where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(n == 0 ? 0 : q.Length / n, n, new SoftmaxMinusTargetChunk<T>(q, t, expTarget, n, scale, dx, rowSums ?? []));
+        => Chunked.Run(n == 0 ? 0 : q.Length / n, n,
+            new SoftmaxMinusTargetChunk<T>(q, t, expTarget, n, scale, dx, rowSums ?? [], softmaxExps ?? [], softmaxSums ?? []));
 
-    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] Q, T[] Tgt, bool ExpTarget, int N, T Scale, T[] Dx, T[] RowSums) : IChunkBody
+    private readonly record struct SoftmaxMinusTargetChunk<T>(T[] Q, T[] Tgt, bool ExpTarget, int N, T Scale, T[] Dx, T[] RowSums, T[] SoftmaxExps, T[] SoftmaxSums) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
@@ -159,7 +162,9 @@ internal static class Fused
                     }
                     // dx may be the target weights' own row (kept from the forward pass): each w is read before its place is written
                     T total = RowSums.Length > 0 ? RowSums[r] : TensorPrimitives.Sum(w);
-                    FastMath.ExpTimesMinus<T>(Q.AsSpan(r * N, N), total, w, Scale, Dx.AsSpan(r * N, N));
+                    // softmax = exp(q), or the exps log_softmax kept over their row sum
+                    if (SoftmaxExps.Length > 0) LogSoftmaxKept.TimesMinus<T>(SoftmaxExps.AsSpan(r * N, N), total / SoftmaxSums[r], w, Scale, Dx.AsSpan(r * N, N));
+                    else FastMath.ExpTimesMinus<T>(Q.AsSpan(r * N, N), total, w, Scale, Dx.AsSpan(r * N, N));
                 }
             }
             finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }

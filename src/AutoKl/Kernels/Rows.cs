@@ -238,7 +238,7 @@ internal readonly struct LogSoftmaxRow : IRowKernel
     }
 
     /// <summary>y = (x - max) - logSum in one pass, each difference rounded as two subtractions would round it.</summary>
-    private static void ShiftedLess<T>(ReadOnlySpan<T> x, T max, T logSum, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+    internal static void ShiftedLess<T>(ReadOnlySpan<T> x, T max, T logSum, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int i = 0;
         if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)

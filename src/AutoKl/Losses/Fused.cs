@@ -43,9 +43,11 @@ public static partial class Losses
         if (Divisor(reduction, input.ShapeRef, input.Numel) is not { } divisor) return null;
         Tensor? logits = null;
         int n = 0, axis = 0;
-        if (input.GradFn is { Op: "log_softmax", Info: int[] axes } producer && !input.RetainsGrad && axes.Length == 1
+        LogSoftmaxSaved? saved = null;
+        if (input.GradFn is { Op: "log_softmax", Info: LogSoftmaxSaved { Axes: var axes } producerSaved } producer && !input.RetainsGrad && axes.Length == 1
             && RowLayout.Of(input.ShapeRef, axes) is { Inner: 1 } rows)
         {
+            saved = producerSaved;
             logits = producer.Inputs[0];
             n = rows.N;
             axis = axes[0];
@@ -61,6 +63,9 @@ public static partial class Losses
         // A NaN sum may come from a target of 0 against log q = -inf (0 * -inf), which the composed
         // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
         if (double.IsNaN(value.ToScalar())) return null;
+        // The softmax numerators log_softmax kept for its backward pass are taken here (this op
+        // goes past log_softmax's): with them the backward pass needs no exp of its own.
+        var kept = saved is not null && GradMode.Enabled && inputs[0].RequiresGrad ? saved.Take() : null;
         return Tensor.Record(value, "kl_div", inputs, g =>
         {
             if (GradMode.Enabled || target.RequiresGrad)
@@ -76,8 +81,15 @@ public static partial class Losses
             // w is exp(t): kept, or taken here
             var w = expT ?? target;
             bool expW = expT is null && logTarget;
-            if (input.DType == DType.Float32) KlBackward(input.Data<float>(), w.Data<float>(), expW, logits is not null, n, (float)scale, dx.Data<float>(), expTRowSums?.Data<float>());
-            else KlBackward(input.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>(), expTRowSums?.Data<double>());
+            if (input.DType == DType.Float32)
+                KlBackward(input.Data<float>(), w.Data<float>(), expW, logits is not null, n, (float)scale, dx.Data<float>(), expTRowSums?.Data<float>(), kept?.Exps.Data<float>(), kept?.RowSums.Data<float>());
+            else
+                KlBackward(input.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>(), expTRowSums?.Data<double>(), kept?.Exps.Data<double>(), kept?.RowSums.Data<double>());
+            if (Backprop.FreesGraph && kept is { } taken)
+            {
+                LogSoftmaxSaved.HandBack(taken.Exps, taken.RowSums);
+                kept = null;
+            }
             if (consume)
             {
                 // the pass returns it now, so no scope may return it again
@@ -96,10 +108,10 @@ public static partial class Losses
     }
 
     /// <summary>dx for kl_div's input (or, through log_softmax, its logits), with target weights w = t, or exp(t) when <paramref name="expW"/>.</summary>
-    private static void KlBackward<T>(T[] q, T[] t, bool expW, bool throughLogSoftmax, int n, T scale, T[] dx, T[]? rowSums)
+    private static void KlBackward<T>(T[] q, T[] t, bool expW, bool throughLogSoftmax, int n, T scale, T[] dx, T[]? rowSums, T[]? softmaxExps, T[]? softmaxSums)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, t, expW, n, scale, dx, rowSums);
+        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, t, expW, n, scale, dx, rowSums, softmaxExps, softmaxSums);
         else Fused.KlInputGrad(t, expW, scale, dx);
     }
 

@@ -57,21 +57,45 @@ public sealed partial class Tensor
     /// </summary>
     internal static Tensor LogSoftmaxOver(Tensor x, int[] axes)
     {
-        var y = RowWise(x, null, axes, new LogSoftmaxRow());
-        Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes)]);
-        // the losses that take log-probabilities recognise it (Losses/Fused.cs)
-        if (y.GradFn is { } node) node.Info = axes;
+        // With a backward pass to come, rows that are contiguous keep exp(x - max) and their sums
+        // beside the output (written in the pass that sums them), so no backward rule has to
+        // compute exp(y) again.
+        var saved = new LogSoftmaxSaved(axes);
+        Tensor y;
+        if (GradMode.Enabled && x.RequiresGrad && x.Numel > 0 && axes.Length == 1 && RowLayout.Of(x.ShapeRef, axes) is { Inner: 1, N: > 0 } rows)
+        {
+            y = Uninitialized(x.DType, x.ShapeRef);
+            var exps = Uninitialized(x.DType, x.ShapeRef);
+            var sums = Uninitialized(x.DType, [rows.Count]);
+            if (x.DType == DType.Float32) LogSoftmaxKept.Forward(x.Data<float>(), rows.N, y.Data<float>(), exps.Data<float>(), sums.Data<float>());
+            else LogSoftmaxKept.Forward(x.Data<double>(), rows.N, y.Data<double>(), exps.Data<double>(), sums.Data<double>());
+            saved.Keep(exps, sums, rows.N);
+        }
+        else y = RowWise(x, null, axes, new LogSoftmaxRow());
+        Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)]);
+        // the losses that take log-probabilities recognise it, and may take the kept exps (Losses/Fused.cs)
+        if (y.GradFn is { } node) node.Info = saved;
         return y;
     }
 
     /// <summary>
     /// The gradient of log_softmax, g - exp(y) * sum(g), as an op: its own derivatives are
-    /// h - sum(h * exp(y)) for g and -h * exp(y) * sum(g) for y.
+    /// h - sum(h * exp(y)) for g and -h * exp(y) * sum(g) for y. With the exps the forward pass
+    /// kept, softmax is read as exps / sum, and in a pass that frees the graph they go back to
+    /// the pool.
     /// </summary>
-    private static Tensor LogSoftmaxBackward(Tensor g, Tensor y, int[] axes)
+    private static Tensor LogSoftmaxBackward(Tensor g, Tensor y, int[] axes, LogSoftmaxSaved saved)
     {
         g = g.DType == y.DType ? g : g.ToType(y.DType);
-        var dx = RowWise(y, g, axes, new LogSoftmaxBackwardRow());
+        Tensor dx;
+        if (saved.Exps is { } exps && saved.RowSums is { } sums)
+        {
+            dx = Uninitialized(y.DType, y.ShapeRef);
+            if (y.DType == DType.Float32) LogSoftmaxKept.Backward(exps.Data<float>(), sums.Data<float>(), g.Data<float>(), saved.RowLength, dx.Data<float>());
+            else LogSoftmaxKept.Backward(exps.Data<double>(), sums.Data<double>(), g.Data<double>(), saved.RowLength, dx.Data<double>());
+            if (Backprop.FreesGraph) saved.HandBack();
+        }
+        else dx = RowWise(y, g, axes, new LogSoftmaxBackwardRow());
         return Record(dx, "log_softmax_backward", [g, y], h =>
         {
             var p = Exp(y);
@@ -96,5 +120,56 @@ public sealed partial class Tensor
     private readonly struct RowBody<K>(Tensor x, Tensor? other, int[] axes, K kernel) : IFloatFunc<Array> where K : struct, IRowKernel
     {
         public Array Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Rows.Apply(x.Data<T>(), other?.Data<T>() ?? [], x.ShapeRef, axes, kernel);
+    }
+}
+
+/// <summary>
+/// What a recorded log_softmax tells the ops after it (its node's Info): its axes and, when its
+/// rows are contiguous and a gradient was to come, exp(x - max) of every element and each row's
+/// sum. Whoever uses those last hands them back: the op's own backward rule in a pass that frees
+/// the graph, or a fused loss on its output, which takes them for itself at its forward pass
+/// (the op's rule then computes exp(y) as without them).
+/// </summary>
+internal sealed class LogSoftmaxSaved(int[] axes)
+{
+    public int[] Axes { get; } = axes;
+
+    /// <summary>The length of a row (the exps are laid out like the output).</summary>
+    public int RowLength { get; private set; }
+
+    public Tensor? Exps { get; private set; }
+    public Tensor? RowSums { get; private set; }
+
+    public void Keep(Tensor exps, Tensor rowSums, int rowLength)
+    {
+        Exps = exps;
+        RowSums = rowSums;
+        RowLength = rowLength;
+    }
+
+    /// <summary>The exps and row sums, now the caller's to hand back; null when there are none (or another took them).</summary>
+    public (Tensor Exps, Tensor RowSums)? Take()
+    {
+        if (Exps is null || RowSums is null) return null;
+        var kept = (Exps, RowSums);
+        Exps = RowSums = null;
+        return kept;
+    }
+
+    /// <summary>Gives the exps and row sums to the running backward pass, which returns them to the pool when it ends.</summary>
+    public void HandBack()
+    {
+        if (Take() is { } kept) HandBack(kept.Exps, kept.RowSums);
+    }
+
+    /// <inheritdoc cref="HandBack()"/>
+    public static void HandBack(params Tensor[] tensors)
+    {
+        foreach (var t in tensors)
+        {
+            // the pass returns it now, so no scope may return it again
+            t.Unscope();
+            StoragePool.Adopt(t.Storage);
+        }
     }
 }

@@ -124,6 +124,25 @@ let fusedTests =
                 let t = if logTarget then Tensor.LogSoftmax(logits 16 [| 3; 37 |], -1) else probs 16 [| 3; 37 |]
                 let f (xs: Tensor[]) = Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), xs.[1], Reduction.BatchMean, logTarget)
                 agree (sprintf "logTarget=%b" logTarget) f [| logits 15 [| 3; 37 |]; t |] [| true; false |]
+        testCase "a log_softmax output shared by a fused kl_div and other ops: gradients = composed" <| fun () ->
+            // the first fused kl_div takes the exps log_softmax kept; the other users of its output
+            // (log_softmax's own backward rule, a second kl_div) compute exp(y) instead
+            let weights = Tensor.Linspace(-1.0, 1.0, 37, DType.Float64)
+            for logTarget in [ false; true ] do
+                let t = if logTarget then Tensor.LogSoftmax(logits 20 [| 3; 37 |], -1) else probs 20 [| 3; 37 |]
+                let t2 = if logTarget then Tensor.LogSoftmax(logits 21 [| 3; 37 |], -1) else probs 21 [| 3; 37 |]
+                let shared (xs: Tensor[]) =
+                    let y = Tensor.LogSoftmax(xs.[0], 1)
+                    Losses.KlDiv(y, xs.[1], Reduction.BatchMean, logTarget) + Tensor.Sum(y * weights)
+                agree (sprintf "kl_div and a weighted sum, logTarget=%b" logTarget) shared [| logits 19 [| 3; 37 |]; t |] [| true; false |]
+                let sumFirst (xs: Tensor[]) =
+                    let y = Tensor.LogSoftmax(xs.[0], 1)
+                    Tensor.Sum(y * weights) + Losses.KlDiv(y, xs.[1], Reduction.Sum, logTarget)
+                agree (sprintf "the sum first, logTarget=%b" logTarget) sumFirst [| logits 19 [| 3; 37 |]; t |] [| true; false |]
+                let twice (xs: Tensor[]) =
+                    let y = Tensor.LogSoftmax(xs.[0], 1)
+                    Losses.KlDiv(y, xs.[1], Reduction.BatchMean, logTarget) + Losses.KlDiv(y, t2, Reduction.Mean, logTarget)
+                agree (sprintf "two kl_div on one log_softmax, logTarget=%b" logTarget) twice [| logits 19 [| 3; 37 |]; t |] [| true; false |]
         testCase "float32 fused losses stay within float32 rounding of the float64 composition" <| fun () ->
             // the float32 kernels (eight lanes, their own exp) against float64 without fusion, on rows of 77
             // one logit far above the rest, in the second vector of a pair: a max that missed it would overflow exp

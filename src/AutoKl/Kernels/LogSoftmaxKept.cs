@@ -1,0 +1,71 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace AutoKl.Kernels;
+
+/// <summary>
+/// log_softmax over contiguous rows when its backward pass is to come (Ops/Softmax.cs): the
+/// forward pass writes exp(x - max) beside the output (in the pass that sums them, so it costs a
+/// store, not an exp) and keeps each row's sum, and the backward rules read softmax as
+/// exps / sum instead of computing exp(y) again.
+/// </summary>
+internal static class LogSoftmaxKept
+{
+    /// <summary>
+    /// Per row of <paramref name="n"/>: y = (x - max) - log(s), exps = exp(x - max), sums = s
+    /// (s = sum(exps)); a row whose s is not finite (it held +inf or NaN) is NaN in y, as
+    /// <see cref="LogSoftmaxRow"/> makes it.
+    /// </summary>
+    public static void Forward<T>(T[] x, int n, T[] y, T[] exps, T[] sums) where T : unmanaged, IFloatingPointIeee754<T>
+        => Chunked.Run(sums.Length, 2 * n, new ForwardChunk<T>(x, n, y, exps, sums));
+
+    private readonly record struct ForwardChunk<T>(T[] X, int N, T[] Y, T[] Exps, T[] Sums) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run(int start, int end)
+        {
+            for (int r = start; r < end; r++)
+            {
+                var x = X.AsSpan(r * N, N);
+                var y = Y.AsSpan(r * N, N);
+                T max = Rows.FiniteMax<T>(x);
+                T sum = FastMath.ExpOfDifferenceAndSum<T>(x, max, Exps.AsSpan(r * N, N));
+                Sums[r] = sum;
+                if (!T.IsFinite(sum)) { y.Fill(T.NaN); continue; }
+                LogSoftmaxRow.ShiftedLess<T>(x, max, T.Log(sum), y);
+            }
+        }
+    }
+
+    /// <summary>Per row: dx = g - softmax * sum(g), softmax = exps / s, as (exps * (sum(g) / s) - g) * -1.</summary>
+    public static void Backward<T>(T[] exps, T[] sums, T[] g, int n, T[] dx) where T : unmanaged, IFloatingPointIeee754<T>
+        => Chunked.Run(sums.Length, 2 * n, new BackwardChunk<T>(exps, sums, g, n, dx));
+
+    private readonly record struct BackwardChunk<T>(T[] Exps, T[] Sums, T[] G, int N, T[] Dx) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run(int start, int end)
+        {
+            for (int r = start; r < end; r++)
+            {
+                var g = G.AsSpan(r * N, N);
+                TimesMinus<T>(Exps.AsSpan(r * N, N), TensorPrimitives.Sum<T>(g) / Sums[r], g, -T.One, Dx.AsSpan(r * N, N));
+            }
+        }
+    }
+
+    /// <summary>
+    /// dx = (p * factor - w) * scale in one pass, each product rounded (no fused multiply-add);
+    /// dx may be p or w.
+    /// </summary>
+    public static void TimesMinus<T>(ReadOnlySpan<T> p, T factor, ReadOnlySpan<T> w, T scale, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var vf = new Vector<T>(factor);
+            var vs = new Vector<T>(scale);
+            for (; i <= dx.Length - Vector<T>.Count; i += Vector<T>.Count)
+                ((new Vector<T>(p[i..]) * vf - new Vector<T>(w[i..])) * vs).CopyTo(dx[i..]);
+        }
+        for (; i < dx.Length; i++) dx[i] = (p[i] * factor - w[i]) * scale;
+    }
+}
