@@ -55,8 +55,8 @@ public static partial class Losses
         // With log-probability targets and a gradient to come, exp(t) is kept for the backward pass.
         Tensor[] inputs = logits is null ? [input, target] : [logits, target];
         // Through log_softmax, the row sums of exp(t) are kept too (taken in the same pass).
-        Tensor? expT = logTarget && GradMode.Enabled && inputs[0].RequiresGrad ? Tensor.Uninitialized(input.DType, input.ShapeRef) : null;
-        Tensor? expTRowSums = expT is not null && logits is not null && n > 0 ? Tensor.Uninitialized(input.DType, [input.Numel / n]) : null;
+        Tensor? expT = logTarget && GradMode.Enabled && inputs[0].RequiresGrad ? Tensor.Uninitialized(input.DType, input.ShapeRef).KeptBy("kl_div") : null;
+        Tensor? expTRowSums = expT is not null && logits is not null && n > 0 ? Tensor.Uninitialized(input.DType, [input.Numel / n]).KeptBy("kl_div") : null;
         var value = input.DType == DType.Float32
             ? Scalar<float>(Fused.KlSum(input.Data<float>(), target.Data<float>(), logTarget, expT?.Data<float>() ?? [], n, expTRowSums?.Data<float>()) / (float)divisor)
             : Scalar<double>(Fused.KlSum(input.Data<double>(), target.Data<double>(), logTarget, expT?.Data<double>() ?? [], n, expTRowSums?.Data<double>()) / divisor);
@@ -151,9 +151,9 @@ public static partial class Losses
         // The logsumexp of each row; and when a gradient is to come, the gradient for an output
         // gradient of 1, (softmax - target) / divisor, written while each row is in cache, so the
         // backward pass only scales it by the output gradient (or, for 1, takes it as it is).
-        var lse = Tensor.Uninitialized(input.DType, [rowCount]);
+        var lse = Tensor.Uninitialized(input.DType, [rowCount]).KeptBy(op);
         bool keep = GradMode.Enabled && input.RequiresGrad;
-        Tensor? unitGrad = keep ? Tensor.Uninitialized(input.DType, input.ShapeRef) : null;
+        Tensor? unitGrad = keep ? Tensor.Uninitialized(input.DType, input.ShapeRef).KeptBy(op) : null;
         bool checkTarget = !indices && Validation.Enabled;
         long[] rowIndex = indices ? target.Data<long>() : [];
         var value = input.DType == DType.Float32

@@ -65,8 +65,8 @@ public sealed partial class Tensor
         if (GradMode.Enabled && x.RequiresGrad && x.Numel > 0 && axes.Length == 1 && RowLayout.Of(x.ShapeRef, axes) is { Inner: 1, N: > 0 } rows)
         {
             y = Uninitialized(x.DType, x.ShapeRef);
-            var exps = Uninitialized(x.DType, x.ShapeRef);
-            var sums = Uninitialized(x.DType, [rows.Count]);
+            var exps = Uninitialized(x.DType, x.ShapeRef).KeptBy("log_softmax");
+            var sums = Uninitialized(x.DType, [rows.Count]).KeptBy("log_softmax");
             if (x.DType == DType.Float32) LogSoftmaxKept.Forward(x.Data<float>(), rows.N, y.Data<float>(), exps.Data<float>(), sums.Data<float>());
             else LogSoftmaxKept.Forward(x.Data<double>(), rows.N, y.Data<double>(), exps.Data<double>(), sums.Data<double>());
             saved.Keep(exps, sums, rows.N);

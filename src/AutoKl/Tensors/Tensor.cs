@@ -46,6 +46,19 @@ public sealed partial class Tensor
     /// <summary>The op whose result this is (set by Record), for the message when a released tensor is read.</summary>
     private string? _madeBy;
 
+    /// <summary>
+    /// Names the op that made this tensor when the op keeps it for its backward pass rather than
+    /// returning it (the released-tensor error then says whose it is).
+    /// </summary>
+    internal Tensor KeptBy(string op)
+    {
+        _madeBy = op;
+        _keptForBackward = true;
+        return this;
+    }
+
+    private bool _keptForBackward;
+
     private readonly int _numel;
     private readonly int[] _shape;
     private bool _requiresGrad;

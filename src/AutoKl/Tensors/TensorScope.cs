@@ -239,10 +239,14 @@ public sealed partial class Tensor
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private AutoKlException Released()
     {
-        string made = _madeBy is { } op ? $"the result of '{op}'" : _base._madeBy is { } baseOp ? $"a view of the result of '{baseOp}'" : "a tensor";
+        string made = _madeBy is { } op ? (_keptForBackward ? $"kept by '{op}' for its backward pass" : $"the result of '{op}'")
+            : _base._madeBy is { } baseOp ? $"a view of the result of '{baseOp}'" : "a tensor";
+        // a tensor an op kept for its backward pass is not the user's to keep: the pass must run in the scope
+        string remedy = _keptForBackward
+            ? "Run the backward pass inside the scope that computed the loss, or compute the loss outside the scope"
+            : "Keep it with t.Keep() (F#: Tensor.keep t) inside the scope to use it after the scope ends, or compute it outside the scope";
         return new AutoKlException("released tensor",
             $"this {Shapes.Format(_shape)} {DType.Name()} tensor ({made}) was made inside a TensorScope that has been disposed, " +
-            "so its storage was handed back for reuse and its values are gone. Keep it with t.Keep() (F#: Tensor.keep t) " +
-            "inside the scope to use it after the scope ends, or compute it outside the scope");
+            $"so its storage was handed back for reuse and its values are gone. {remedy}");
     }
 }

@@ -232,6 +232,20 @@ let tests =
                 use _ = Tensor.scope ()
                 Tensor.sum (Tensor.exp w * Tensor.exp w) |> Tensor.keep
             releasedError "backward" (fun () -> loss.Backward()) |> ignore
+            // what an op keeps for its backward pass (log_softmax's exps, cross_entropy's gradient)
+            // is named as such, with the remedy that applies to it
+            let x = data 10 [ 4; 40 ] |> Tensor.requiresGrad
+            let t = Tensor.Softmax(data 11 [ 4; 40 ], 1)
+            let keptLosses : (string * (unit -> Tensor)) list =
+                [ "log_softmax", (fun () -> Tensor.Sum(Tensor.LogSoftmax(x, 1) * t))
+                  "cross_entropy", (fun () -> Losses.CrossEntropy(x, t)) ]
+            for op, f in keptLosses do
+                let loss =
+                    use _ = Tensor.scope ()
+                    f () |> Tensor.keep
+                let message = releasedError op (fun () -> loss.Backward())
+                Expect.stringContains message (sprintf "kept by '%s' for its backward pass" op) (op + ": names the op that kept it")
+                Expect.stringContains message "Run the backward pass inside the scope" (op + ": says what to do")
 
         testCase ".Grad made inside a scope survives it (plain, accumulated, fused, and recorded with create_graph)" <| fun () ->
             let x = data 10 [ 8; 64 ] |> Tensor.requiresGrad
