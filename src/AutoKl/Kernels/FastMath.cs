@@ -76,7 +76,7 @@ internal static class FastMath
 
     /// <summary>
     /// sum(exp(t) * (t - q)), and sum(exp(t)), with exp(t) written into <paramref name="expT"/>
-    /// (may be t) in the same pass: kl_div's pointwise sum against log-probability targets.
+    /// (not t itself) in the same pass: kl_div's pointwise sum against log-probability targets.
     /// </summary>
     public static (T Sum, T ExpSum) ExpTimesDifferenceSum<T>(ReadOnlySpan<T> t, ReadOnlySpan<T> q, Span<T> expT) where T : unmanaged, IFloatingPointIeee754<T>
     {
