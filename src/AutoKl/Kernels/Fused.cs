@@ -210,14 +210,23 @@ internal static class Fused
                     T sum = grad ? FastMath.ExpOfDifferenceAndSum<T>(x, max, e) : FastMath.SumOfExpOfDifference<T>(x, max, e);
                     T logSum = T.Log(sum);
                     Lse[r] = logSum + max;
+                    // a row holding +inf or NaN has a NaN log_softmax throughout, so its loss and
+                    // gradient are NaN, as composed and in PyTorch (its logsumexp may be +inf)
+                    bool nanRow = !T.IsFinite(sum);
                     if (Index.Length > 0)
                     {
                         long k = Index[r];
-                        Loss[r] = k == Ignore ? T.Zero : logSum - (x[(int)k] - max);
+                        Loss[r] = k == Ignore ? T.Zero : nanRow ? T.NaN : logSum - (x[(int)k] - max);
                         if (!grad) continue;
                         if (k == Ignore) { e.Clear(); continue; }
+                        if (nanRow) { e.Fill(T.NaN); continue; }
                         TensorPrimitives.Multiply(e, GradScale / sum, e);
                         e[(int)k] -= GradScale;
+                    }
+                    else if (nanRow)
+                    {
+                        Loss[r] = T.NaN;
+                        if (grad) e.Fill(T.NaN);
                     }
                     else
                     {
@@ -252,9 +261,10 @@ internal static class Fused
                 var t1 = new Vector<T>(t[(i + w)..]);
                 sum0 += t0;
                 sum1 += t1;
-                vMin = Vector.Min(vMin, Vector.Min(t0, t1));
-                // Vector.Max propagates NaN, as T.Max below and TensorPrimitives.Max do
-                vMax = Vector.Max(vMax, Vector.Max(new Vector<T>(x[i..]), new Vector<T>(x[(i + w)..])));
+                // the hardware min and max, which may pass over a NaN: a NaN in t makes tSum NaN,
+                // and a NaN in x the row's exps (see Rows.FiniteMax), so neither needs them to see it
+                vMin = Vector.MinNative(vMin, Vector.MinNative(t0, t1));
+                vMax = Vector.MaxNative(vMax, Vector.MaxNative(new Vector<T>(x[i..]), new Vector<T>(x[(i + w)..])));
             }
             sum = Vector.Sum(sum0 + sum1);
             for (int j = 0; j < w; j++)

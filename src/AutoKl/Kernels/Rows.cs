@@ -162,7 +162,26 @@ internal static class Rows
     /// </summary>
     public static T FiniteMax<T>(ReadOnlySpan<T> x) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var max = TensorPrimitives.Max(x);
+        // The hardware max (which may pass over a NaN) on four accumulators: a row holding NaN
+        // comes out NaN whatever shift it gets (its exps sum to NaN), so only finite rows need
+        // an exact max, and any max of theirs is exact.
+        int i = 0, w = Vector<T>.Count;
+        T max = T.NegativeInfinity;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && x.Length >= 4 * w)
+        {
+            var m0 = new Vector<T>(x);
+            Vector<T> m1 = m0, m2 = m0, m3 = m0;
+            for (; i <= x.Length - 4 * w; i += 4 * w)
+            {
+                m0 = Vector.MaxNative(m0, new Vector<T>(x[i..]));
+                m1 = Vector.MaxNative(m1, new Vector<T>(x[(i + w)..]));
+                m2 = Vector.MaxNative(m2, new Vector<T>(x[(i + 2 * w)..]));
+                m3 = Vector.MaxNative(m3, new Vector<T>(x[(i + 3 * w)..]));
+            }
+            var m = Vector.MaxNative(Vector.MaxNative(m0, m1), Vector.MaxNative(m2, m3));
+            for (int j = 0; j < w; j++) max = T.Max(max, m[j]);
+        }
+        for (; i < x.Length; i++) max = T.Max(max, x[i]);
         return T.IsFinite(max) ? max : T.Zero;
     }
 

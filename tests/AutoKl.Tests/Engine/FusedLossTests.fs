@@ -167,6 +167,31 @@ let fusedTests =
                 let scale = g64 |> Array.map abs |> Array.max
                 for i in 0 .. g64.Length - 1 do
                     Expect.isLessThan (abs (g32.[i] - g64.[i])) (1e-5 * scale) (sprintf "%s: gradient element %d: %g against %g" name i g32.[i] g64.[i])
+        testCase "float32 rows holding NaN or +inf inside the vector loop are NaN throughout; the other rows are untouched" <| fun () ->
+            // the row max is taken with the hardware max, which may pass over a NaN: the row must still come out NaN
+            let values = Array.init (3 * 77) (fun i -> float32 (sin (float i)))
+            values.[40] <- nanf
+            values.[77 + 50] <- infinityf
+            let x = Tensor.FromArray(values, [| 3; 77 |])
+            let clean = Tensor.FromArray(values.[2 * 77 ..], [| 1; 77 |])
+            let rowOf (t: Tensor) r = t.ToSingleArray().[r * 77 .. r * 77 + 76]
+            for name, f in [ "softmax", (fun (t: Tensor) -> Tensor.Softmax(t, 1)); "log_softmax", (fun t -> Tensor.LogSoftmax(t, 1)) ] do
+                let y = f x
+                for r in 0 .. 1 do
+                    Expect.isTrue (rowOf y r |> Array.forall Single.IsNaN) (sprintf "%s: row %d is NaN throughout" name r)
+                Expect.sequenceEqual (rowOf y 2) ((f clean).ToSingleArray()) (sprintf "%s: the finite row is as computed alone" name)
+            // cross_entropy of each row, fused and composed, with class indices and with soft targets
+            let soft = Tensor.Softmax(Tensor.FromArray(Array.init 77 (fun i -> float32 (cos (float i))), [| 1; 77 |]), 1)
+            for r in 0 .. 2 do
+                let row = Tensor.Narrow(x, 0, r, 1).Detach().RequiresGrad_()
+                for kind, loss in [ "indices", (fun (t: Tensor) -> Losses.CrossEntropy(t, Tensor.FromArray([| 3L |]))); "soft", (fun t -> Losses.CrossEntropy(t, soft)) ] do
+                    let fused = withFusion true (fun () -> loss row)
+                    let composed = withFusion false (fun () -> loss row)
+                    Expect.equal (Double.IsNaN(fused.ToScalar())) (r < 2) (sprintf "cross_entropy (%s) of row %d: NaN exactly for the rows holding NaN or inf" kind r)
+                    Expect.equal (Double.IsNaN(composed.ToScalar())) (r < 2) (sprintf "the composed cross_entropy (%s) of row %d agrees" kind r)
+                    fused.Backward()
+                    Expect.equal (row.Grad.ToSingleArray() |> Array.forall Single.IsNaN) (r < 2) (sprintf "cross_entropy (%s) gradient of row %d: NaN throughout exactly for those rows" kind r)
+                    row.ZeroGrad()
         testCase "cross_entropy with every target ignored is NaN, as composed" <| fun () ->
             let target = Tensor.FromArray([| -100L; -100L |])
             let x = logits 1 [| 2; 3 |]
