@@ -184,14 +184,8 @@ internal static class FastMath
         Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count)).AsSingle();
 
     /// <summary>The 8 elements from i, or the count left padded with zeros.</summary>
-    private static Vector256<float> Load(ReadOnlySpan<float> s, int i, int count)
-    {
-        if (count == 8) return Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i);
-        Span<float> lanes = stackalloc float[8];
-        lanes.Clear();
-        s.Slice(i, count).CopyTo(lanes);
-        return Vector256.Create<float>(lanes);
-    }
+    private static Vector256<float> Load(ReadOnlySpan<float> s, int i, int count) =>
+        count == 8 ? Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(s), (nuint)i) : PaddedTail(s.Slice(i, count), 0f);
 
     private static void Store(Vector256<float> v, Span<float> s, int i, int count)
     {
@@ -260,44 +254,34 @@ internal static class FastMath
         }
     }
 
-    /// <summary>exp(t) stored (unless the destination is empty), sum(exp(t) * (t - q)) and sum(exp(t)).</summary>
+    /// <summary>exp(t) stored and summed, and sum(exp(t) * (t - q)).</summary>
     private ref struct ExpTimesDifference(ReadOnlySpan<float> q, ReadOnlySpan<float> t, Span<float> expT) : IExpSink
     {
+        private StoredAndSummed _exps = new(expT, t.Length);
         private readonly ReadOnlySpan<float> _q = q, _t = t;
-        private readonly Span<float> _expT = expT;
         private Vector256<float> _acc0, _acc1;
-        private Summed _exps;
 
         public readonly float Sum => Vector256.Sum(_acc0 + _acc1);
         public readonly float ExpSum => _exps.Sum;
 
         public void TakeBlock(int i, Vector256<float> y0, Vector256<float> y1, Vector256<float> y2, Vector256<float> y3)
         {
-            _exps.TakeBlock(i, y0, y1, y2, y3);
             ref float ts = ref MemoryMarshal.GetReference(_t);
             ref float qs = ref MemoryMarshal.GetReference(_q);
             var d0 = Vector256.LoadUnsafe(ref ts, (nuint)i) - Vector256.LoadUnsafe(ref qs, (nuint)i);
             var d1 = Vector256.LoadUnsafe(ref ts, (nuint)(i + 8)) - Vector256.LoadUnsafe(ref qs, (nuint)(i + 8));
             var d2 = Vector256.LoadUnsafe(ref ts, (nuint)(i + 16)) - Vector256.LoadUnsafe(ref qs, (nuint)(i + 16));
             var d3 = Vector256.LoadUnsafe(ref ts, (nuint)(i + 24)) - Vector256.LoadUnsafe(ref qs, (nuint)(i + 24));
-            if (!_expT.IsEmpty)
-            {
-                ref float es = ref MemoryMarshal.GetReference(_expT);
-                y0.StoreUnsafe(ref es, (nuint)i);
-                y1.StoreUnsafe(ref es, (nuint)(i + 8));
-                y2.StoreUnsafe(ref es, (nuint)(i + 16));
-                y3.StoreUnsafe(ref es, (nuint)(i + 24));
-            }
+            _exps.TakeBlock(i, y0, y1, y2, y3);
             _acc0 += y0 * d0 + y1 * d1;
             _acc1 += y2 * d2 + y3 * d3;
         }
 
         public void Take(int i, Vector256<float> y, int count)
         {
-            _exps.Take(i, y, count);
             // padding lanes: t - q is 0 there, and so is their product
             var d = Load(_t, i, count) - Load(_q, i, count);
-            if (!_expT.IsEmpty) Store(y, _expT, i, count);
+            _exps.Take(i, y, count);
             _acc0 += y * d;
         }
     }
@@ -327,8 +311,9 @@ internal static class FastMath
 
     /// <summary>
     /// The last, shorter-than-a-vector piece of a span as a full vector, padded with
-    /// <paramref name="pad"/> (the shift, so the padding lanes compute exp(0), inside every range):
-    /// the tail runs through the same vector code as the rest, so its bits are the same too.
+    /// <paramref name="pad"/>: for the exp loop's own tail the shift, so the padding lanes compute
+    /// exp(0), inside every range, and the tail runs through the same vector code as the rest (its
+    /// bits are the same too); for the sinks' other operands 0.
     /// </summary>
     private static Vector256<float> PaddedTail(ReadOnlySpan<float> rest, float pad)
     {

@@ -166,7 +166,7 @@ internal static class Fused
                     // dx may be the target weights' own row (kept from the forward pass): each w is read before its place is written
                     T total = RowSums.Length > 0 ? RowSums[r] : TensorPrimitives.Sum(w);
                     // softmax = exp(q), or the exps log_softmax kept over their row sum
-                    if (SoftmaxExps.Length > 0) LogSoftmaxKept.TimesMinus<T>(SoftmaxExps.AsSpan(r * N, N), total / SoftmaxSums[r], w, Scale, Dx.AsSpan(r * N, N));
+                    if (SoftmaxExps.Length > 0) TimesMinus<T>(SoftmaxExps.AsSpan(r * N, N), total / SoftmaxSums[r], w, Scale, Dx.AsSpan(r * N, N));
                     else FastMath.ExpTimesMinus<T>(Q.AsSpan(r * N, N), total, w, Scale, Dx.AsSpan(r * N, N));
                 }
             }
@@ -174,6 +174,22 @@ internal static class Fused
         }
     }
 
+    /// <summary>
+    /// dx = (p * factor - w) * scale in one pass, each product rounded (no fused multiply-add);
+    /// dx may be p or w.
+    /// </summary>
+    public static void TimesMinus<T>(ReadOnlySpan<T> p, T factor, ReadOnlySpan<T> w, T scale, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
+        {
+            var vf = new Vector<T>(factor);
+            var vs = new Vector<T>(scale);
+            for (; i <= dx.Length - Vector<T>.Count; i += Vector<T>.Count)
+                ((new Vector<T>(p[i..]) * vf - new Vector<T>(w[i..])) * vs).CopyTo(dx[i..]);
+        }
+        for (; i < dx.Length; i++) dx[i] = (p[i] * factor - w[i]) * scale;
+    }
     /// <summary>
     /// Per row of logits x (length <paramref name="n"/>): its logsumexp into <paramref name="lse"/>,
     /// and the row's loss into <paramref name="loss"/>: with class indices, lse - x[k] (0 for an
@@ -352,8 +368,8 @@ internal static class NormalKernels
 
     /// <summary>
     /// dx = -g * d / s^2 (when <paramref name="dx"/> is given); returns sum(g * d / s^2) for loc
-    /// and sum(g * (d^2 / s^3 - 1 / s)) for scale, the sums taken in double (eight running sums
-    /// of four lanes, added in a fixed order: several chains, so the adds do not wait on each other).
+    /// and sum(g * (d^2 / s^3 - 1 / s)) for scale, the sums taken in double (two running sums of
+    /// four lanes each, added in a fixed order: two chains, so the adds do not wait on each other).
     /// </summary>
     public static (double Loc, double Scale) Backward<T>(T[] x, T[] g, T loc, T scale, T[]? dx) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -47,25 +47,8 @@ internal static class LogSoftmaxKept
             for (int r = start; r < end; r++)
             {
                 var g = G.AsSpan(r * N, N);
-                TimesMinus<T>(Exps.AsSpan(r * N, N), TensorPrimitives.Sum<T>(g) / Sums[r], g, -T.One, Dx.AsSpan(r * N, N));
+                Fused.TimesMinus<T>(Exps.AsSpan(r * N, N), TensorPrimitives.Sum<T>(g) / Sums[r], g, -T.One, Dx.AsSpan(r * N, N));
             }
         }
-    }
-
-    /// <summary>
-    /// dx = (p * factor - w) * scale in one pass, each product rounded (no fused multiply-add);
-    /// dx may be p or w.
-    /// </summary>
-    public static void TimesMinus<T>(ReadOnlySpan<T> p, T factor, ReadOnlySpan<T> w, T scale, Span<T> dx) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported)
-        {
-            var vf = new Vector<T>(factor);
-            var vs = new Vector<T>(scale);
-            for (; i <= dx.Length - Vector<T>.Count; i += Vector<T>.Count)
-                ((new Vector<T>(p[i..]) * vf - new Vector<T>(w[i..])) * vs).CopyTo(dx[i..]);
-        }
-        for (; i < dx.Length; i++) dx[i] = (p[i] * factor - w[i]) * scale;
     }
 }

@@ -87,21 +87,16 @@ public static partial class Losses
                 KlBackward(input.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>(), expTRowSums?.Data<double>(), kept?.Exps.Data<double>(), kept?.RowSums.Data<double>());
             if (Backprop.FreesGraph && kept is { } taken)
             {
-                LogSoftmaxSaved.HandBack(taken.Exps, taken.RowSums);
+                taken.Exps.HandBackToPass();
+                taken.RowSums.HandBackToPass();
                 kept = null;
             }
             if (consume)
             {
-                // the pass returns it now, so no scope may return it again
-                dx.Unscope();
-                StoragePool.Adopt(dx.Storage);
+                dx.HandBackToPass();
                 expT = null;
-                if (expTRowSums is not null)
-                {
-                    expTRowSums.Unscope();
-                    StoragePool.Adopt(expTRowSums.Storage);
-                    expTRowSums = null;
-                }
+                expTRowSums?.HandBackToPass();
+                expTRowSums = null;
             }
             return [dx, null];
         });
@@ -180,12 +175,8 @@ public static partial class Losses
             }
             if (consume)
             {
-                // the pass returns them now, so no scope may return them again
-                foreach (var spent in new[] { dx, lse })
-                {
-                    spent.Unscope();
-                    StoragePool.Adopt(spent.Storage);
-                }
+                dx.HandBackToPass();
+                lse.HandBackToPass();
                 unitGrad = null;
             }
             return [dx, null];

@@ -69,7 +69,7 @@ public sealed partial class Tensor
             var sums = Uninitialized(x.DType, [rows.Count]).KeptBy("log_softmax");
             if (x.DType == DType.Float32) LogSoftmaxKept.Forward(x.Data<float>(), rows.N, y.Data<float>(), exps.Data<float>(), sums.Data<float>());
             else LogSoftmaxKept.Forward(x.Data<double>(), rows.N, y.Data<double>(), exps.Data<double>(), sums.Data<double>());
-            saved.Keep(exps, sums, rows.N);
+            saved.Keep(exps, sums);
         }
         else y = RowWise(x, null, axes, new LogSoftmaxRow());
         Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)]);
@@ -134,17 +134,16 @@ internal sealed class LogSoftmaxSaved(int[] axes)
 {
     public int[] Axes { get; } = axes;
 
-    /// <summary>The length of a row (the exps are laid out like the output).</summary>
-    public int RowLength { get; private set; }
-
     public Tensor? Exps { get; private set; }
     public Tensor? RowSums { get; private set; }
 
-    public void Keep(Tensor exps, Tensor rowSums, int rowLength)
+    /// <summary>The length of a row (the exps are laid out like the output, one sum per row).</summary>
+    public int RowLength => Exps is null || RowSums is null ? 0 : Exps.Numel / RowSums.Numel;
+
+    public void Keep(Tensor exps, Tensor rowSums)
     {
         Exps = exps;
         RowSums = rowSums;
-        RowLength = rowLength;
     }
 
     /// <summary>The exps and row sums, now the caller's to hand back; null when there are none (or another took them).</summary>
@@ -156,20 +155,11 @@ internal sealed class LogSoftmaxSaved(int[] axes)
         return kept;
     }
 
-    /// <summary>Gives the exps and row sums to the running backward pass, which returns them to the pool when it ends.</summary>
+    /// <summary>Gives the exps and row sums to the running backward pass (see <see cref="Tensor.HandBackToPass"/>).</summary>
     public void HandBack()
     {
-        if (Take() is { } kept) HandBack(kept.Exps, kept.RowSums);
-    }
-
-    /// <inheritdoc cref="HandBack()"/>
-    public static void HandBack(params Tensor[] tensors)
-    {
-        foreach (var t in tensors)
-        {
-            // the pass returns it now, so no scope may return it again
-            t.Unscope();
-            StoragePool.Adopt(t.Storage);
-        }
+        if (Take() is not { } kept) return;
+        kept.Exps.HandBackToPass();
+        kept.RowSums.HandBackToPass();
     }
 }

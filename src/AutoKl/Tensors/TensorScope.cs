@@ -226,6 +226,18 @@ public sealed partial class Tensor
         owner.OwnerScope = null;
     }
 
+    /// <summary>
+    /// Gives this tensor's storage to the running backward pass, which puts it back in the pool
+    /// when it ends: for what an op kept for its backward rule once that rule, in a pass that
+    /// frees the graph, is done with it. Out of every scope first, so no scope returns it again.
+    /// The caller must drop every reference to the tensor.
+    /// </summary>
+    internal void HandBackToPass()
+    {
+        Unscope();
+        StoragePool.Adopt(Storage);
+    }
+
     /// <summary>Called by the owning scope on a storage-owning tensor: forgets the array and returns it (to go back to the pool).</summary>
     internal Array Release()
     {
