@@ -43,16 +43,22 @@ internal static class Fused
     /// (for the backward pass), and when <paramref name="expTRowSums"/> is given too, the sum of
     /// each row of <paramref name="rowLength"/> exps goes there (the backward pass through
     /// log_softmax needs them; taken here, they cost no pass of their own).
+    /// With <paramref name="rowShifts"/> (a max and a log-sum per row), q is not given but computed
+    /// a row at a time from logits in its place, as (x - max) - logSum: the log_softmax output
+    /// that was never written (the same bits as writing it).
     /// </remarks>
-    public static T KlSum<T>(T[] q, T[] t, bool logTarget, T[] expT, int rowLength = 0, T[]? expTRowSums = null) where T : unmanaged, IFloatingPointIeee754<T>
+    public static T KlSum<T>(T[] q, T[] t, bool logTarget, T[] expT, int rowLength = 0, T[]? expTRowSums = null, T[]? rowShifts = null) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        // blocks of a fixed length, or the rows when their sums are asked for
-        int length = expTRowSums is null || expTRowSums.Length == 0 ? Block : rowLength;
+        // Blocks of a fixed length; through log_softmax, of whole rows (whether q is given or
+        // computed, the same blocks, so the same bits), one row each when their sums are asked for.
+        int length = rowLength <= 0 ? Block
+            : expTRowSums is { Length: > 0 } ? rowLength
+            : rowLength * Math.Max(1, Block / rowLength);
         int blocks = length == 0 ? 0 : (q.Length + length - 1) / length;
         var partial = ArrayPool<T>.Shared.Rent(blocks);
         try
         {
-            Chunked.Run(blocks, length, new KlChunk<T>(q, t, partial, logTarget, expT, length, expTRowSums ?? []));
+            Chunked.Run(blocks, length, new KlChunk<T>(q, t, partial, logTarget, expT, length, expTRowSums ?? [], rowShifts ?? [], rowLength));
             T total = T.Zero;
             for (int b = 0; b < blocks; b++) total += partial[b];
             return total;
@@ -60,18 +66,26 @@ internal static class Fused
         finally { ArrayPool<T>.Shared.Return(partial); }
     }
 
-    private readonly record struct KlChunk<T>(T[] Q, T[] Tgt, T[] Partial, bool LogTarget, T[] ExpT, int Length, T[] ExpTSums) : IChunkBody
+    private readonly record struct KlChunk<T>(T[] Q, T[] Tgt, T[] Partial, bool LogTarget, T[] ExpT, int Length, T[] ExpTSums, T[] Shifts, int RowLength) : IChunkBody
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
         {
             var scratch = ExpT.Length > 0 ? null : ArrayPool<T>.Shared.Rent(Length);
+            // the row of q computed from the logits, while it is in cache
+            var qRow = Shifts.Length > 0 ? ArrayPool<T>.Shared.Rent(Length) : null;
             try
             {
                 for (int b = start; b < end; b++)
                 {
                     int first = b * Length, n = Math.Min(Length, Q.Length - first);
-                    var q = Q.AsSpan(first, n);
+                    ReadOnlySpan<T> q = Q.AsSpan(first, n);
+                    if (qRow is not null)
+                    {
+                        for (int row = first / RowLength, at = 0; at < n; row++, at += RowLength)
+                            LogSoftmaxRow.ShiftedLess<T>(q.Slice(at, RowLength), Shifts[2 * row], Shifts[2 * row + 1], qRow.AsSpan(at, RowLength));
+                        q = qRow.AsSpan(0, n);
+                    }
                     var t = Tgt.AsSpan(first, n);
                     var s = ExpT.Length > 0 ? ExpT.AsSpan(first, n) : scratch.AsSpan(0, n);
                     if (LogTarget)
@@ -86,7 +100,11 @@ internal static class Fused
                     }
                 }
             }
-            finally { if (scratch is not null) ArrayPool<T>.Shared.Return(scratch); }
+            finally
+            {
+                if (scratch is not null) ArrayPool<T>.Shared.Return(scratch);
+                if (qRow is not null) ArrayPool<T>.Shared.Return(qRow);
+            }
         }
     }
 

@@ -14,25 +14,43 @@ internal static class LogSoftmaxKept
     /// <summary>
     /// Per row of <paramref name="n"/>: y = (x - max) - log(s), exps = exp(x - max), sums = s
     /// (s = sum(exps)); a row whose s is not finite (it held +inf or NaN) is NaN in y, as
-    /// <see cref="LogSoftmaxRow"/> makes it.
+    /// <see cref="LogSoftmaxRow"/> makes it. With <paramref name="y"/> empty the output is not
+    /// written, and <paramref name="shifts"/> gets each row's max and log(s) (NaN when s is not
+    /// finite), from which <see cref="WriteShifted"/> writes it later, to the same bits.
     /// </summary>
-    public static void Forward<T>(T[] x, int n, T[] y, T[] exps, T[] sums) where T : unmanaged, IFloatingPointIeee754<T>
-        => Chunked.Run(sums.Length, 2 * n, new ForwardChunk<T>(x, n, y, exps, sums));
+    public static void Forward<T>(T[] x, int n, T[] y, T[] exps, T[] sums, T[] shifts) where T : unmanaged, IFloatingPointIeee754<T>
+        => Chunked.Run(sums.Length, 2 * n, new ForwardChunk<T>(x, n, y, exps, sums, shifts));
 
-    private readonly record struct ForwardChunk<T>(T[] X, int N, T[] Y, T[] Exps, T[] Sums) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly record struct ForwardChunk<T>(T[] X, int N, T[] Y, T[] Exps, T[] Sums, T[] Shifts) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
     {
         public void Run(int start, int end)
         {
             for (int r = start; r < end; r++)
             {
                 var x = X.AsSpan(r * N, N);
-                var y = Y.AsSpan(r * N, N);
                 T max = Rows.FiniteMax<T>(x);
                 T sum = FastMath.ExpOfDifferenceAndSum<T>(x, max, Exps.AsSpan(r * N, N));
                 Sums[r] = sum;
-                if (!T.IsFinite(sum)) { y.Fill(T.NaN); continue; }
-                LogSoftmaxRow.ShiftedLess<T>(x, max, T.Log(sum), y);
+                T logSum = T.IsFinite(sum) ? T.Log(sum) : T.NaN;
+                if (Shifts.Length > 0) (Shifts[2 * r], Shifts[2 * r + 1]) = (max, logSum);
+                if (Y.Length == 0) continue;
+                var y = Y.AsSpan(r * N, N);
+                if (T.IsNaN(logSum)) y.Fill(T.NaN);
+                else LogSoftmaxRow.ShiftedLess<T>(x, max, logSum, y);
             }
+        }
+    }
+
+    /// <summary>y = (x - max) - logSum per row of <paramref name="n"/>, from the row shifts <see cref="Forward"/> kept (a NaN logSum makes the row NaN).</summary>
+    public static void WriteShifted<T>(T[] x, int n, T[] shifts, T[] y) where T : unmanaged, IFloatingPointIeee754<T>
+        => Chunked.Run(shifts.Length / 2, n, new ShiftedChunk<T>(x, n, shifts, y));
+
+    private readonly record struct ShiftedChunk<T>(T[] X, int N, T[] Shifts, T[] Y) : IChunkBody where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run(int start, int end)
+        {
+            for (int r = start; r < end; r++)
+                LogSoftmaxRow.ShiftedLess<T>(X.AsSpan(r * N, N), Shifts[2 * r], Shifts[2 * r + 1], Y.AsSpan(r * N, N));
         }
     }
 

@@ -64,11 +64,16 @@ public sealed partial class Tensor
         Tensor y;
         if (GradMode.Enabled && x.RequiresGrad && x.Numel > 0 && axes.Length == 1 && RowLayout.Of(x.ShapeRef, axes) is { Inner: 1, N: > 0 } rows)
         {
-            y = Uninitialized(x.DType, x.ShapeRef);
             var exps = Uninitialized(x.DType, x.ShapeRef).KeptBy("log_softmax");
             var sums = Uninitialized(x.DType, [rows.Count]).KeptBy("log_softmax");
-            if (x.DType == DType.Float32) LogSoftmaxKept.Forward(x.Data<float>(), rows.N, y.Data<float>(), exps.Data<float>(), sums.Data<float>());
-            else LogSoftmaxKept.Forward(x.Data<double>(), rows.N, y.Data<double>(), exps.Data<double>(), sums.Data<double>());
+            // The output is written when something reads it: a fused kl_div after it reads the
+            // logits and the exps instead, so a training step need not write it, nor allocate it
+            // where no scope hands arrays back. Not inside a backward pass (whose temporaries go
+            // back to the pool when it ends), nor where no scope would release the output with
+            // the logits it is computed from.
+            bool defer = !StoragePool.InPass && (TensorScope.Current is not null || x.OwnerScopeOfStorage is null);
+            if (x.DType == DType.Float32) y = LogSoftmaxKeptForward<float>(x, rows.N, exps, sums, defer);
+            else y = LogSoftmaxKeptForward<double>(x, rows.N, exps, sums, defer);
             saved.Keep(exps, sums);
         }
         else y = RowWise(x, null, axes, new LogSoftmaxRow());
@@ -76,6 +81,21 @@ public sealed partial class Tensor
         // the losses that take log-probabilities recognise it, and may take the kept exps (Losses/Fused.cs)
         if (y.GradFn is { } node) node.Info = saved;
         return y;
+    }
+
+    /// <summary>log_softmax over contiguous rows of <paramref name="n"/> keeping exps and row sums; the output deferred or written.</summary>
+    private static Tensor LogSoftmaxKeptForward<T>(Tensor x, int n, Tensor exps, Tensor sums, bool defer) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        if (!defer)
+        {
+            var y = Uninitialized(x.DType, x.ShapeRef);
+            LogSoftmaxKept.Forward(x.Data<T>(), n, y.Data<T>(), exps.Data<T>(), sums.Data<T>(), []);
+            return y;
+        }
+        // a row's max and log-sum: a few bytes per row, the output's own for as long as it lives
+        var shifts = new T[2 * sums.Numel];
+        LogSoftmaxKept.Forward(x.Data<T>(), n, [], exps.Data<T>(), sums.Data<T>(), shifts);
+        return new Tensor(x.DType, x.ShapeRef, new DeferredLogSoftmax<T>(x, n, shifts));
     }
 
     /// <summary>
@@ -121,6 +141,20 @@ public sealed partial class Tensor
     {
         public Array Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Rows.Apply(x.Data<T>(), other?.Data<T>() ?? [], x.ShapeRef, axes, kernel);
     }
+}
+
+/// <summary>
+/// log_softmax's output over contiguous rows, written from the logits and each row's max and
+/// log-sum when first read: the same bits as writing it in the forward pass.
+/// </summary>
+internal sealed class DeferredLogSoftmax<T>(Tensor x, int n, T[] shifts) : DeferredValues(x) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+{
+    /// <summary>Per row: its max and log(sum(exp(x - max))), NaN for a row holding +inf or NaN.</summary>
+    public T[] Shifts => shifts;
+
+    public int RowLength => n;
+
+    public override void WriteInto(Array storage) => LogSoftmaxKept.WriteShifted(Source.Data<T>(), n, shifts, (T[])storage);
 }
 
 /// <summary>

@@ -28,6 +28,7 @@ public sealed partial class Tensor
         Tensor result;
         using (GradMode.Set(false))
             result = Expanded(ToType(combine(this, other.DType == DType ? other : other.ToType(DType)), DType), _shape);
+        WillOverwrite();
         Array.Copy(result.Storage, Storage, Numel);
         BumpVersion();
         return this;

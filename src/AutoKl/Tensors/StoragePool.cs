@@ -71,6 +71,9 @@ internal static class StoragePool
         return arena;
     }
 
+    /// <summary>Whether a backward pass is noting the arrays handed out on this thread (they go back to the pool when it ends).</summary>
+    public static bool InPass => _arena is not null;
+
     /// <summary>
     /// Takes <paramref name="array"/> off the running pass's list, so it outlives the pass (it is
     /// becoming a .Grad); false when no pass runs or the pass did not hand it out.

@@ -31,9 +31,10 @@ public sealed partial class Tensor
     /// goes through here, so a tensor released by its <see cref="TensorScope"/> (its storage handed
     /// back to the pool) throws instead of reading values that now belong to another tensor.
     /// </summary>
-    internal Array Storage => _base._array ?? throw Released();
+    internal Array Storage => _base._array ?? WriteDeferred();
 
-    /// <summary>On the tensor that made the storage (<see cref="_base"/> of itself): the array, null once a scope released it.</summary>
+    /// <summary>On the tensor that made the storage (<see cref="_base"/> of itself): the array, null once a scope released it
+    /// (or while its values are deferred, see <see cref="_deferred"/>).</summary>
     private Array? _array;
 
     /// <summary>The tensor whose storage this one uses: itself, or the one it is a view of (Detach, reshape, ...).
@@ -90,6 +91,21 @@ public sealed partial class Tensor
         };
         if (storage.Length != Shapes.Numel(shape))
             throw new AutoKlException("tensor", $"{storage.Length} values do not fill shape {Shapes.Format(shape)} ({Shapes.Numel(shape)} elements)");
+        TensorScope.Current?.Own(this);
+    }
+
+    /// <summary>
+    /// A tensor whose values are written only when something reads them (see <see cref="DeferredValues"/>);
+    /// while a <see cref="TensorScope"/> is open on this thread, the scope owns it, as any op result.
+    /// </summary>
+    internal Tensor(DType dtype, int[] shape, DeferredValues deferred)
+    {
+        _base = this;
+        _numel = Shapes.Numel(shape);
+        _shape = shape;
+        DType = dtype;
+        _deferred = deferred;
+        deferred.Source._base.AddDeferredReader(this);
         TensorScope.Current?.Own(this);
     }
 

@@ -142,8 +142,8 @@ public sealed class TensorScope : IDisposable
         }
         if (_owned is not { } owned) return;
         foreach (var t in owned)
-            if (ReferenceEquals(t.OwnerScope, this))
-                StoragePool.Return(t.Release());
+            if (ReferenceEquals(t.OwnerScope, this) && t.Release() is { } storage)
+                StoragePool.Return(storage);
         owned.Clear();
         _owned = null;
         _spareList = owned;
@@ -201,7 +201,9 @@ public sealed partial class Tensor
     public Tensor Keep()
     {
         var owner = _base;
-        if (owner._array is null) throw Released();
+        if (owner._array is null && owner._deferred is null) throw Released();
+        // deferred values are written now, while what they are computed from is certainly alive
+        if (owner.OwnerScope is not null) _ = owner.Storage;
         owner.OwnerScope?.Pass(owner);
         return this;
     }
@@ -216,13 +218,13 @@ public sealed partial class Tensor
     /// Console.WriteLine(y.IsReleased);   // True
     /// </code>
     /// </example>
-    public bool IsReleased => _base._array is null;
+    public bool IsReleased => _base._array is null && _base._deferred is null;
 
     /// <summary>Takes this tensor's storage out of every scope for good (it became a gradient or other state the library keeps).</summary>
     internal void Unscope()
     {
         var owner = _base;
-        if (owner._array is null) throw Released();
+        if (owner._array is null && owner._deferred is null) throw Released();
         owner.OwnerScope = null;
     }
 
@@ -238,11 +240,13 @@ public sealed partial class Tensor
         StoragePool.Adopt(Storage);
     }
 
-    /// <summary>Called by the owning scope on a storage-owning tensor: forgets the array and returns it (to go back to the pool).</summary>
-    internal Array Release()
+    /// <summary>Called by the owning scope on a storage-owning tensor: forgets the array and returns it (to go back to the
+    /// pool); null when its values were never written.</summary>
+    internal Array? Release()
     {
-        var array = _array!;
+        var array = _array;
         _array = null;
+        _deferred = null;
         OwnerScope = null;
         return array;
     }
