@@ -169,9 +169,10 @@ printfn "resumed:       mu %.17g sigma %.17g" (float mu2) (float sigma2)
 ## Steps that allocate no storage: scopes
 
 A backward pass hands its temporaries back to a pool, and `.Grad` and the optimizer's state
-keep their arrays from step to step. What the forward pass makes — a `log_softmax` output, a
+keep their arrays from step to step. What the forward pass makes — a matmul's logits, a
 log-density — is yours to keep, so the engine cannot reuse its storage until it knows you are
-done with it, and .NET has no reference counts to tell it. `Tensor.scope ()` says so: every
+done with it, and .NET has no reference counts to tell it. (A `log_softmax` output that only a
+fused `kl_div` reads is never written at all; read it, and it gets an array of its own.) `Tensor.scope ()` says so: every
 tensor made while the scope is open, and not kept with `Tensor.keep`, gives its storage back
 when the scope ends. `Optim.minimize` opens one around each step by itself; in a loop of your
 own, open it at the top of the step:

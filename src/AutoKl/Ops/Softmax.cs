@@ -40,6 +40,11 @@ public sealed partial class Tensor
     /// exact for very negative log-probabilities where log(softmax) would give -inf, and for rows
     /// near 1e300, where x - logsumexp(x) would lose every digit to the rounding of logsumexp.
     /// </summary>
+    /// <remarks>
+    /// When a gradient is to come over contiguous rows, the output's values are written the first
+    /// time anything reads them (a fused <see cref="Losses.KlDiv"/> after it does not), or before
+    /// <paramref name="x"/> is changed in place: always the values of x when log_softmax was called.
+    /// </remarks>
     public static Tensor LogSoftmax(Tensor x, int axis) => LogSoftmaxOver(x, SoftmaxAxes("log_softmax", x, axis));
 
     /// <summary>The axis as a list, empty for a scalar (whose softmax is 1).</summary>

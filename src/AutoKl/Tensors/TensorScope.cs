@@ -36,7 +36,7 @@ namespace AutoKl;
 /// {
 ///     using var scope = Tensor.Scope();
 ///     adam.ZeroGrad();
-///     var logp = Tensor.LogSoftmax(logits, 1);      // 4 MB, back to the pool when the scope ends
+///     var logp = Tensor.LogSoftmax(logits, 1);      // released when the scope ends (written only if read)
 ///     var loss = Losses.KlDiv(logp, target, Reduction.BatchMean);
 ///     loss.Backward();
 ///     adam.Step();                                   // logits, logits.Grad and Adam's moments are never released
