@@ -157,8 +157,6 @@ internal sealed class DeferredLogSoftmax<T>(Tensor x, int n, T[] shifts) : Defer
     /// <summary>Per row: its max and log(sum(exp(x - max))), NaN for a row holding +inf or NaN.</summary>
     public T[] Shifts => shifts;
 
-    public int RowLength => n;
-
     public override void WriteInto(Array storage) => LogSoftmaxKept.WriteShifted(Source.Data<T>(), n, shifts, (T[])storage);
 }
 

@@ -46,7 +46,8 @@ public sealed partial class Tensor
     private Array WriteDeferred()
     {
         var owner = _base;
-        if (owner._deferred is not { } deferred) throw Released();
+        // (another thread may have written them since this one found no array)
+        if (owner._deferred is not { } deferred) return owner._array ?? throw Released();
         Array storage;
         using (StoragePool.Suspend())
             storage = DType switch
@@ -56,10 +57,11 @@ public sealed partial class Tensor
                 _ => StoragePool.Rent<long>(_numel, zeroed: false),
             };
         deferred.WriteInto(storage);
-        // only once the values are there: a failure (the source released) leaves the tensor as it was
-        owner._array = storage;
+        // only once the values are there (a failure, the source released, leaves the tensor as it
+        // was); two threads reading it first both wrote the same values, and one array wins
+        var written = Interlocked.CompareExchange(ref owner._array, storage, null) ?? storage;
         owner._deferred = null;
-        return storage;
+        return written;
     }
 
     /// <summary>Notes that <paramref name="reader"/>'s deferred values are computed from this base's values.</summary>
