@@ -208,6 +208,7 @@ internal static class Fused
         }
         for (; i < dx.Length; i++) dx[i] = (p[i] * factor - w[i]) * scale;
     }
+
     /// <summary>
     /// Per row of logits x (length <paramref name="n"/>): its logsumexp into <paramref name="lse"/>,
     /// and the row's loss into <paramref name="loss"/>: with class indices, lse - x[k] (0 for an

@@ -33,10 +33,8 @@ internal static class LogSoftmaxKept
                 Sums[r] = sum;
                 T logSum = T.IsFinite(sum) ? T.Log(sum) : T.NaN;
                 if (Shifts.Length > 0) (Shifts[2 * r], Shifts[2 * r + 1]) = (max, logSum);
-                if (Y.Length == 0) continue;
-                var y = Y.AsSpan(r * N, N);
-                if (T.IsNaN(logSum)) y.Fill(T.NaN);
-                else LogSoftmaxRow.ShiftedLess<T>(x, max, logSum, y);
+                // a NaN logSum makes the row NaN, as WriteShifted makes it later
+                if (Y.Length > 0) LogSoftmaxRow.ShiftedLess<T>(x, max, logSum, Y.AsSpan(r * N, N));
             }
         }
     }

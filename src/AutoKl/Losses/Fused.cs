@@ -58,10 +58,11 @@ public static partial class Losses
         Tensor? expT = logTarget && GradMode.Enabled && inputs[0].RequiresGrad ? Tensor.Uninitialized(input.DType, input.ShapeRef).KeptBy("kl_div") : null;
         Tensor? expTRowSums = expT is not null && logits is not null && n > 0 ? Tensor.Uninitialized(input.DType, [input.Numel / n]).KeptBy("kl_div") : null;
         // A log_softmax output not written yet stays so: its rows are computed from the logits.
-        var q = logits is not null && input.IsDeferred ? logits : input;
+        var unwritten = logits is not null ? input.Deferred : null;
+        var q = unwritten is null ? input : logits!;
         var value = input.DType == DType.Float32
-            ? Scalar<float>(Fused.KlSum(q.Data<float>(), target.Data<float>(), logTarget, expT?.Data<float>() ?? [], n, expTRowSums?.Data<float>(), UnwrittenRows<float>(input)) / (float)divisor)
-            : Scalar<double>(Fused.KlSum(q.Data<double>(), target.Data<double>(), logTarget, expT?.Data<double>() ?? [], n, expTRowSums?.Data<double>(), UnwrittenRows<double>(input)) / divisor);
+            ? Scalar<float>(Fused.KlSum(q.Data<float>(), target.Data<float>(), logTarget, expT?.Data<float>() ?? [], n, expTRowSums?.Data<float>(), (unwritten as DeferredLogSoftmax<float>)?.Shifts) / (float)divisor)
+            : Scalar<double>(Fused.KlSum(q.Data<double>(), target.Data<double>(), logTarget, expT?.Data<double>() ?? [], n, expTRowSums?.Data<double>(), (unwritten as DeferredLogSoftmax<double>)?.Shifts) / divisor);
         // A NaN sum may come from a target of 0 against log q = -inf (0 * -inf), which the composed
         // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
         if (double.IsNaN(value.ToScalar())) return null;
@@ -105,10 +106,6 @@ public static partial class Losses
             return [dx, null];
         });
     }
-
-    /// <summary>The row shifts of a log_softmax output whose values are not written yet; null otherwise.</summary>
-    private static T[]? UnwrittenRows<T>(Tensor input) where T : unmanaged, IFloatingPointIeee754<T>
-        => (input.Deferred as DeferredLogSoftmax<T>)?.Shifts;
 
     /// <summary>dx for kl_div's input (or, through log_softmax, its logits), with target weights w = t, or exp(t) when <paramref name="expW"/>.</summary>
     private static void KlBackward<T>(T[] q, T[] t, bool expW, bool throughLogSoftmax, int n, T scale, T[] dx, T[]? rowSums, T[]? softmaxExps, T[]? softmaxSums)

@@ -29,7 +29,7 @@ public sealed partial class Tensor
     private List<WeakReference<Tensor>>? _deferredReaders;
 
     /// <summary>Whether this tensor's values are still to be written (nothing has read it yet).</summary>
-    internal bool IsDeferred => _base._array is null && _base._deferred is not null;
+    internal bool IsDeferred => Deferred is not null;
 
     /// <summary>How this tensor's values will be written, while they are not yet; null otherwise.</summary>
     internal DeferredValues? Deferred => _base._array is null ? _base._deferred : null;
@@ -50,12 +50,7 @@ public sealed partial class Tensor
         if (owner._deferred is not { } deferred) return owner._array ?? throw Released();
         Array storage;
         using (StoragePool.Suspend())
-            storage = DType switch
-            {
-                DType.Float32 => StoragePool.Rent<float>(_numel, zeroed: false),
-                DType.Float64 => StoragePool.Rent<double>(_numel, zeroed: false),
-                _ => StoragePool.Rent<long>(_numel, zeroed: false),
-            };
+            storage = NewStorage(DType, _numel, zeroed: false);
         deferred.WriteInto(storage);
         // only once the values are there (a failure, the source released, leaves the tensor as it
         // was); two threads reading it first both wrote the same values, and one array wins

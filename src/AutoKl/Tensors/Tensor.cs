@@ -399,11 +399,12 @@ public sealed partial class Tensor
         _ => throw new InvalidOperationException(),
     };
 
-    internal static Array NewStorage(DType dtype, int n) => dtype switch
+    /// <summary>A storage array of <paramref name="n"/> elements from the pool; <paramref name="zeroed"/>: every element 0, otherwise the caller writes every element.</summary>
+    internal static Array NewStorage(DType dtype, int n, bool zeroed = true) => dtype switch
     {
-        DType.Float32 => StoragePool.Rent<float>(n, zeroed: true),
-        DType.Float64 => StoragePool.Rent<double>(n, zeroed: true),
-        _ => StoragePool.Rent<long>(n, zeroed: true),
+        DType.Float32 => StoragePool.Rent<float>(n, zeroed),
+        DType.Float64 => StoragePool.Rent<double>(n, zeroed),
+        _ => StoragePool.Rent<long>(n, zeroed),
     };
 
     internal static Tensor Empty(DType dtype, int[] shape) => new(NewStorage(dtype, Shapes.Numel(shape)), shape);
@@ -412,17 +413,7 @@ public sealed partial class Tensor
     /// Like <see cref="Empty"/> but without zeroing the memory: only for kernels that write every
     /// element (on large tensors the zeroing is a whole extra pass over memory).
     /// </summary>
-    internal static Tensor Uninitialized(DType dtype, int[] shape)
-    {
-        int n = Shapes.Numel(shape);
-        Array storage = dtype switch
-        {
-            DType.Float32 => StoragePool.Rent<float>(n, zeroed: false),
-            DType.Float64 => StoragePool.Rent<double>(n, zeroed: false),
-            _ => StoragePool.Rent<long>(n, zeroed: false),
-        };
-        return new Tensor(storage, shape);
-    }
+    internal static Tensor Uninitialized(DType dtype, int[] shape) => new(NewStorage(dtype, Shapes.Numel(shape), zeroed: false), shape);
 
     internal void RequireFloat(string op)
     {

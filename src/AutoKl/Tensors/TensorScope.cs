@@ -200,8 +200,8 @@ public sealed partial class Tensor
     /// </example>
     public Tensor Keep()
     {
+        if (IsReleased) throw Released();
         var owner = _base;
-        if (owner._array is null && owner._deferred is null) throw Released();
         // deferred values are written now, while what they are computed from is certainly alive
         if (owner.OwnerScope is not null) _ = owner.Storage;
         owner.OwnerScope?.Pass(owner);
@@ -223,9 +223,8 @@ public sealed partial class Tensor
     /// <summary>Takes this tensor's storage out of every scope for good (it became a gradient or other state the library keeps).</summary>
     internal void Unscope()
     {
-        var owner = _base;
-        if (owner._array is null && owner._deferred is null) throw Released();
-        owner.OwnerScope = null;
+        if (IsReleased) throw Released();
+        _base.OwnerScope = null;
     }
 
     /// <summary>
