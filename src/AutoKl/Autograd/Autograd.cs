@@ -103,37 +103,184 @@ public static class Autograd
         return Tuple.Create(value, grads[0]);
     }
 
-    /// <summary>The Hessian of a scalar function at <paramref name="x"/> times <paramref name="v"/>: the gradient of (grad f . v).</summary>
+    /// <summary>
+    /// The Hessian of a scalar function at <paramref name="x"/> times <paramref name="v"/>,
+    /// forward over reverse: the directional derivative of the gradient along v, in one forward
+    /// pass carrying v and one backward pass (no second tape over the backward pass).
+    /// </summary>
     public static Tensor Hvp(Func<Tensor, Tensor> f, Tensor x, Tensor v)
     {
-        if (!Shapes.Equal(x.ShapeRef, v.ShapeRef))
-            throw new AutoKlException("hvp", $"direction of shape {Shapes.Format(v.ShapeRef)} does not match the point's shape {Shapes.Format(x.ShapeRef)}");
+        CheckTangent("hvp", x, v, "direction");
         // Both passes report errors (a non-scalar f, say) under the name the user called.
-        Tensor GradOf(Tensor p) => Vjp(ps => f(ps[0]), [p], cotangent: null, "hvp").Grads[0];
-        return Vjp(ps => Tensor.Sum(GradOf(ps[0]) * v), [x], cotangent: null, "hvp").Grads[0];
+        return Jvp(ps => Vjp(qs => f(qs[0]), [ps[0]], cotangent: null, "hvp").Grads[0], [x], [v], "hvp").Tangent;
+    }
+
+    /// <summary>
+    /// The value of <paramref name="f"/> at <paramref name="x"/> and its Jacobian-vector product
+    /// with <paramref name="v"/> (the directional derivative along v), in one forward pass that
+    /// carries v beside x (forward mode; torch.func's <c>jvp</c>). Nothing is recorded on the tape
+    /// for it unless an outer reverse pass needs it. Nests with every other transform.
+    /// </summary>
+    /// <example><code lang="csharp">
+    /// var (y, dy) = Autograd.Jvp(t => t.Exp().Sum(), x, v);   // dy = sum(exp(x) * v)
+    /// </code></example>
+    public static Tuple<Tensor, Tensor> Jvp(Func<Tensor, Tensor> f, Tensor x, Tensor v)
+    {
+        var (value, tangent) = Jvp(xs => f(xs[0]), [x], [v], "jvp");
+        return Tuple.Create(value, tangent);
+    }
+
+    /// <summary>The value of a function of several tensors and its Jacobian-vector product with one tangent per argument.</summary>
+    public static Tuple<Tensor, Tensor> Jvp(Func<Tensor[], Tensor> f, Tensor[] xs, Tensor[] vs)
+    {
+        var (value, tangent) = Jvp(f, xs, vs, "jvp");
+        return Tuple.Create(value, tangent);
+    }
+
+    internal static (Tensor Value, Tensor Tangent) Jvp(Func<Tensor[], Tensor> f, Tensor[] xs, Tensor[] vs, string op)
+    {
+        if (xs.Length != vs.Length)
+            throw new AutoKlException(op, $"{vs.Length} tangents given for {xs.Length} inputs; pass one tangent per input");
+        for (int i = 0; i < xs.Length; i++) CheckTangent(op, xs[i], vs[i], xs.Length == 1 ? "tangent" : $"tangent {i}");
+        Tensor value;
+        Tensor? tangent;
+        using (var level = ForwardMode.Enter())
+        {
+            var duals = new Tensor[xs.Length];
+            for (int i = 0; i < xs.Length; i++) duals[i] = ForwardMode.Dual(xs[i], vs[i], level.Id);
+            value = f(duals) ?? throw new AutoKlException(op, "the function returned null");
+            // The level is this transform's alone: its tangent leaves the value here.
+            tangent = ForwardMode.Take(value, level.Id);
+        }
+        return (value, tangent ?? Tensor.ZerosLike(value));
+    }
+
+    /// <summary>The tangent must be a floating tensor of the point's shape and dtype.</summary>
+    private static void CheckTangent(string op, Tensor x, Tensor v, string what)
+    {
+        x.RequireFloat(op);
+        if (v.DType != x.DType || !Shapes.Equal(x.ShapeRef, v.ShapeRef))
+            throw new AutoKlException(op,
+                $"{what} of shape {Shapes.Format(v.ShapeRef)} and dtype {v.DType.Name()} does not match the point's shape {Shapes.Format(x.ShapeRef)} and dtype {x.DType.Name()}");
+    }
+
+    /// <summary>
+    /// The Jacobian of <paramref name="f"/> at <paramref name="x"/>, of shape output ++ input
+    /// (torch.func's <c>jacrev</c>/<c>jacfwd</c>): entry [i..., j...] is d f(x)[i...] / d x[j...].
+    /// Reverse mode runs one forward pass and one backward pass per output element; forward mode
+    /// one forward pass per input element; <see cref="JacobianMode.Auto"/> picks the fewer passes.
+    /// </summary>
+    public static Tensor Jacobian(Func<Tensor, Tensor> f, Tensor x, JacobianMode mode = JacobianMode.Auto)
+    {
+        x.RequireFloat("jacobian");
+        if (mode == JacobianMode.Auto)
+        {
+            // The output's size is known only by evaluating f once; forward mode reuses nothing of
+            // that pass, so it is taken only when the output is larger than the input.
+            Tensor probe;
+            using (NoGrad()) probe = f(x.DetachKeepingTangents());
+            mode = probe.Numel > x.Numel ? JacobianMode.Forward : JacobianMode.Reverse;
+        }
+        return mode == JacobianMode.Forward ? JacobianForward(f, x) : JacobianReverse(f, x);
+    }
+
+    private static Tensor JacobianReverse(Func<Tensor, Tensor> f, Tensor x)
+    {
+        bool recording = GradMode.Enabled;
+        Tensor point, value;
+        using (GradMode.Set(true))
+        {
+            point = x.RequiresGrad && recording ? Tensor.Identity(x) : x.DetachKeepingTangents().RequiresGrad_();
+            value = f(point) ?? throw new AutoKlException("jacobian", "the function returned null");
+        }
+        value.RequireFloat("jacobian");
+        if (value.DType != x.DType) value = value.ToType(x.DType);
+        int rows = value.Numel;
+        if (!value.RequiresGrad || rows == 0) return Tensor.Zeros([.. value.ShapeRef, .. x.ShapeRef], x.DType);
+        bool nested = recording && (!point.IsLeaf || Backprop.ReachesOtherLeaf(value, [point]));
+        var flat = value.Reshape([rows]);
+        var result = new Tensor[rows];
+        for (int i = 0; i < rows; i++)
+        {
+            var seed = Tensor.Zeros([rows], value.DType);
+            seed.SetFlat(i, 1.0);
+            // every pass but the last keeps the graph for the next one
+            var grads = Backprop.Run(flat, seed, createGraph: nested, accumulate: false, retainGraph: i < rows - 1, "jacobian");
+            result[i] = grads.TryGetValue(point, out var g) ? g : Tensor.ZerosLike(x);
+        }
+        return Tensor.Stack(result).Reshape([.. value.ShapeRef, .. x.ShapeRef]);
+    }
+
+    private static Tensor JacobianForward(Func<Tensor, Tensor> f, Tensor x)
+    {
+        int n = x.Numel;
+        int[]? outShape = null;
+        var columns = new Tensor[n];
+        for (int j = 0; j < n; j++)
+        {
+            var direction = Tensor.Zeros(x.ShapeRef, x.DType);
+            direction.SetFlat(j, 1.0);
+            var (value, tangent) = Jvp(xs => f(xs[0]), [x], [direction], "jacobian");
+            value.RequireFloat("jacobian");
+            outShape ??= value.ShapeRef;
+            columns[j] = tangent.Reshape([-1]);
+        }
+        if (n == 0)
+        {
+            Tensor probe;
+            using (NoGrad()) probe = f(x);
+            return Tensor.Zeros([.. probe.ShapeRef, .. x.ShapeRef], x.DType);
+        }
+        return Tensor.Stack(columns, axis: 1).Reshape([.. outShape!, .. x.ShapeRef]);
+    }
+
+    /// <summary>
+    /// The Hessian of a scalar function at <paramref name="x"/>, of shape input ++ input: forward
+    /// over reverse (torch.func's <c>hessian</c>, jacfwd of jacrev), one Hessian-vector product per
+    /// input element.
+    /// </summary>
+    public static Tensor Hessian(Func<Tensor, Tensor> f, Tensor x)
+    {
+        x.RequireFloat("hessian");
+        Tensor GradOf(Tensor p) => Vjp(ps => f(ps[0]), [p], cotangent: null, "hessian").Grads[0];
+        int n = x.Numel;
+        if (n == 0) return Tensor.Zeros([.. x.ShapeRef, .. x.ShapeRef], x.DType);
+        var columns = new Tensor[n];
+        for (int j = 0; j < n; j++)
+        {
+            var direction = Tensor.Zeros(x.ShapeRef, x.DType);
+            direction.SetFlat(j, 1.0);
+            columns[j] = Jvp(ps => GradOf(ps[0]), [x], [direction], "hessian").Tangent.Reshape([-1]);
+        }
+        return Tensor.Stack(columns, axis: 1).Reshape([.. x.ShapeRef, .. x.ShapeRef]);
     }
 
     private static (Tensor Value, Tensor[] Grads) Vjp(Func<Tensor[], Tensor> f, Tensor[] xs, Tensor? cotangent, string op)
     {
         foreach (var x in xs) x.RequireFloat(op);
-        // Inside an outer recording, stay connected to it (so grad of grad works) and record the
-        // backward pass; otherwise differentiate fresh leaves and record nothing extra.
-        bool nested = GradMode.Enabled && xs.Any(x => x.RequiresGrad);
+        // Inside an outer recording, an argument that requires gradients stays connected to it
+        // (so grad of grad works); otherwise the pass differentiates leaves of its own, which keep
+        // the argument's forward-mode tangents (so a jvp over this pass sees through it).
+        bool recording = GradMode.Enabled;
         Tensor[] points;
         Tensor value;
         using (GradMode.Set(true))
         {
-            points = xs.Select(x => x.RequiresGrad && GradMode.Enabled ? Tensor.Identity(x) : x.Detach().RequiresGrad_()).ToArray();
-            value = f(points);
+            points = xs.Select(x => x.RequiresGrad && recording ? Tensor.Identity(x) : x.DetachKeepingTangents().RequiresGrad_()).ToArray();
+            value = f(points) ?? throw new AutoKlException(op, "the function returned null");
         }
         var seed = cotangent ?? ScalarSeed(op, value);
         seed = CheckRoot(op, value, seed);
         if (!value.RequiresGrad)
             return (value, points.Select(Tensor.ZerosLike).ToArray());
-        // f built this graph for this pass alone: free it unless the pass itself is recorded.
+        // The backward pass is recorded when its result can be differentiated further: when
+        // recording is on and the value depends on a tensor that requires gradients other than
+        // this pass's own leaves (an outer variable, passed in or closed over). Otherwise f built
+        // this graph for this pass alone, and it is freed.
+        bool nested = recording && (points.Any(p => !p.IsLeaf) || Backprop.ReachesOtherLeaf(value, points));
         var grads = Backprop.Run(value, seed, createGraph: nested, accumulate: false, retainGraph: false, op);
         var result = points.Select(p => grads.TryGetValue(p, out var g) ? g : Tensor.ZerosLike(p)).ToArray();
-        return (nested ? value : value.Detach(), result);
+        return (nested ? value : value.DetachKeepingTangents(), result);
     }
 
     internal static Tensor ScalarSeed(string op, Tensor output)
@@ -153,4 +300,15 @@ public static class Autograd
             throw new AutoKlException(op, $"cotangent of shape {Shapes.Format(cotangent.ShapeRef)} does not match the output's shape {Shapes.Format(output.ShapeRef)}");
         return cotangent.DType == output.DType ? cotangent : cotangent.ToType(output.DType);
     }
+}
+
+/// <summary>How <see cref="Autograd.Jacobian"/> computes: a backward pass per output element, a forward pass per input element, or whichever needs fewer.</summary>
+public enum JacobianMode
+{
+    /// <summary>Forward mode when the output has more elements than the input, else reverse mode.</summary>
+    Auto,
+    /// <summary>One backward pass per output element (torch.func's <c>jacrev</c>).</summary>
+    Reverse,
+    /// <summary>One forward pass per input element (torch.func's <c>jacfwd</c>).</summary>
+    Forward,
 }

@@ -128,6 +128,27 @@ internal static class Backprop
     }
 
 
+    /// <summary>
+    /// True when the graph behind <paramref name="root"/> reaches a leaf that requires gradients
+    /// other than <paramref name="own"/> (not looking past those): the result then depends on a
+    /// variable of an outer computation.
+    /// </summary>
+    internal static bool ReachesOtherLeaf(Tensor root, Tensor[] own)
+    {
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var p in own) visited.Add(p);
+        var stack = new Stack<Tensor>();
+        if (visited.Add(root)) stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var t = stack.Pop();
+            if (t.GradFn is not { } node) return true;
+            foreach (var input in node.Inputs)
+                if (input.RequiresGrad && visited.Add(input)) stack.Push(input);
+        }
+        return false;
+    }
+
     private static List<Tensor> TopologicalOrder(Tensor root)
     {
         var order = new List<Tensor>();

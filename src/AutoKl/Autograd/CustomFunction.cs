@@ -22,6 +22,7 @@ public sealed class CustomFunction
 {
     private readonly Func<Tensor[], Tensor> _forward;
     private readonly Func<Tensor[], Tensor, Tensor, Tensor?[]> _vjp;
+    private readonly Func<Tensor[], Tensor, Tensor?[], Tensor?>? _jvp;
 
     /// <summary>
     /// Defines an op of any number of inputs.
@@ -39,8 +40,16 @@ public sealed class CustomFunction
     /// it then always runs without recording and any attempt to differentiate its result twice
     /// fails with an error naming the op.
     /// </param>
-    public CustomFunction(string name, Func<Tensor[], Tensor> forward, Func<Tensor[], Tensor, Tensor, Tensor?[]> vjp, bool differentiableVjp = true)
+    /// <param name="jvp">
+    /// The forward-mode rule (JAX's <c>defjvp</c>): given the inputs, the output and each input's
+    /// tangent (null for a zero tangent), returns the output's tangent, J v (null for zero). Written
+    /// with tensor ops, it nests like any rule. Without it the op is reverse-only: a forward-mode
+    /// transform through it (jvp, hessian, hvp, jacobian in forward mode) is an error naming it.
+    /// </param>
+    public CustomFunction(string name, Func<Tensor[], Tensor> forward, Func<Tensor[], Tensor, Tensor, Tensor?[]> vjp, bool differentiableVjp = true,
+        Func<Tensor[], Tensor, Tensor?[], Tensor?>? jvp = null)
     {
+        _jvp = jvp;
         if (string.IsNullOrWhiteSpace(name))
             throw new AutoKlException("custom_function", "a custom op needs a name (it is shown on the tape and in error messages)");
         Name = name;
@@ -53,11 +62,14 @@ public sealed class CustomFunction
     /// Defines an op of one input: <paramref name="vjp"/> gets the input <c>x</c>, the output
     /// <c>y</c> and the output's gradient <c>g</c> and returns the input's gradient.
     /// </summary>
-    public static CustomFunction Unary(string name, Func<Tensor, Tensor> forward, Func<Tensor, Tensor, Tensor, Tensor> vjp, bool differentiableVjp = true)
+    /// <remarks><paramref name="jvp"/>, when given, gets <c>x</c>, <c>y</c> and the tangent of <c>x</c> and returns the tangent of <c>y</c>.</remarks>
+    public static CustomFunction Unary(string name, Func<Tensor, Tensor> forward, Func<Tensor, Tensor, Tensor, Tensor> vjp, bool differentiableVjp = true,
+        Func<Tensor, Tensor, Tensor, Tensor>? jvp = null)
     {
         if (forward is null) throw new AutoKlException(name, "the forward function is missing");
         if (vjp is null) throw new AutoKlException(name, "the vector-Jacobian product is missing");
-        return new CustomFunction(name, xs => forward(xs[0]), (xs, y, g) => [vjp(xs[0], y, g)], differentiableVjp) { _arity = 1 };
+        return new CustomFunction(name, xs => forward(xs[0]), (xs, y, g) => [vjp(xs[0], y, g)], differentiableVjp,
+            jvp is null ? null : (xs, y, ts) => jvp(xs[0], y, ts[0]!)) { _arity = 1 };
     }
 
     /// <summary>
@@ -117,7 +129,10 @@ public sealed class CustomFunction
             if (inputs[i] is null) throw new AutoKlException(Name, $"input {i} is null");
         inputs = (Tensor[])inputs.Clone();
         Tensor output;
-        using (GradMode.Set(false)) output = Guarded("forward function", () => _forward(inputs));
+        // The forward runs as a raw computation in both modes: the op's own rules differentiate it.
+        using (GradMode.Set(false))
+        using (ForwardMode.Suspend())
+            output = Guarded("forward function", () => _forward(inputs));
         if (output is null) throw new AutoKlException(Name, "the forward function returned null");
         // The node is attached to the output object, so it must be a tensor of our own: never one
         // of the inputs, a tensor captured by the forward, or one already on a tape.
@@ -138,7 +153,8 @@ public sealed class CustomFunction
         }
     }
 
-    private Tensor Record(Tensor y, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) => Tensor.Record(y, Name, inputs, backward);
+    private Tensor Record(Tensor y, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) =>
+        Tensor.Record(y, Name, inputs, backward, jvp: _jvp is null ? null : ts => Guarded("jvp", () => _jvp(inputs, y, ts)));
 
     /// <summary>Runs the user's rule, checks what it returned, and guards second derivatives.</summary>
     private Tensor?[] Backward(Tensor[] inputs, Tensor y, Tensor g)

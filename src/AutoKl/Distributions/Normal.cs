@@ -63,7 +63,7 @@ public sealed class Normal : Distribution
     private Tensor? FusedLogProb(Tensor x)
     {
         if (!Losses.FusionEnabled || Loc.Numel != 1 || Scale.Numel != 1 || Loc.Rank > x.Rank || Scale.Rank > x.Rank
-            || x.DType != Loc.DType || x.DType != Scale.DType || !x.DType.IsFloatingPoint() || x.Numel == 0)
+            || x.DType != Loc.DType || x.DType != Scale.DType || !x.DType.IsFloatingPoint() || x.Numel == 0 || ForwardMode.AnyTangent(x, Loc, Scale))
             return null;
         var y = Tensor.Uninitialized(x.DType, x.ShapeRef);
         // log(scale) by the same kernel as the composition's
@@ -74,7 +74,7 @@ public sealed class Normal : Distribution
         Tensor[] inputs = [x, Loc, Scale];
         return Tensor.Record(y, "normal_log_prob", inputs, g =>
         {
-            if (GradMode.Enabled) return Losses.ReferenceBackward(p => new Normal(p[1], p[2], validateArgs: false).ComposedLogProb(p[0]), inputs, g);
+            if (GradMode.Enabled || ForwardMode.AnyTangent(g)) return Losses.ReferenceBackward(p => new Normal(p[1], p[2], validateArgs: false).ComposedLogProb(p[0]), inputs, g);
             g = g.DType == x.DType ? g : g.ToType(x.DType);
             var dx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.ShapeRef) : null;
             double dloc, dscale;

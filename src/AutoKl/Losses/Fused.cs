@@ -39,7 +39,8 @@ public static partial class Losses
     /// </summary>
     private static Tensor? FusedKlDiv(Tensor input, Tensor target, Reduction reduction, bool logTarget)
     {
-        if (_fusionOff || input.DType != target.DType || input.Numel == 0) return null;
+        // forward mode takes the composition, whose every op has its forward rule
+        if (_fusionOff || input.DType != target.DType || input.Numel == 0 || ForwardMode.AnyTangent(input, target)) return null;
         if (Divisor(reduction, input.ShapeRef, input.Numel) is not { } divisor) return null;
         Tensor? logits = null;
         int n = 0, axis = 0;
@@ -71,7 +72,7 @@ public static partial class Losses
         var kept = saved is not null && GradMode.Enabled && inputs[0].RequiresGrad ? saved.Take() : null;
         return Tensor.Record(value, "kl_div", inputs, g =>
         {
-            if (GradMode.Enabled || target.RequiresGrad)
+            if (GradMode.Enabled || target.RequiresGrad || ForwardMode.AnyTangent(g))
                 return ReferenceBackward(p => logits is null
                     ? ComposedKlDiv(p[0], p[1], reduction, logTarget)
                     : ComposedKlDiv(Tensor.LogSoftmax(p[0], axis), p[1], reduction, logTarget), inputs, g);
@@ -123,7 +124,7 @@ public static partial class Losses
     private static Tensor? FusedCrossEntropy(string op, Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double labelSmoothing)
     {
         ArgumentChecks.Float(op, "input", input);
-        if (_fusionOff || weight is not null || labelSmoothing != 0 || input.Rank is 0 or > 2 || input.Numel == 0) return null;
+        if (_fusionOff || weight is not null || labelSmoothing != 0 || input.Rank is 0 or > 2 || input.Numel == 0 || ForwardMode.AnyTangent(input, target)) return null;
         if (reduction is not (Reduction.Sum or Reduction.Mean)) return null;
         bool indices = target.DType == DType.Int64;
         int n = input.ShapeRef[^1], rowCount = input.Numel / n;
@@ -164,7 +165,7 @@ public static partial class Losses
         Tensor[] inputs = [input, target];
         return Tensor.Record(value, op, inputs, g =>
         {
-            if (GradMode.Enabled || target.RequiresGrad || unitGrad is null)
+            if (GradMode.Enabled || target.RequiresGrad || unitGrad is null || ForwardMode.AnyTangent(g))
                 return ReferenceBackward(p => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0), inputs, g);
             // The unit gradient becomes the gradient in place when this pass frees the graph (no
             // later pass can need it); it and the logsumexps then go back to the pool with the
@@ -216,7 +217,7 @@ public static partial class Losses
         bool record = GradMode.Enabled;
         var points = new Tensor[inputs.Length];
         for (int i = 0; i < inputs.Length; i++)
-            points[i] = !inputs[i].RequiresGrad ? inputs[i] : record ? Tensor.Identity(inputs[i]) : inputs[i].Detach().RequiresGrad_();
+            points[i] = !inputs[i].RequiresGrad ? inputs[i] : record ? Tensor.Identity(inputs[i]) : inputs[i].DetachKeepingTangents().RequiresGrad_();
         Tensor value;
         bool wasOff = _fusionOff;
         _fusionOff = true;

@@ -11,7 +11,8 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("add", a, b);
         var y = Zip("add", a, b, new AddK());
-        return Record(y, "add", [a, b], g => [For(a, () => g), For(b, () => g)], readsValues: false);
+        return Record(y, "add", [a, b], g => [For(a, () => g), For(b, () => g)], readsValues: false,
+            jvp: t => SumTerms(t[0], t[1]));
     }
 
     /// <summary>a - b with broadcasting.</summary>
@@ -19,7 +20,8 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("sub", a, b);
         var y = Zip("sub", a, b, new SubK());
-        return Record(y, "sub", [a, b], g => [For(a, () => g), For(b, () => -g)], readsValues: false);
+        return Record(y, "sub", [a, b], g => [For(a, () => g), For(b, () => -g)], readsValues: false,
+            jvp: t => SumTerms(t[0], Lin(t[1], tb => -tb)));
     }
 
     /// <summary>a * b elementwise with broadcasting.</summary>
@@ -27,7 +29,8 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("mul", a, b);
         var y = Zip("mul", a, b, new MulK());
-        return Record(y, "mul", [a, b], g => [For(a, () => g * b), For(b, () => g * a)]);
+        return Record(y, "mul", [a, b], g => [For(a, () => g * b), For(b, () => g * a)],
+            jvp: t => SumTerms(Lin(t[0], ta => ta * b), Lin(t[1], tb => a * tb)));
     }
 
     /// <summary>a / b elementwise with broadcasting.</summary>
@@ -35,14 +38,15 @@ public sealed partial class Tensor
     {
         (a, b) = Promote("div", a, b);
         var y = Zip("div", a, b, new DivK());
-        return Record(y, "div", [a, b], g => [For(a, () => g / b), For(b, () => -g * y / b)]);
+        return Record(y, "div", [a, b], g => [For(a, () => g / b), For(b, () => -g * y / b)],
+            jvp: t => SumTerms(Lin(t[0], ta => ta / b), Lin(t[1], tb => -tb * y / b)));
     }
 
     /// <summary>-x.</summary>
     public static Tensor Neg(Tensor x)
     {
         var y = Map("neg", x, new NegK());
-        return Record(y, "neg", [x], g => [-g], readsValues: false);
+        return Record(y, "neg", [x], g => [-g], readsValues: false, jvp: t => -t[0]!);
     }
 
     /// <summary>
@@ -68,7 +72,17 @@ public sealed partial class Tensor
                 var logIsZero = Eq(a, 0.0) * Ge(b, 0.0);
                 return g * Where(logIsZero, a.Const(0), y * Log(Where(logIsZero, a.Const(1), a)));
             }),
-        ]);
+        ], jvp: t => SumTerms(
+            Lin(t[0], ta =>
+            {
+                var bIsZero = Eq(b, 0.0);
+                return ta * Where(bIsZero, a.Const(0), b * Pow(a, Where(bIsZero, b.Const(2), b) - 1.0));
+            }),
+            Lin(t[1], tb =>
+            {
+                var logIsZero = Eq(a, 0.0) * Ge(b, 0.0);
+                return tb * Where(logIsZero, a.Const(0), y * Log(Where(logIsZero, a.Const(1), a)));
+            })));
     }
 
     /// <summary>x raised to a constant exponent. d/dx = c x^(c-1) (0 for c = 0).</summary>
@@ -85,7 +99,7 @@ public sealed partial class Tensor
         return Record(y, "pow", [x], g =>
         [
             exponent == 0 ? ZerosLike(x) : exponent == 1 ? g : exponent == 2 ? g * 2.0 * x : g * exponent * Pow(x, exponent - 1),
-        ]);
+        ], jvp: t => exponent == 0 ? null : exponent == 1 ? t[0] : exponent == 2 ? t[0]! * 2.0 * x : t[0]! * exponent * Pow(x, exponent - 1));
     }
 
     /// <summary>A constant base raised to x elementwise. d/dx = base^x log(base).</summary>
@@ -93,7 +107,7 @@ public sealed partial class Tensor
     {
         x.RequireFloat("pow");
         var y = Zip("pow", x.Const(@base), x, new PowK());
-        return Record(y, "pow", [x], g => [g * y * Math.Log(@base)]);
+        return Record(y, "pow", [x], g => [g * y * Math.Log(@base)], jvp: t => t[0]! * y * Math.Log(@base));
     }
 
     /// <summary>
@@ -108,7 +122,7 @@ public sealed partial class Tensor
         {
             var r2 = x * x + y * y;
             return [For(y, () => g * x / r2), For(x, () => -g * y / r2)];
-        });
+        }, jvp: t => SumTerms(Lin(t[0], ty => ty * x), Lin(t[1], tx => -tx * y)) is { } numerator ? numerator / (x * x + y * y) : null);
     }
 
     /// <summary>Elementwise maximum with broadcasting; on ties the gradient is split equally (as PyTorch).</summary>
@@ -120,6 +134,10 @@ public sealed partial class Tensor
         {
             var share = Gt(a, b) + Eq(a, b) * 0.5;
             return [For(a, () => g * share), For(b, () => g * (1.0 - share))];
+        }, jvp: t =>
+        {
+            var share = Gt(a, b) + Eq(a, b) * 0.5;
+            return SumTerms(Lin(t[0], ta => ta * share), Lin(t[1], tb => tb * (1.0 - share)));
         });
     }
 
@@ -132,6 +150,10 @@ public sealed partial class Tensor
         {
             var share = Lt(a, b) + Eq(a, b) * 0.5;
             return [For(a, () => g * share), For(b, () => g * (1.0 - share))];
+        }, jvp: t =>
+        {
+            var share = Lt(a, b) + Eq(a, b) * 0.5;
+            return SumTerms(Lin(t[0], ta => ta * share), Lin(t[1], tb => tb * (1.0 - share)));
         });
     }
 
@@ -165,6 +187,12 @@ public sealed partial class Tensor
                 For(x, () => g * Where(xIsZero, zero, Log(ySafe))),
                 For(y, () => g * Where(xIsZero, zero, x / ySafe)),
             ];
+        }, jvp: t =>
+        {
+            var zero = x.Const(0);
+            var xIsZero = Eq(x, 0.0);
+            var ySafe = Where(xIsZero, y.Const(1), y);
+            return SumTerms(Lin(t[0], tx => tx * Where(xIsZero, zero, Log(ySafe))), Lin(t[1], ty => ty * Where(xIsZero, zero, x / ySafe)));
         });
     }
 }

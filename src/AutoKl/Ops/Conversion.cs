@@ -19,9 +19,9 @@ public sealed partial class Tensor
         };
         var y = new Tensor(data, x.ShapeRef);
         if (!dtype.IsFloatingPoint() || !x.DType.IsFloatingPoint()) return y;
-        return Record(y, "to", [x], g => [ToType(g, x.DType)], readsValues: false);
+        return Record(y, "to", [x], g => [ToType(g, x.DType)], readsValues: false, jvp: t => ToType(t[0]!, dtype));
     }
 
     /// <summary>The same values as a new recorded tensor (gradient passes unchanged).</summary>
-    internal static Tensor Identity(Tensor x) => Record(x.SharingStorage(x.ShapeRef), "identity", [x], g => [g], readsValues: false);
+    internal static Tensor Identity(Tensor x) => Record(x.SharingStorage(x.ShapeRef), "identity", [x], g => [g], readsValues: false, jvp: t => t[0]);
 }

@@ -17,7 +17,7 @@ public sealed partial class Tensor
         var y = Empty(x.DType, index.ShapeRef);
         var at = Positions(index, a, x.ShapeRef);
         DTypeDispatch.Run(x.DType, new PickBody(x, at, y));
-        return Record(y, "gather", [x], g => [ScatterAdd(ZerosLike(x), a, index, g)]);
+        return Record(y, "gather", [x], g => [ScatterAdd(ZerosLike(x), a, index, g)], jvp: t => Gather(t[0]!, a, index));
     }
 
     /// <summary>
@@ -34,7 +34,8 @@ public sealed partial class Tensor
         var y = new Tensor(x.Storage.Clone() as Array ?? throw new InvalidOperationException(), x.ShapeRef);
         var at = Positions(index, a, x.ShapeRef);
         DTypeDispatch.Run(x.DType, new AccumulateBody(source, at, y));
-        return Record(y, "scatter_add", [x, source], g => [For(x, () => g), For(source, () => Gather(g, a, index))]);
+        return Record(y, "scatter_add", [x, source], g => [For(x, () => g), For(source, () => Gather(g, a, index))],
+            jvp: t => ScatterAdd(t[0] ?? ZerosLike(x), a, index, t[1] ?? ZerosLike(source)));
     }
 
     private static void CheckIndex(string op, int[] shape, int axis, Tensor index)

@@ -7,18 +7,27 @@ namespace AutoKl;
 public sealed partial class Tensor
 {
     /// <summary>
-    /// Attaches <paramref name="backward"/> to <paramref name="result"/> when recording is on and
-    /// some input requires gradients. The rule maps the output's gradient to one gradient per
-    /// input (null where not needed) and is itself written with differentiable ops, so running it
-    /// while recording gives second derivatives. <paramref name="alsoSaved"/> lists tensors the rule
-    /// reads that are not inputs (a mask, say), whose versions backward checks as it does the inputs'.
-    /// <paramref name="readsValues"/> is false for rules that use only shapes (add, sum, reshape...):
-    /// an in-place change of their inputs or output cannot make their gradient wrong, so none is refused.
+    /// The declaration of an op's derivatives, on the line after its forward computation: the
+    /// vector-Jacobian product <paramref name="backward"/> (reverse mode) and the Jacobian-vector
+    /// product <paramref name="jvp"/> (forward mode), side by side.
+    /// <para><paramref name="backward"/> maps the output's gradient to one gradient per input (null
+    /// where not needed); it is attached to <paramref name="result"/> when recording is on and some
+    /// input requires gradients. <paramref name="jvp"/> maps the inputs' tangents (null for a zero
+    /// tangent) to the output's tangent (null for zero; a broadcasting op may return it in a shape
+    /// that broadcasts to the output's); it runs at once, for each open forward-mode level where an
+    /// input has a tangent. Both are written with differentiable ops, so each can be differentiated
+    /// again in either mode. An op declared without <paramref name="jvp"/> is reverse-only: forward
+    /// mode through it is an error naming it.</para>
+    /// <para><paramref name="alsoSaved"/> lists tensors the backward rule reads that are not inputs (a
+    /// mask, say), whose versions backward checks as it does the inputs'. <paramref name="readsValues"/>
+    /// is false for rules that use only shapes (add, sum, reshape...): an in-place change of their
+    /// inputs or output cannot make their gradient wrong, so none is refused.</para>
     /// </summary>
     internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward,
-                                  Tensor[]? alsoSaved = null, bool readsValues = true)
+                                  Tensor[]? alsoSaved = null, bool readsValues = true, Func<Tensor?[], Tensor?>? jvp = null)
     {
         result._madeBy ??= op;
+        if (ForwardMode.Active) ForwardMode.Propagate(result, op, inputs, jvp);
         if (!GradMode.Enabled) return result;
         foreach (var input in inputs)
         {
@@ -30,6 +39,12 @@ public sealed partial class Tensor
         }
         return result;
     }
+
+    /// <summary>A linear term of a forward rule: <paramref name="term"/> of the tangent, or null (zero) when there is none.</summary>
+    internal static Tensor? Lin(Tensor? tangent, Func<Tensor, Tensor> term) => tangent is null ? null : term(tangent);
+
+    /// <summary>The sum of a forward rule's terms, skipping the zero (null) ones.</summary>
+    internal static Tensor? SumTerms(Tensor? a, Tensor? b) => a is null ? b : b is null ? a : a + b;
 
     /// <summary>Computes an input's gradient only when that input requires one.</summary>
     internal static Tensor? For(Tensor input, Func<Tensor> gradient) => input.RequiresGrad ? gradient() : null;

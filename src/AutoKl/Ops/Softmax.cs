@@ -17,7 +17,8 @@ public sealed partial class Tensor
     {
         var axes = SoftmaxAxes("softmax", x, axis);
         var y = RowWise(x, null, axes, new SoftmaxRow());
-        return Record(y, "softmax", [x], g => [SoftmaxBackward(g, y, axes)]);
+        // softmax's Jacobian, diag(y) - y y^T, is symmetric: its JVP is its VJP
+        return Record(y, "softmax", [x], g => [SoftmaxBackward(g, y, axes)], jvp: t => SoftmaxBackward(t[0]!, y, axes));
     }
 
     /// <summary>
@@ -32,7 +33,9 @@ public sealed partial class Tensor
         {
             var hy = Sum(h * y, axes, keepDim: true);
             return [For(g, () => y * (h - hy)), For(y, () => h * (g - Sum(g * y, axes, keepDim: true)) - g * hy)];
-        });
+        }, jvp: t => SumTerms(
+            Lin(t[0], tg => SoftmaxBackward(tg, y, axes)),
+            Lin(t[1], ty => ty * (g - Sum(g * y, axes, keepDim: true)) - y * Sum(g * ty, axes, keepDim: true))));
     }
 
     /// <summary>
@@ -82,7 +85,7 @@ public sealed partial class Tensor
             saved.Keep(exps, sums);
         }
         else y = RowWise(x, null, axes, new LogSoftmaxRow());
-        Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)]);
+        Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)], jvp: t => t[0]! - Sum(Exp(y) * t[0]!, axes, keepDim: true));
         // the losses that take log-probabilities recognise it, and may take the kept exps (Losses/Fused.cs)
         if (y.GradFn is { } node) node.Info = saved;
         return y;
@@ -125,6 +128,10 @@ public sealed partial class Tensor
         {
             var p = Exp(y);
             return [For(g, () => h - Sum(h * p, axes, keepDim: true)), For(y, () => -(h * p * Sum(g, axes, keepDim: true)))];
+        }, jvp: t =>
+        {
+            var p = Exp(y);
+            return SumTerms(Lin(t[0], tg => tg - p * Sum(tg, axes, keepDim: true)), Lin(t[1], ty => -(p * ty * Sum(g, axes, keepDim: true))));
         });
     }
 

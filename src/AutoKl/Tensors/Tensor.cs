@@ -70,6 +70,9 @@ public sealed partial class Tensor
     /// <summary>The operation that produced this tensor, when it was recorded on the tape.</summary>
     internal Node? GradFn;
 
+    /// <summary>Forward-mode tangents, one per nesting level (see <see cref="ForwardMode"/>); null almost always.</summary>
+    internal TangentLink? Tangents;
+
     /// <summary>Shared by every tensor over the same storage (PyTorch's version counter); made on first need.</summary>
     private VersionCounter? _versionCounter;
 
@@ -293,7 +296,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>A copy with its own storage; the gradient flows through unchanged (torch.clone).</summary>
-    public Tensor Clone() => Record(CopyValues(), "clone", [this], g => [g], readsValues: false);
+    public Tensor Clone() => Record(CopyValues(), "clone", [this], g => [g], readsValues: false, jvp: t => t[0]);
 
     /// <summary>A new leaf with its own copy of the values: records nothing (for optimizer state, checkpoints, gradients).</summary>
     internal Tensor CopyValues() => new((Array)Storage.Clone(), _shape);
@@ -314,8 +317,18 @@ public sealed partial class Tensor
     /// <summary>
     /// A new leaf that shares this tensor's values and records nothing. It also shares the
     /// <see cref="Version"/>: an in-place change through either is seen by a graph that saved the other.
+    /// It stops derivatives in both modes (JAX's <c>stop_gradient</c>): no tape behind it, and no
+    /// forward-mode tangent on it.
     /// </summary>
     public Tensor Detach() => View(_shape);
+
+    /// <summary>Like <see cref="Detach"/>, but keeping the forward-mode tangents (a transform's own leaf over a dual input).</summary>
+    internal Tensor DetachKeepingTangents()
+    {
+        var leaf = View(_shape);
+        leaf.Tangents = Tangents;
+        return leaf;
+    }
 
     /// <summary>A tensor over the same storage under <paramref name="shape"/>, sharing the version counter.</summary>
     internal Tensor View(int[] shape) => new(this, shape) { _versionCounter = _versionCounter ??= new VersionCounter() };
