@@ -1,0 +1,8 @@
+/// AutoKl.Testing's forward-mode checks: checkJvp, the transposition identity, checkGrads.
+module AutoKl.Tests.Testing.ForwardCheckTests
+
+open Expecto
+open AutoKl
+
+[<Tests>]
+let tests = testList "Testing.ForwardCheck" []
