@@ -283,6 +283,9 @@ public static class Autograd
         return (nested ? value : value.DetachKeepingTangents(), result);
     }
 
+    /// <summary>The gradient of a scalar function at <paramref name="x"/> for the engine's own use, reporting errors under <paramref name="op"/>.</summary>
+    internal static Tensor Gradients(Func<Tensor, Tensor> f, Tensor x, string op) => Vjp(xs => f(xs[0]), [x], cotangent: null, op).Grads[0];
+
     internal static Tensor ScalarSeed(string op, Tensor output)
     {
         if (output.Numel != 1)

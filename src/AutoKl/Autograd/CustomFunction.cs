@@ -154,7 +154,42 @@ public sealed class CustomFunction
     }
 
     private Tensor Record(Tensor y, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) =>
-        Tensor.Record(y, Name, inputs, backward, jvp: _jvp is null ? null : ts => Guarded("jvp", () => _jvp(inputs, y, ts)));
+        Tensor.Record(y, Name, inputs, backward, jvp: ts => _jvp is null ? TransposedJvp(inputs, y, ts) : Guarded("jvp", () => _jvp(inputs, y, ts)));
+
+    /// <summary>
+    /// The forward rule of an op declared without one, derived from its vector-Jacobian product:
+    /// that product is linear in the output's gradient u, so the derivative with respect to u of
+    /// sum_i &lt;vjp(u)_i, t_i&gt; is sum_i J_i t_i (JAX's linear transposition, run the other way).
+    /// Needs a rule written with tensor ops: one computed off the tape is an error naming the op.
+    /// </summary>
+    private Tensor? TransposedJvp(Tensor[] inputs, Tensor y, Tensor?[] tangents)
+    {
+        if (!DifferentiableVjp)
+            throw new AutoKlException(Name,
+                "has no forward-mode rule and was declared with differentiableVjp: false, so none can be derived from its vector-Jacobian product; " +
+                "pass a jvp to the CustomFunction to use it in forward mode (jvp, hessian, hvp, jacobian in forward mode)");
+        Tensor Pairing(Tensor u)
+        {
+            var grads = Guarded("vector-Jacobian product", () => _vjp(inputs, y, u))
+                ?? throw new AutoKlException(Name, "the vector-Jacobian product returned null instead of an array of gradients");
+            if (grads.Length != inputs.Length)
+                throw new AutoKlException(Name, $"the vector-Jacobian product returned {grads.Length} gradients for {inputs.Length} inputs; it must return one per input, in order (null for none)");
+            Tensor? total = null;
+            for (int i = 0; i < inputs.Length; i++)
+            {
+                if (tangents[i] is not { } t || grads[i] is not { } gi) continue;
+                if (!gi.RequiresGrad)
+                    throw new AutoKlException(Name,
+                        $"cannot be differentiated in forward mode through input {i}: it has no jvp, and its vector-Jacobian product computes the gradient off the tape " +
+                        "(raw arrays, Detach or NoGrad), so no forward rule can be derived from it. Pass a jvp, or write the vector-Jacobian product with tensor ops");
+                var term = Tensor.Sum(gi * t);
+                total = total is null ? term : total + term;
+            }
+            return total ?? Tensor.Sum(u * 0.0);
+        }
+        using (GradMode.Set(true))
+            return Autograd.Gradients(Pairing, Tensor.ZerosLike(y), Name);
+    }
 
     /// <summary>Runs the user's rule, checks what it returned, and guards second derivatives.</summary>
     private Tensor?[] Backward(Tensor[] inputs, Tensor y, Tensor g)

@@ -27,16 +27,18 @@ public sealed partial class Tensor
                                   Tensor[]? alsoSaved = null, bool readsValues = true, Func<Tensor?[], Tensor?>? jvp = null)
     {
         result._madeBy ??= op;
+        if (GradMode.Enabled)
+            foreach (var input in inputs)
+            {
+                if (!input.RequiresGrad) continue;
+                result._requiresGrad = true;
+                result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved);
+                if (AnomalyMode.Enabled) AnomalyMode.CheckForward(result.GradFn, result);
+                break;
+            }
+        // After the node: a forward rule reading the output (exp's t * y) then differentiates
+        // through it in an outer reverse pass.
         if (ForwardMode.Active) ForwardMode.Propagate(result, op, inputs, jvp);
-        if (!GradMode.Enabled) return result;
-        foreach (var input in inputs)
-        {
-            if (!input.RequiresGrad) continue;
-            result._requiresGrad = true;
-            result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved);
-            if (AnomalyMode.Enabled) AnomalyMode.CheckForward(result.GradFn, result);
-            break;
-        }
         return result;
     }
 
