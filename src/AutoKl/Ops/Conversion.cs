@@ -22,6 +22,10 @@ public sealed partial class Tensor
         return Record(y, "to", [x], g => [ToType(g, x.DType)], readsValues: false, jvp: t => ToType(t[0]!, dtype));
     }
 
-    /// <summary>The same values as a new recorded tensor (gradient passes unchanged).</summary>
-    internal static Tensor Identity(Tensor x) => Record(x.SharingStorage(x.ShapeRef), "identity", [x], g => [g], readsValues: false, jvp: t => t[0]);
+    /// <summary>
+    /// The same values as a new recorded tensor (gradient passes unchanged): a transform's point
+    /// over an argument an outer computation records. It shares the argument's version counter, so
+    /// an in-place change of either after recording is refused by backward as for the other.
+    /// </summary>
+    internal static Tensor Identity(Tensor x) => Record(x.View(x.ShapeRef), "identity", [x], g => [g], readsValues: false, jvp: t => t[0]);
 }

@@ -71,6 +71,14 @@ let tests =
             (Tensor.sum inner).Backward()
             close 0.0 w.Grad [| 2.0; 4.0 |] "d/dw sum(2 w x) = 2x"
 
+        testCase "an in-place change of a nested transform's point after recording is refused by backward" <| fun () ->
+            let x = vec [ 1.0; 2.0 ] |> Tensor.requiresGrad
+            // the inner graph saves only the point (an alias of x), never x itself
+            let g = grad (fun y -> Tensor.sum (y * y)) x
+            (use _ = Autograd.NoGrad()
+             x.Sub_(vec [ 0.5; 0.5 ]) |> ignore)
+            throwsAutoKl [ "in-place"; "version" ] (fun () -> (Tensor.sum g).Backward())
+
         testCase "jvp: value and tangent of elementwise, reductions, softmax and a fused loss" <| fun () ->
             let x = Tensor.ofList2D [ [ 0.1; 0.3; -0.2 ]; [ 1.0; -1.0; 0.5 ] ]
             let v = Tensor.ofList2D [ [ 1.0; 0.0; 2.0 ]; [ -1.0; 0.5; 0.0 ] ]
