@@ -61,7 +61,7 @@ public static class Autograd
         foreach (var x in inputs)
             if (!x.RequiresGrad)
                 throw new AutoKlException("grad", $"an input of shape {Shapes.Format(x.ShapeRef)} does not require gradients, so none can be computed for it");
-        var grads = Backprop.Run(output, cotangent, createGraph, accumulate: false, retainGraph, "grad");
+        var grads = Backprop.Run(output, cotangent, createGraph, accumulate: false, retainGraph, "grad", wanted: inputs);
         return inputs.Select(x => grads.TryGetValue(x, out var g) ? g : Tensor.ZerosLike(x)).ToArray();
     }
 
@@ -205,9 +205,10 @@ public static class Autograd
             var seed = Tensor.Zeros([rows], value.DType);
             seed.SetFlat(i, 1.0);
             // every pass but the last keeps the graph for the next one
-            var grads = Backprop.Run(flat, seed, createGraph: nested, accumulate: false, retainGraph: i < rows - 1, "jacobian");
+            var grads = Backprop.Run(flat, seed, createGraph: nested, accumulate: false, retainGraph: i < rows - 1, "jacobian", wanted: [point]);
             result[i] = grads.TryGetValue(point, out var g) ? g : Tensor.ZerosLike(x);
         }
+        RetirePoints([point]);
         return Tensor.Stack(result).Reshape([.. value.ShapeRef, .. x.ShapeRef]);
     }
 
@@ -278,9 +279,21 @@ public static class Autograd
         // this pass's own leaves (an outer variable, passed in or closed over). Otherwise f built
         // this graph for this pass alone, and it is freed.
         bool nested = recording && (points.Any(p => !p.IsLeaf) || Backprop.ReachesOtherLeaf(value, points));
-        var grads = Backprop.Run(value, seed, createGraph: nested, accumulate: false, retainGraph: false, op);
+        var grads = Backprop.Run(value, seed, createGraph: nested, accumulate: false, retainGraph: false, op, wanted: points);
         var result = points.Select(p => grads.TryGetValue(p, out var g) ? g : Tensor.ZerosLike(p)).ToArray();
+        RetirePoints(points);
         return (nested ? value : value.DetachKeepingTangents(), result);
+    }
+
+    /// <summary>
+    /// A finished transform's own leaves stop being variables: nothing outside it can ask for a
+    /// gradient with respect to them, so an outer transform over its result sees constants there
+    /// (and records nothing for them).
+    /// </summary>
+    private static void RetirePoints(Tensor[] points)
+    {
+        foreach (var p in points)
+            if (p.IsLeaf) p.RequiresGrad = false;
     }
 
     /// <summary>The gradient of a scalar function at <paramref name="x"/> for the engine's own use, reporting errors under <paramref name="op"/>.</summary>

@@ -16,18 +16,21 @@ internal static class Backprop
     /// release them, so a second pass through this graph is refused as in PyTorch. Recording the
     /// backward pass (<paramref name="createGraph"/>) always retains: the recorded gradient still needs them.</param>
     /// <param name="op">The name the user called, for the error when the graph was already released.</param>
+    /// <param name="wanted">In a pass that does not accumulate, the tensors whose gradients the caller reads
+    /// (a fused pair may then skip the gradient of its intermediate tensor when it is not among them).</param>
     /// <returns>The gradient of every tensor reached, keyed by reference; empty after a pass that
     /// only accumulates (<paramref name="accumulate"/> without <paramref name="createGraph"/>),
     /// whose gradient arrays go back to the <see cref="StoragePool"/> when it ends.</returns>
-    public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph = true, string op = "backward")
+    public static Dictionary<Tensor, Tensor> Run(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph = true, string op = "backward",
+                                                 IReadOnlyList<Tensor>? wanted = null)
     {
-        if (!accumulate || createGraph) return Pass(root, seed, createGraph, accumulate, retainGraph, op);
+        if (!accumulate || createGraph) return Pass(root, seed, createGraph, accumulate, retainGraph, op, wanted);
         // Nothing outside this pass can hold its temporaries: it records nothing, and the leaves'
         // .Grad get copies or in-place sums. So they are handed back when it ends.
         var arena = StoragePool.Begin();
         try
         {
-            Pass(root, seed, createGraph, accumulate, retainGraph, op);
+            Pass(root, seed, createGraph, accumulate, retainGraph, op, wanted);
         }
         catch
         {
@@ -50,7 +53,7 @@ internal static class Backprop
     /// </summary>
     internal static bool FreesGraph => _freesGraph;
 
-    private static Dictionary<Tensor, Tensor> Pass(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph, string op)
+    private static Dictionary<Tensor, Tensor> Pass(Tensor root, Tensor seed, bool createGraph, bool accumulate, bool retainGraph, string op, IReadOnlyList<Tensor>? wanted)
     {
         var order = TopologicalOrder(root);
         // From the root back, so the error names the op nearest the tensor the user called backward on.
@@ -73,11 +76,25 @@ internal static class Backprop
                 var node = t.GradFn;
                 if (node is null) continue;
                 node.CheckVersions(t);
-                var inputGrads = node.Backward(g);
-                if (AnomalyMode.Enabled) AnomalyMode.CheckBackward(node, inputGrads);
-                for (int i = 0; i < node.Inputs.Length; i++)
+                Tensor?[] inputGrads;
+                Tensor[] inputs;
+                if (node.Shortcut is { } pair && Fusible(pair, order, k, accumulate, wanted, g))
                 {
-                    var input = node.Inputs[i];
+                    // The pair's kernel gives the gradients of the producer's inputs at once; the
+                    // intermediate tensor gets none, so the producer's own rule does not run.
+                    pair.Producer.CheckVersions(pair.Intermediate);
+                    inputGrads = pair.Backward(new BackwardContext(_freesGraph), g);
+                    inputs = pair.Inputs;
+                }
+                else
+                {
+                    inputGrads = node.Backward(g);
+                    inputs = node.Inputs;
+                    if (AnomalyMode.Enabled) AnomalyMode.CheckBackward(node, inputGrads);
+                }
+                for (int i = 0; i < inputs.Length; i++)
+                {
+                    var input = inputs[i];
                     var gi = inputGrads[i];
                     if (gi is null || !input.RequiresGrad) continue;
                     // An op that broadcast this input hands back a gradient of its output's shape:
@@ -98,8 +115,33 @@ internal static class Backprop
             _freesGraph = outerFrees;
         }
         if (!retainGraph && !createGraph)
-            foreach (var t in order) t.GradFn?.Release();
+            foreach (var t in order) t.GradFn?.Release(handBackResiduals: true);
         return grads;
+    }
+
+    /// <summary>
+    /// Whether a fused pair may run in place of its two nodes: only when the result is exactly the
+    /// two rules' (nothing records, no tangent rides on the gradient, the producer still made the
+    /// intermediate tensor) and nobody needs the intermediate's own gradient: it is not retained
+    /// or asked for, and this node is its only consumer in the graph.
+    /// </summary>
+    private static bool Fusible(PairShortcut pair, List<Tensor> order, int at, bool accumulate, IReadOnlyList<Tensor>? wanted, Tensor g)
+    {
+        var y = pair.Intermediate;
+        if (GradMode.Enabled || !ReferenceEquals(y.GradFn, pair.Producer) || pair.Producer.Released || y.RetainsGrad) return false;
+        if (!pair.Applies() || ForwardMode.AnyTangent(g)) return false;
+        if (!accumulate)
+        {
+            if (wanted is null) return false;
+            foreach (var w in wanted)
+                if (ReferenceEquals(w, y)) return false;
+        }
+        int uses = 0;
+        for (int k = 0; k < order.Count; k++)
+            if (order[k].GradFn is { } node && k != at)
+                foreach (var input in node.Inputs)
+                    if (ReferenceEquals(input, y)) uses++;
+        return uses == 0;
     }
 
     /// <summary>

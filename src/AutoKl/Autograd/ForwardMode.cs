@@ -88,7 +88,9 @@ internal static class ForwardMode
     public static void Propagate(Tensor result, string op, Tensor[] inputs, Func<Tensor?[], Tensor?>? jvp)
     {
         var open = _open!;
-        for (int k = open.Count - 1; k >= 0; k--)
+        // Outermost first: an inner level's rule reads the output (exp's t * y), which must already
+        // carry the outer levels' tangents for the cross derivatives to reach the inner tangent.
+        for (int k = 0; k < open.Count; k++)
         {
             int level = open[k];
             if (_ceiling != 0 && level >= _ceiling) continue;

@@ -47,7 +47,34 @@ internal sealed class Node
     public Tensor?[] Backward(Tensor g) =>
         (_backward ?? throw new InvalidOperationException($"internal error: the rule of '{Op}' was released"))(g);
 
-    public void Release() => _backward = null;
+    /// <summary>
+    /// Releases the rule. In a pass that frees the graph, what the op kept for its backward rule
+    /// (its <see cref="Residuals"/>) goes back to the pool with the pass's temporaries: the node owns
+    /// them, so no rule decides when they die.
+    /// </summary>
+    public void Release(bool handBackResiduals)
+    {
+        _backward = null;
+        if (handBackResiduals) Residuals?.HandBack();
+        Residuals = null;
+        Shortcut = null;
+    }
+
+    /// <summary>The declared primitive this node records, when it is one that fusion recognises (<see cref="Fusions"/>); null otherwise.</summary>
+    public Primitive? Primitive { get; init; }
+
+    /// <summary>What the op kept for its backward rule alone (exps, row sums, a unit gradient), owned by this node.</summary>
+    public Residuals? Residuals { get; set; }
+
+    /// <summary>
+    /// A backward kernel for this node together with the node that made one of its inputs (a
+    /// fused pair from <see cref="Fusions"/>), which the tape runs in place of both when nothing
+    /// else needs the gradient of that input.
+    /// </summary>
+    public PairShortcut? Shortcut { get; set; }
+
+    /// <summary>True while <paramref name="output"/> (this node's result) has the values the node saw (no in-place change since).</summary>
+    public bool OutputUnchanged(Tensor output) => _outputVersion < 0 || output.Version == _outputVersion;
 
     /// <summary>Where the user's code recorded this op; set only while anomaly detection is on.</summary>
     public string? CreatedAt => _rare?.CreatedAt;
@@ -90,7 +117,4 @@ internal sealed class Node
         $"{which}, of shape {Shapes.Format(t.ShapeRef)}, saved by '{Op}' at version {saved}, is now at version {t.Version}. " +
         "Run the forward pass again after changing it, or change a Clone() instead" +
         (CreatedAt is null ? "" : $"; '{Op}' was recorded {CreatedAt}"));
-
-    /// <summary>What a later op may need to know about this one to fuse with it (log_softmax: its axes).</summary>
-    public object? Info { get; set; }
 }

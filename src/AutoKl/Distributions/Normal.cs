@@ -62,8 +62,8 @@ public sealed class Normal : Distribution
     /// </summary>
     private Tensor? FusedLogProb(Tensor x)
     {
-        if (!Losses.FusionEnabled || Loc.Numel != 1 || Scale.Numel != 1 || Loc.Rank > x.Rank || Scale.Rank > x.Rank
-            || x.DType != Loc.DType || x.DType != Scale.DType || !x.DType.IsFloatingPoint() || x.Numel == 0 || ForwardMode.AnyTangent(x, Loc, Scale))
+        if (!FusedOps.Allowed(x, Loc, Scale) || Loc.Numel != 1 || Scale.Numel != 1 || Loc.Rank > x.Rank || Scale.Rank > x.Rank
+            || x.DType != Loc.DType || x.DType != Scale.DType || !x.DType.IsFloatingPoint() || x.Numel == 0)
             return null;
         var y = Tensor.Uninitialized(x.DType, x.ShapeRef);
         // log(scale) by the same kernel as the composition's
@@ -72,9 +72,8 @@ public sealed class Normal : Distribution
         if (x.DType == DType.Float32) Kernels.NormalKernels.LogProb(x.Data<float>(), Loc.Data<float>()[0], Scale.Data<float>()[0], (float)logScale, (float)LogSqrtTwoPi, y.Data<float>());
         else Kernels.NormalKernels.LogProb(x.Data<double>(), Loc.Data<double>()[0], Scale.Data<double>()[0], logScale, LogSqrtTwoPi, y.Data<double>());
         Tensor[] inputs = [x, Loc, Scale];
-        return Tensor.Record(y, "normal_log_prob", inputs, g =>
+        return FusedOps.Record(y, "normal_log_prob", inputs, p => new Normal(p[1], p[2], validateArgs: false).ComposedLogProb(p[0]), (_, g) =>
         {
-            if (GradMode.Enabled || ForwardMode.AnyTangent(g)) return Losses.ReferenceBackward(p => new Normal(p[1], p[2], validateArgs: false).ComposedLogProb(p[0]), inputs, g);
             g = g.DType == x.DType ? g : g.ToType(x.DType);
             var dx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.ShapeRef) : null;
             double dloc, dscale;

@@ -4,24 +4,13 @@ using AutoKl.Kernels;
 namespace AutoKl;
 
 // Fused forms of the hot loss compositions, chosen inside the public losses (the user calls
-// nothing new): kl_div to a scalar, kl_div of a log_softmax output (recognised on the tape), and
-// cross_entropy (class indices, or soft targets) over contiguous rows. Each is one op on the tape
-// whose value is the composed formula's, computed in one or two passes without temporaries the
-// size of the batch. Its backward is a fused kernel when the backward pass records nothing;
-// when it records (create_graph, for second derivatives) or the target needs a gradient, the
-// backward is the composed reference's own backward, run on stand-ins of the same inputs, so
-// every higher derivative is exactly the composed one's.
+// nothing new): kl_div to a scalar, the pair log_softmax then kl_div, and cross_entropy (class
+// indices, or soft targets) over contiguous rows. Each is one op on the tape whose value is the
+// composed formula's, computed in one or two passes without temporaries the size of the batch,
+// and declared through FusedOps (Autograd/FusedOps.cs): its reference composition (the backward of
+// createGraph, forward mode and the tests), its residuals (owned by its node) and its kernels.
 public static partial class Losses
 {
-    [ThreadStatic] private static bool _fusionOff;
-
-    /// <summary>Whether the fused forms are used on this thread (tests compare against the composed ones).</summary>
-    internal static bool FusionEnabled
-    {
-        get => !_fusionOff;
-        set => _fusionOff = !value;
-    }
-
     /// <summary>The divisor of a scalar reduction over <paramref name="shape"/>; null for None.</summary>
     private static double? Divisor(Reduction reduction, int[] shape, int numel) => reduction switch
     {
@@ -31,32 +20,56 @@ public static partial class Losses
         _ => null,
     };
 
+    /// <summary>What kl_div keeps for its backward: exp(t) for log-probability targets (the target weights), and through log_softmax their row sums.</summary>
+    private sealed class KlDivSaved(Tensor? expT, Tensor? expTRowSums) : Residuals
+    {
+        private Tensor? _expT = expT, _rowSums = expTRowSums;
+
+        public Tensor? ExpT => _expT;
+        public Tensor? RowSums => _rowSums;
+
+        /// <summary>exp(t) as the gradient's array on the kernel's last use; the row sums go back with it.</summary>
+        public Tensor? TakeExpTForGradient(BackwardContext context)
+        {
+            var taken = TakeForGradient(ref _expT, context);
+            if (taken is not null) HandBack(ref _rowSums);
+            return taken;
+        }
+
+        public override void HandBack()
+        {
+            HandBack(ref _expT);
+            HandBack(ref _rowSums);
+        }
+    }
+
     /// <summary>
-    /// kl_div reduced to a scalar in one pass; when <paramref name="input"/> is the output of a
-    /// recorded log_softmax over contiguous rows, the op is recorded on the logits directly and
-    /// its backward is (softmax * sum(w) - w) * scale in one pass (w the target weights).
+    /// kl_div reduced to a scalar in one pass, recorded on its input and target. When the input is
+    /// a log_softmax output unchanged since (the fused pair log_softmax then kl_div), the value is
+    /// computed from the logits (the output need not be written), and the node carries the pair's
+    /// backward, (softmax * sum(w) - w) * scale in one pass with w the target weights, which the
+    /// tape runs in place of both rules when the log_softmax output's own gradient is not needed.
     /// Null when the composed form must be used.
     /// </summary>
     private static Tensor? FusedKlDiv(Tensor input, Tensor target, Reduction reduction, bool logTarget)
     {
-        // forward mode takes the composition, whose every op has its forward rule
-        if (_fusionOff || input.DType != target.DType || input.Numel == 0 || ForwardMode.AnyTangent(input, target)) return null;
+        if (!FusedOps.Allowed(input, target) || input.DType != target.DType || input.Numel == 0) return null;
         if (Divisor(reduction, input.ShapeRef, input.Numel) is not { } divisor) return null;
-        Tensor? logits = null;
-        int n = 0, axis = 0;
-        LogSoftmaxSaved? saved = null;
-        if (input.GradFn is { Op: "log_softmax", Info: LogSoftmaxSaved { Axes: var axes } producerSaved } producer && !input.RetainsGrad && axes.Length == 1
-            && RowLayout.Of(input.ShapeRef, axes) is { Inner: 1 } rows)
+        Node? producer = null;
+        LogSoftmaxSaved? producerSaved = null;
+        int n = 0;
+        if (FusedOps.ProducedBy(input, Primitive.LogSoftmax) is { Residuals: LogSoftmaxSaved { Axes.Length: 1 } saved } node
+            && RowLayout.Of(input.ShapeRef, saved.Axes) is { Inner: 1 } rows)
         {
-            saved = producerSaved;
-            logits = producer.Inputs[0];
+            producer = node;
+            producerSaved = saved;
             n = rows.N;
-            axis = axes[0];
         }
-        // With log-probability targets and a gradient to come, exp(t) is kept for the backward pass.
-        Tensor[] inputs = logits is null ? [input, target] : [logits, target];
-        // Through log_softmax, the row sums of exp(t) are kept too (taken in the same pass).
-        Tensor? expT = logTarget && GradMode.Enabled && inputs[0].RequiresGrad ? Tensor.Uninitialized(input.DType, input.ShapeRef).KeptBy("kl_div") : null;
+        var logits = producer?.Inputs[0];
+        // With log-probability targets and a gradient to come, exp(t) is kept for the backward pass,
+        // and through log_softmax its row sums too (taken in the same pass).
+        bool gradToCome = GradMode.Enabled && input.RequiresGrad;
+        Tensor? expT = logTarget && gradToCome ? Tensor.Uninitialized(input.DType, input.ShapeRef).KeptBy("kl_div") : null;
         Tensor? expTRowSums = expT is not null && logits is not null && n > 0 ? Tensor.Uninitialized(input.DType, [input.Numel / n]).KeptBy("kl_div") : null;
         // A log_softmax output not written yet stays so: its rows are computed from the logits.
         var unwritten = logits is not null ? input.Deferred : null;
@@ -67,45 +80,43 @@ public static partial class Losses
         // A NaN sum may come from a target of 0 against log q = -inf (0 * -inf), which the composed
         // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
         if (double.IsNaN(value.ToScalar())) return null;
-        // The softmax numerators log_softmax kept for its backward pass are taken here (this op
-        // goes past log_softmax's): with them the backward pass needs no exp of its own.
-        var kept = saved is not null && GradMode.Enabled && inputs[0].RequiresGrad ? saved.Take() : null;
-        return Tensor.Record(value, "kl_div", inputs, g =>
+        var kept = new KlDivSaved(expT, expTRowSums);
+        Tensor[] inputs = [input, target];
+        // The gradient of the input alone: -w * scale, with w = t, or exp(t) (kept, or taken here).
+        var result = FusedOps.Record(value, "kl_div", inputs, p => ComposedKlDiv(p[0], p[1], reduction, logTarget), residuals: kept, freshGradients: true,
+            kernel: (context, g) => target.RequiresGrad ? null : [KlGradient(input, target, logTarget, kept, context, g.ToScalar() / divisor, logits: null, n: 0, producerSaved: null), null]);
+        if (producer is not null && result.GradFn is { } consumer)
         {
-            if (GradMode.Enabled || target.RequiresGrad || ForwardMode.AnyTangent(g))
-                return ReferenceBackward(p => logits is null
-                    ? ComposedKlDiv(p[0], p[1], reduction, logTarget)
-                    : ComposedKlDiv(Tensor.LogSoftmax(p[0], axis), p[1], reduction, logTarget), inputs, g);
-            // The kept exp(t) are the target weights w; they become the gradient in place when this
-            // pass frees the graph, and go back to the pool with the pass's temporaries.
-            bool consume = expT is not null && Backprop.FreesGraph;
-            var dx = consume ? expT! : Tensor.Uninitialized(input.DType, input.ShapeRef);
-            dx.SoleGradient = true;
-            double scale = g.ToScalar() / divisor;
-            // w is exp(t): kept, or taken here
-            var w = expT ?? target;
-            bool expW = expT is null && logTarget;
-            // with the kept exps, the log_softmax output is not read (the logits stand in for its length)
-            var qOrLogits = kept is not null ? logits! : input;
-            if (input.DType == DType.Float32)
-                KlBackward(qOrLogits.Data<float>(), w.Data<float>(), expW, logits is not null, n, (float)scale, dx.Data<float>(), expTRowSums?.Data<float>(), kept?.Exps.Data<float>(), kept?.RowSums.Data<float>());
-            else
-                KlBackward(qOrLogits.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>(), expTRowSums?.Data<double>(), kept?.Exps.Data<double>(), kept?.RowSums.Data<double>());
-            if (Backprop.FreesGraph && kept is { } taken)
-            {
-                taken.Exps.HandBackToPass();
-                taken.RowSums.HandBackToPass();
-                kept = null;
-            }
-            if (consume)
-            {
-                dx.HandBackToPass();
-                expT = null;
-                expTRowSums?.HandBackToPass();
-                expTRowSums = null;
-            }
-            return [dx, null];
-        });
+            // The pair: the gradient of the logits directly, with the exps log_softmax kept.
+            consumer.Shortcut = new PairShortcut(producer, input, [logits!, target],
+                (context, g) => [KlGradient(input, target, logTarget, kept, context, g.ToScalar() / divisor, logits, n, producerSaved), null],
+                applies: () => !target.RequiresGrad);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// kl_div's gradient for the output gradient <paramref name="scale"/> / divisor: of its input,
+    /// -w * scale, or through log_softmax (<paramref name="logits"/> given) of the logits,
+    /// (softmax * sum(w) - w) * scale, softmax read from the exps log_softmax kept when it kept them.
+    /// </summary>
+    private static Tensor KlGradient(Tensor input, Tensor target, bool logTarget, KlDivSaved kept, BackwardContext context, double scale, Tensor? logits, int n, LogSoftmaxSaved? producerSaved)
+    {
+        var expT = kept.ExpT;
+        var rowSums = kept.RowSums;
+        // w is exp(t): kept, or taken here; on the last use, the gradient is written over it
+        var w = expT ?? target;
+        bool expW = expT is null && logTarget;
+        var dx = kept.TakeExpTForGradient(context) ?? Tensor.Uninitialized(input.DType, input.ShapeRef);
+        var softmaxExps = producerSaved?.Exps;
+        var softmaxSums = producerSaved?.RowSums;
+        // with the kept exps, the log_softmax output is not read (the logits stand in for its length)
+        var q = logits is not null && softmaxExps is not null ? logits : input;
+        if (input.DType == DType.Float32)
+            KlBackward(q.Data<float>(), w.Data<float>(), expW, logits is not null, n, (float)scale, dx.Data<float>(), rowSums?.Data<float>(), softmaxExps?.Data<float>(), softmaxSums?.Data<float>());
+        else
+            KlBackward(q.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>(), rowSums?.Data<double>(), softmaxExps?.Data<double>(), softmaxSums?.Data<double>());
+        return dx;
     }
 
     /// <summary>dx for kl_div's input (or, through log_softmax, its logits), with target weights w = t, or exp(t) when <paramref name="expW"/>.</summary>
@@ -116,6 +127,23 @@ public static partial class Losses
         else Fused.KlInputGrad(t, expW, scale, dx);
     }
 
+    /// <summary>What cross_entropy keeps: each row's logsumexp, and the gradient for an output gradient of 1, written in the forward pass.</summary>
+    private sealed class CrossEntropySaved(Tensor lse, Tensor? unitGrad) : Residuals
+    {
+        private Tensor? _lse = lse, _unitGrad = unitGrad;
+
+        public Tensor? UnitGrad => _unitGrad;
+
+        /// <summary>The unit gradient as the gradient's array on the kernel's last use.</summary>
+        public Tensor? TakeUnitGradForGradient(BackwardContext context) => TakeForGradient(ref _unitGrad, context);
+
+        public override void HandBack()
+        {
+            HandBack(ref _lse);
+            HandBack(ref _unitGrad);
+        }
+    }
+
     /// <summary>
     /// cross_entropy from logits over contiguous rows (rank 1 or 2, no class weights, no label
     /// smoothing), reduced to a scalar; null when the composed form must be used. With class
@@ -124,7 +152,7 @@ public static partial class Losses
     private static Tensor? FusedCrossEntropy(string op, Tensor input, Tensor target, Tensor? weight, Reduction reduction, long ignoreIndex, double labelSmoothing)
     {
         ArgumentChecks.Float(op, "input", input);
-        if (_fusionOff || weight is not null || labelSmoothing != 0 || input.Rank is 0 or > 2 || input.Numel == 0 || ForwardMode.AnyTangent(input, target)) return null;
+        if (!FusedOps.Allowed(input, target) || weight is not null || labelSmoothing != 0 || input.Rank is 0 or > 2 || input.Numel == 0) return null;
         if (reduction is not (Reduction.Sum or Reduction.Mean)) return null;
         bool indices = target.DType == DType.Int64;
         int n = input.ShapeRef[^1], rowCount = input.Numel / n;
@@ -133,15 +161,15 @@ public static partial class Losses
         {
             if (target.Rank != input.Rank - 1 || (input.Rank == 2 && target.ShapeRef[0] != rowCount)) return null;
             var raw = target.Data<long>();
-            int kept = 0;
+            int counted = 0;
             for (int i = 0; i < raw.Length; i++)
             {
                 if (raw[i] == ignoreIndex) continue;
                 if (raw[i] < 0 || raw[i] >= n)
                     throw new AutoKlException(op, $"target class index {raw[i]} at flat position {i} is out of range for {n} classes (valid: 0 to {n - 1}, or ignoreIndex {ignoreIndex})");
-                kept++;
+                counted++;
             }
-            divisor = reduction == Reduction.Sum ? 1 : kept;
+            divisor = reduction == Reduction.Sum ? 1 : counted;
         }
         else
         {
@@ -153,8 +181,7 @@ public static partial class Losses
         // gradient of 1, (softmax - target) / divisor, written while each row is in cache, so the
         // backward pass only scales it by the output gradient (or, for 1, takes it as it is).
         var lse = Tensor.Uninitialized(input.DType, [rowCount]).KeptBy(op);
-        bool keep = GradMode.Enabled && input.RequiresGrad;
-        Tensor? unitGrad = keep ? Tensor.Uninitialized(input.DType, input.ShapeRef).KeptBy(op) : null;
+        Tensor? unitGrad = GradMode.Enabled && input.RequiresGrad ? Tensor.Uninitialized(input.DType, input.ShapeRef).KeptBy(op) : null;
         bool checkTarget = !indices && Validation.Enabled;
         long[] rowIndex = indices ? target.Data<long>() : [];
         var value = input.DType == DType.Float32
@@ -162,31 +189,22 @@ public static partial class Losses
             : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>(), unitGrad?.Data<double>() ?? [], 1.0 / divisor, checkTarget) / divisor);
         // a row with a negative or NaN target probability made the total NaN: name the element
         if (checkTarget && double.IsNaN(value.ToScalar())) ArgumentChecks.NonNegative(op, "target", target);
-        Tensor[] inputs = [input, target];
-        return Tensor.Record(value, op, inputs, g =>
-        {
-            if (GradMode.Enabled || target.RequiresGrad || unitGrad is null || ForwardMode.AnyTangent(g))
-                return ReferenceBackward(p => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0), inputs, g);
-            // The unit gradient becomes the gradient in place when this pass frees the graph (no
-            // later pass can need it); it and the logsumexps then go back to the pool with the
-            // pass's temporaries.
-            bool consume = Backprop.FreesGraph;
-            var dx = consume ? unitGrad : Tensor.Uninitialized(input.DType, input.ShapeRef);
-            dx.SoleGradient = true;
-            double outGrad = g.ToScalar();
-            if (!consume || outGrad != 1)
+        var kept = new CrossEntropySaved(lse, unitGrad);
+        return FusedOps.Record(value, op, [input, target], p => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0), residuals: kept, freshGradients: true,
+            kernel: (context, g) =>
             {
-                if (input.DType == DType.Float32) Fused.Scale(unitGrad.Data<float>(), (float)outGrad, dx.Data<float>());
-                else Fused.Scale(unitGrad.Data<double>(), outGrad, dx.Data<double>());
-            }
-            if (consume)
-            {
-                dx.HandBackToPass();
-                lse.HandBackToPass();
-                unitGrad = null;
-            }
-            return [dx, null];
-        });
+                if (target.RequiresGrad || kept.UnitGrad is not { } unit) return null;
+                // The unit gradient becomes the gradient in place on the last use (no later pass can need it).
+                double outGrad = g.ToScalar();
+                var dx = kept.TakeUnitGradForGradient(context);
+                if (dx is null || outGrad != 1)
+                {
+                    dx ??= Tensor.Uninitialized(input.DType, input.ShapeRef);
+                    if (input.DType == DType.Float32) Fused.Scale(unit.Data<float>(), (float)outGrad, dx.Data<float>());
+                    else Fused.Scale(unit.Data<double>(), outGrad, dx.Data<double>());
+                }
+                return [dx, null];
+            });
     }
 
     private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] unitGrad, T gradScale, bool checkTarget)
@@ -205,32 +223,4 @@ public static partial class Losses
 
     private static Tensor Scalar<T>(T value) where T : unmanaged, IFloatingPointIeee754<T>
         => value is float f ? new Tensor(new[] { f }, []) : new Tensor(new[] { double.CreateChecked(value) }, []);
-
-    /// <summary>
-    /// The gradients of a composed reference with respect to <paramref name="inputs"/>, for the
-    /// output gradient <paramref name="g"/>: the reference is evaluated on stand-ins (connected to
-    /// the inputs when the backward pass records, so its result can be differentiated again;
-    /// fresh leaves otherwise) with fusion off, and differentiated by the tape.
-    /// </summary>
-    internal static Tensor?[] ReferenceBackward(Func<Tensor[], Tensor> reference, Tensor[] inputs, Tensor g)
-    {
-        bool record = GradMode.Enabled;
-        var points = new Tensor[inputs.Length];
-        for (int i = 0; i < inputs.Length; i++)
-            points[i] = !inputs[i].RequiresGrad ? inputs[i] : record ? Tensor.Identity(inputs[i]) : inputs[i].DetachKeepingTangents().RequiresGrad_();
-        Tensor value;
-        bool wasOff = _fusionOff;
-        _fusionOff = true;
-        try
-        {
-            using (GradMode.Set(true)) value = reference(points);
-        }
-        finally { _fusionOff = wasOff; }
-        var result = new Tensor?[inputs.Length];
-        if (!value.RequiresGrad) return result;
-        var grads = Backprop.Run(value, g.DType == value.DType ? g : g.ToType(value.DType), createGraph: record, accumulate: false);
-        for (int i = 0; i < inputs.Length; i++)
-            if (inputs[i].RequiresGrad && grads.TryGetValue(points[i], out var gi)) result[i] = gi;
-        return result;
-    }
 }

@@ -22,9 +22,13 @@ public sealed partial class Tensor
     /// mask, say), whose versions backward checks as it does the inputs'. <paramref name="readsValues"/>
     /// is false for rules that use only shapes (add, sum, reshape...): an in-place change of their
     /// inputs or output cannot make their gradient wrong, so none is refused.</para>
+    /// <para><paramref name="residuals"/> are what the op keeps for its backward rule alone: the node
+    /// owns them (see <see cref="AutoKl.Residuals"/>). <paramref name="primitive"/> names the node for
+    /// the fused pairs that recognise it (<see cref="FusedOps.ProducedBy"/>).</para>
     /// </summary>
     internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward,
-                                  Tensor[]? alsoSaved = null, bool readsValues = true, Func<Tensor?[], Tensor?>? jvp = null)
+                                  Tensor[]? alsoSaved = null, bool readsValues = true, Func<Tensor?[], Tensor?>? jvp = null,
+                                  Residuals? residuals = null, Primitive? primitive = null)
     {
         result._madeBy ??= op;
         if (GradMode.Enabled)
@@ -32,7 +36,7 @@ public sealed partial class Tensor
             {
                 if (!input.RequiresGrad) continue;
                 result._requiresGrad = true;
-                result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved);
+                result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved) { Residuals = residuals, Primitive = primitive };
                 if (AnomalyMode.Enabled) AnomalyMode.CheckForward(result.GradFn, result);
                 break;
             }

@@ -85,10 +85,9 @@ public sealed partial class Tensor
             saved.Keep(exps, sums);
         }
         else y = RowWise(x, null, axes, new LogSoftmaxRow());
-        Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)], jvp: t => t[0]! - Sum(Exp(y) * t[0]!, axes, keepDim: true));
-        // the losses that take log-probabilities recognise it, and may take the kept exps (Losses/Fused.cs)
-        if (y.GradFn is { } node) node.Info = saved;
-        return y;
+        // a kl_div after it recognises it as the producer of their fused pair (Losses/Fused.cs)
+        return Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)], jvp: t => t[0]! - Sum(Exp(y) * t[0]!, axes, keepDim: true),
+                      residuals: saved, primitive: Primitive.LogSoftmax);
     }
 
     /// <summary>log_softmax over contiguous rows of <paramref name="n"/> keeping exps and row sums; the output deferred or written.</summary>
@@ -109,8 +108,7 @@ public sealed partial class Tensor
     /// <summary>
     /// The gradient of log_softmax, g - exp(y) * sum(g), as an op: its own derivatives are
     /// h - sum(h * exp(y)) for g and -h * exp(y) * sum(g) for y. With the exps the forward pass
-    /// kept, softmax is read as exps / sum, and in a pass that frees the graph they go back to
-    /// the pool.
+    /// kept, softmax is read as exps / sum.
     /// </summary>
     private static Tensor LogSoftmaxBackward(Tensor g, Tensor y, int[] axes, LogSoftmaxSaved saved)
     {
@@ -121,7 +119,6 @@ public sealed partial class Tensor
             dx = Uninitialized(y.DType, y.ShapeRef);
             if (y.DType == DType.Float32) LogSoftmaxKept.Backward(exps.Data<float>(), sums.Data<float>(), g.Data<float>(), saved.RowLength, dx.Data<float>());
             else LogSoftmaxKept.Backward(exps.Data<double>(), sums.Data<double>(), g.Data<double>(), saved.RowLength, dx.Data<double>());
-            if (Backprop.FreesGraph) saved.HandBack();
         }
         else dx = RowWise(y, g, axes, new LogSoftmaxBackwardRow());
         return Record(dx, "log_softmax_backward", [g, y], h =>
@@ -168,13 +165,11 @@ internal sealed class DeferredLogSoftmax<T>(Tensor x, int n, T[] shifts) : Defer
 }
 
 /// <summary>
-/// What a recorded log_softmax tells the ops after it (its node's Info): its axes and, when its
-/// rows are contiguous and a gradient was to come, exp(x - max) of every element and each row's
-/// sum. Whoever uses those last hands them back: the op's own backward rule in a pass that frees
-/// the graph, or a fused loss on its output, which takes them for itself at its forward pass
-/// (the op's rule then computes exp(y) as without them).
+/// What a recorded log_softmax keeps for its backward (its node's residuals): its axes and, when
+/// its rows are contiguous and a gradient was to come, exp(x - max) of every element and each
+/// row's sum, read by its own backward rule and by the fused pair's kernel.
 /// </summary>
-internal sealed class LogSoftmaxSaved(int[] axes)
+internal sealed class LogSoftmaxSaved(int[] axes) : Residuals
 {
     public int[] Axes { get; } = axes;
 
@@ -190,20 +185,12 @@ internal sealed class LogSoftmaxSaved(int[] axes)
         RowSums = rowSums;
     }
 
-    /// <summary>The exps and row sums, now the caller's to hand back; null when there are none (or another took them).</summary>
-    public (Tensor Exps, Tensor RowSums)? Take()
+    public override void HandBack()
     {
-        if (Exps is null || RowSums is null) return null;
-        var kept = (Exps, RowSums);
+        var exps = Exps;
+        var sums = RowSums;
+        HandBack(ref exps);
+        HandBack(ref sums);
         Exps = RowSums = null;
-        return kept;
-    }
-
-    /// <summary>Gives the exps and row sums to the running backward pass (see <see cref="Tensor.HandBackToPass"/>).</summary>
-    public void HandBack()
-    {
-        if (Take() is not { } kept) return;
-        kept.Exps.HandBackToPass();
-        kept.RowSums.HandBackToPass();
     }
 }

@@ -102,6 +102,36 @@ let fusedTests =
             composed.Backward()
             Expect.isTrue y.HasGrad "the retained log_softmax output gets its gradient"
             close "retained path value" loss composed
+
+        testCase "the fused pair answers for the log_softmax output too: its gradient asked for, or retained after the loss is built" <| fun () ->
+            // issue 24, item 1: the gradient with respect to y was zeros when kl_div was fused after it
+            let t = probs 2 [| 3; 5 |]
+            let x = (logits 1 [| 3; 5 |]).RequiresGrad_()
+            let y = Tensor.LogSoftmax(x, 1)
+            let loss = Losses.KlDiv(y, t, Reduction.BatchMean)
+            let gy = Autograd.Gradients(loss, [| y |]).[0]
+            close "d loss / d y = -t / batch" (-t / 3.0) gy
+            let x2 = (logits 1 [| 3; 5 |]).RequiresGrad_()
+            let y2 = Tensor.LogSoftmax(x2, 1)
+            let loss2 = Losses.KlDiv(y2, t, Reduction.BatchMean)
+            y2.RetainGrad() |> ignore
+            loss2.Backward()
+            close "retained after the loss was built" (-t / 3.0) y2.Grad
+            let both = Autograd.Gradients(Losses.KlDiv(Tensor.LogSoftmax(x, 1), t, Reduction.BatchMean), [| x |]).[0]
+            close "and the logits' gradient is the pair's" (withFusion false (fun () ->
+                Autograd.Gradients(Losses.KlDiv(Tensor.LogSoftmax(x, 1), t, Reduction.BatchMean), [| x |]).[0])) both
+
+        testCase "a log_softmax output changed in place before a fused kl_div: backward refuses, as composed" <| fun () ->
+            // issue 24, item 3: the loss came from the new values and the gradient from the old logits
+            for fused in [ true; false ] do
+                withFusion fused (fun () ->
+                    let x = (logits 1 [| 3; 5 |]).RequiresGrad_()
+                    let y = Tensor.LogSoftmax(x, 1)
+                    (use _ = Autograd.NoGrad()
+                     y.Sub_(Tensor.fullLike 0.25 y) |> ignore)
+                    let loss = Losses.KlDiv(y, probs 2 [| 3; 5 |], Reduction.BatchMean)
+                    let e = Expect.throwsC (fun () -> loss.Backward()) id
+                    Expect.stringContains e.Message "modified by an in-place operation" (sprintf "fused=%b: the version error" fused))
         for reduction in [ Reduction.Sum; Reduction.Mean ] do
             testCase (sprintf "cross_entropy with class indices (one ignored) = composed, %A" reduction) <| fun () ->
                 let target = Tensor.FromArray([| 2L; -100L; 0L; 4L |])

@@ -20,6 +20,6 @@ let withPoison (on: bool) (f: unit -> 'a) =
 
 /// Runs f with the fused losses on or off on this thread (off: the composed reference formulas).
 let withFusion (on: bool) (f: unit -> 'a) =
-    let before = Losses.FusionEnabled
-    Losses.FusionEnabled <- on
-    try f () finally Losses.FusionEnabled <- before
+    let before = FusedOps.Enabled
+    FusedOps.Enabled <- on
+    try f () finally FusedOps.Enabled <- before
