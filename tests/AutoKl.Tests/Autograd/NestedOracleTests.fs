@@ -3,9 +3,8 @@
 /// included) from the file, and every stored output is checked at 1e-12 relative plus 1e-12
 /// absolute, through each route AutoKl offers: the PyTorch style (Autograd.Gradients with
 /// createGraph), the functional transforms nested (Grad, Jvp, Vjp, Hvp, Hessian), and the
-/// Jacobian in both modes. Two routes that nest forward mode inside another transform through
-/// tanh (wgan_gp) and log_softmax (hessian_of_matrix_fn) give wrong values in AutoKl and are
-/// pending (ptestCase, named "PENDING (AutoKl bug)"); see NestingPropertyTests.fs.
+/// Jacobian in both modes, including forward mode nested inside another transform through ops
+/// whose forward rule reads their own output (tanh in wgan_gp, log_softmax in hessian_of_matrix_fn).
 module AutoKl.Tests.Autograd.NestedOracleTests
 
 open System
@@ -90,11 +89,6 @@ let private hessianFwdOverFwd (f: Tensor -> Tensor) (x: Tensor) =
                    (snd (jvp1 (fun y -> snd (jvp1 f y (basis x.Shape i))) x (basis x.Shape j))).ToScalar() |]
     T.FromArray(entries, Array.append x.Shape x.Shape)
 
-/// Why the routes with a forward-mode transform nested inside another transform are pending where
-/// the function goes through an op whose forward rule reads its own output (here tanh and
-/// log_softmax): AutoKl treats that output as a constant in the nested tangent (see
-/// NestingPropertyTests.fs), and gives wrong second derivatives.
-let private pendingForwardInside = "PENDING (AutoKl bug): a forward rule reading its op's output (tanh, log_softmax) sees it as a constant when the jvp is nested inside grad or jvp"
 
 // ---- 1. wgan_gp --------------------------------------------------------------------------
 
@@ -176,7 +170,7 @@ let private wganTests =
             for k in 0 .. 3 do
                 wgan.Check ("dgp_" + paramNames.[k]) "per-row grad" dgp.[k]
 
-        ptestCase (sprintf "reverse over forward: the inner gradient by forward mode (a jvp per feature), Grad over the parameters [%s]" pendingForwardInside) <| fun () ->
+        testCase "reverse over forward: the inner gradient by forward mode (a jvp per feature), Grad over the parameters" <| fun () ->
             // Rows of D are independent, so the jvp of D(xhat) along the column direction E_j (ones
             // in feature j) is column j of the inner gradient.
             let innerGrad (d: Tensor -> Tensor) (xhat: Tensor) =
@@ -458,7 +452,7 @@ let private matrixFnTests =
             let rows = [ for i in 0 .. 5 -> (Autograd.Gradients(T.Select(g.Reshape([| 6 |]), 0, i), [| xr |], retainGraph = true)).[0] ]
             matrixFn.Check "hessian" "autograd.grad row by row" (T.Stack(rows).Reshape([| 2; 3; 2; 3 |]))
 
-        ptestCase (sprintf "the Hessian with forward mode inside: reverse over forward and forward over forward [%s]" pendingForwardInside) <| fun () ->
+        testCase "the Hessian with forward mode inside: reverse over forward and forward over forward" <| fun () ->
             let C = matrixFn.Input "C"
             let r (X: Tensor) = T.Sum(T.LogSoftmax(X, 1) * C) + T.Sum(T.Pow(X, 3.0)) / 10.0
             let X = matrixFn.Input "X"

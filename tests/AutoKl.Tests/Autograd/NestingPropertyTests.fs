@@ -8,9 +8,7 @@
 /// suites test them; written here afresh), higher derivatives built by stacking transforms,
 /// derivatives through an unrolled inner optimisation and a Newton step, an inner function that
 /// ignores its argument, an inner result that is never used, and a top-level transform that
-/// records nothing. Two AutoKl bugs keep some of these pending (ptest, named "PENDING (AutoKl
-/// bug)"): a jvp nested inside grad or jvp through an op whose forward rule reads its own output
-/// gives wrong values, and a top-level reverse transform over a nesting function records a graph.
+/// records nothing (also when the function itself calls grad or vjp).
 module AutoKl.Tests.Autograd.NestingPropertyTests
 
 open System
@@ -161,20 +159,6 @@ let private checkOuter (kind: string) (what: string) (s: Sample) (g: Tensor -> T
         gradcheck s.Seed g x
     | k -> failwithf "no outer transform %s" k
 
-/// Why the tests of a forward-mode transform nested inside another transform, at a point that
-/// depends on the outer variable, are pending: every forward rule that reads its op's own output
-/// (exp, expm1, sqrt, sigmoid, tanh, tan, pow with a variable exponent, div and reciprocal in the
-/// divisor, softmax, log_softmax, std) sees that output as a constant, so reverse over forward and
-/// forward over forward lose the terms through it (Record propagates tangents before it attaches
-/// the output's GradFn, and propagates the innermost level first, before the output has its
-/// outer-level tangents). Values are wrong, not merely imprecise: grad (fun x -> jvp tanh x 1) at
-/// 0.5 gives 0 instead of -0.72686198138358726.
-let private pendingForwardInside = "PENDING (AutoKl bug): a forward rule reading its op's output sees it as a constant when the jvp is nested inside grad or jvp"
-
-/// Why the check that a top-level transform over a nesting function records nothing is pending:
-/// the outer pass takes the finished inner pass's own leaf (its detached copy of y0) for an outer
-/// variable, records its backward pass and returns a result that requires gradients.
-let private pendingTopLevelRecords = "PENDING (AutoKl bug): a top-level reverse transform over a function that calls grad or vjp records its backward pass"
 
 let private pairTest (outerKind: string) (innerKind: string) (description: string) =
     let title = sprintf "%s∘%s (%s): the outer derivative of the inner %s matches differences" outerKind innerKind description innerKind
@@ -184,7 +168,7 @@ let private pairTest (outerKind: string) (innerKind: string) (description: strin
     testList title [
         property "inner at a fixed point y0, closing over x" (at "at a fixed point y0" (fun y0 _ -> y0))
         if innerKind = "jvp" then
-            ptestPropertyWithConfig config (sprintf "inner at the outer variable x itself [%s]" pendingForwardInside)
+            testPropertyWithConfig config "inner at the outer variable x itself"
                 (Prop.forAll samples (at "at the outer variable x itself" (fun _ x -> x)))
         else
             property "inner at the outer variable x itself" (at "at the outer variable x itself" (fun _ x -> x))
@@ -296,7 +280,7 @@ let tests =
                   "sum(sin(vjp_y F(x, y) at y0 with u))", (fun (x: Tensor) -> T.Sum(T.Sin(cotangentOf (fun y -> F x y) y0 u)))
                   "sum(sin(vjp_y F(x, y) at x with u))", (fun (x: Tensor) -> T.Sum(T.Sin(cotangentOf (fun y -> F x y) x u))) ])
 
-        ptestPropertyWithConfig config (sprintf "hessian of a function that calls jvp at the outer variable itself [%s]" pendingForwardInside) <|
+        testPropertyWithConfig config "hessian of a function that calls jvp at the outer variable itself" <|
             Prop.forAll samples (hessianOfNesting (fun x _ w _ ->
                 [ "(jvp_y f(x, y) at y = x along w)^2", (fun (x: Tensor) -> T.Square(tangent (fun y -> f x y) x w)) ]))
 
@@ -309,7 +293,7 @@ let tests =
                   "vjp_y F(x, y) at y0 with u", (fun (x: Tensor) -> cotangentOf (fun y -> F x y) y0 u)
                   "vjp_y F(x, y) at x with u", (fun (x: Tensor) -> cotangentOf (fun y -> F x y) x u) ])
 
-        ptestPropertyWithConfig config (sprintf "jacobian in each mode of jvp at the outer variable itself [%s]" pendingForwardInside) <|
+        testPropertyWithConfig config "jacobian in each mode of jvp at the outer variable itself" <|
             Prop.forAll samples (jacobianOfNesting (fun _ _ w _ ->
                 [ "jvp_y F(x, y) at y = x along w", (fun (x: Tensor) -> tangent (fun y -> F x y) x w) ]))
 
@@ -364,7 +348,7 @@ let tests =
         testPropertyWithConfig config "tanh's derivatives up to the fifth, by grads with a jvp or grad outermost, against the closed form" <|
             Prop.forAll (Arb.fromGen (scalars -2.0 2.0)) (tanhWords false)
 
-        ptestPropertyWithConfig config (sprintf "tanh's derivatives up to the fifth, by the sequences with a jvp inside another transform [%s]" pendingForwardInside) <|
+        testPropertyWithConfig config "tanh's derivatives up to the fifth, by the sequences with a jvp inside another transform" <|
             Prop.forAll (Arb.fromGen (scalars -2.0 2.0)) (tanhWords true)
 
         property "Hessian-vector products agree: Hvp, forward over reverse, reverse over reverse, against differences of grad" <|
@@ -374,7 +358,7 @@ let tests =
                         "grad of <grad, v>", (fun phi x v -> grad1 (fun x -> T.Sum(grad1 phi x * v)) x)
                         "Hessian @ v", (fun phi x v -> T.Sum(hessian phi x * v, [| for k in x.Rank .. 2 * x.Rank - 1 -> k |])) ]
 
-        ptestPropertyWithConfig config (sprintf "Hessian-vector products by reverse over forward (grad of jvp) [%s]" pendingForwardInside) <|
+        testPropertyWithConfig config "Hessian-vector products by reverse over forward (grad of jvp)" <|
             Prop.forAll samples (hvpRoutes [ "grad of jvp", (fun phi x v -> grad1 (fun x -> tangent phi x v) x) ])
 
         testPropertyWithConfig config "a hypergradient through five unrolled gradient steps on a closed-over loss, by grad, jvp and differences" <|
@@ -398,7 +382,7 @@ let tests =
         testPropertyWithConfig config "the derivative of a Newton step x - g'(x)/g''(x) (three nested levels), inner derivatives by grad" <|
             Prop.forAll (Arb.fromGen (scalars -1.5 1.5)) (newtonModes [ false, false, false ])
 
-        ptestPropertyWithConfig config (sprintf "the derivative of a Newton step with a jvp among the inner derivatives [%s]" pendingForwardInside) <|
+        testPropertyWithConfig config "the derivative of a Newton step with a jvp among the inner derivatives" <|
             Prop.forAll (Arb.fromGen (scalars -1.5 1.5)) (newtonModes [ for a in [ false; true ] do
                                                                           for b in [ false; true ] do
                                                                               for c in [ false; true ] do
@@ -462,7 +446,7 @@ let tests =
                 Expect.isFalse r.RequiresGrad (sprintf "%s requires gradients" name)
             Expect.isFalse x.RequiresGrad "the point was not marked"
 
-        ptestPropertyWithConfig config (sprintf "top-level reverse transforms over a function that calls grad or vjp record nothing [%s]" pendingTopLevelRecords) <|
+        testPropertyWithConfig config "top-level reverse transforms over a function that calls grad or vjp record nothing" <|
             Prop.forAll samples (fun s ->
                 let x, y0, v, _, u = s.Tensors
                 let nesting (x: Tensor) = T.Sum(x * grad1 (fun y -> f x y) y0)
