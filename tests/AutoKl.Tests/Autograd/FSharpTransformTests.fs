@@ -259,23 +259,13 @@ let private secondOrderTests =
             closeV "gradv of each component of grad (forward over reverse, a row at a time)" (Tensor.stack 0 [ for i in 0 .. 2 -> gradv (fun t -> at i (grad f t)) x v ])
     ]
 
-// ---- waiting for fixes in the C# layer ----------------------------------------------------------
+// ---- nested forward mode through ops whose forward rule reads their output --------------------
 
-/// Pending until two bugs of forward mode are fixed; each of these fails today and passes with the
-/// fix (checked against a patched AutoKl.dll). Both hit ops whose forward rule reads the op's own
-/// output y (exp: t * y; expm1, sqrt, tan, tanh, sigmoid, pow, div, softmax, log_softmax):
-/// 1. ForwardMode.Propagate visits the open levels innermost first, so the inner level's tangent is
-///    built from a y that does not carry the outer levels' tangents yet: forward over forward
-///    (diff2, diffn, jacobianFwd of jacobianFwd) and forward over a Hessian (diff over hessian,
-///    hessianv, laplacian) lose every cross derivative through such an op (diff2 exp gives 0).
-///    Fix: visit the levels outermost first.
-/// 2. Tensor.Record propagates tangents before it attaches the op's node to the tape, so y is a
-///    constant to the tape while its tangent is computed: reverse over forward (grad of diff,
-///    grad of a jvp, jacobianRev of jacobianFwd) drops the path through y (grad (diff exp) gives 0).
-///    Fix: attach the node first, then propagate.
-/// Turn this ptestList back into a testList once both are fixed.
-let private pendingNestedForwardTests =
-    ptestList "pending: nested forward mode through ops whose rule reads their output" [
+/// Ops whose forward rule reads the op's own output y (exp: t * y; expm1, sqrt, tan, tanh, sigmoid,
+/// pow, div, softmax, log_softmax): forward over forward needs the outer levels' tangents on y
+/// before the inner level's rule runs, and reverse over forward needs y on the tape before it.
+let private nestedForwardTests =
+    testList "nested forward mode through ops whose rule reads their output" [
         testCase "diffn 3 of exp(2x) is 8 exp(2x); diff2 of exp, sqrt, tanh, sigmoid and 1/x" <| fun () ->
             expectTensor "third derivative" [||] [| 8.0 * exp 1.4 |] (diffn 3 (fun x -> exp (x * 2.0)) (s 0.7))
             expectTensor "diff2 exp" [||] [| exp 0.7 |] (diff2 exp (s 0.7))
@@ -537,5 +527,5 @@ let tests =
         nestingTests
         float32Tests
         badInputTests
-        pendingNestedForwardTests
+        nestedForwardTests
     ]
