@@ -10,14 +10,11 @@ namespace AutoKl;
 /// </summary>
 public static class Validation
 {
-    [ThreadStatic] private static bool _disabled;
-    [ThreadStatic] private static SwitchScopes? _scopes;
-
     /// <summary>Whether value checks run on this thread (true unless switched off on this thread).</summary>
     public static bool Enabled
     {
-        get => !_disabled;
-        set => _disabled = !value;
+        get => !EngineSwitches.Thread.ValidationOff;
+        set => EngineSwitches.Thread.ValidationOff = !value;
     }
 
     /// <summary>
@@ -26,7 +23,10 @@ public static class Validation
     /// the setting as it was before the first was opened; disposing on another thread is an error.
     /// </summary>
     public static IDisposable Disabled()
-        => (_scopes ??= new SwitchScopes("validation", v => _disabled = !v)).Open(!_disabled, false);
+    {
+        var s = EngineSwitches.Thread;
+        return (s.ValidationScopes ??= new SwitchScopes("validation", v => s.ValidationOff = !v)).Open(!s.ValidationOff, false);
+    }
 
     /// <summary>True when values should be checked: enabled on this thread and not switched off by the caller.</summary>
     internal static bool Active(bool validateArgs) => validateArgs && Enabled;

@@ -10,13 +10,13 @@ namespace AutoKl;
 /// </summary>
 internal static class AnomalyMode
 {
-    [ThreadStatic] private static bool _enabled;
-    [ThreadStatic] private static SwitchScopes? _scopes;
-
-    public static bool Enabled => _enabled;
+    public static bool Enabled => EngineSwitches.Thread.AnomalyOn;
 
     public static IDisposable Set(bool enabled)
-        => (_scopes ??= new SwitchScopes("detect_anomaly", v => _enabled = v)).Open(_enabled, enabled);
+    {
+        var s = EngineSwitches.Thread;
+        return (s.AnomalyScopes ??= new SwitchScopes("detect_anomaly", v => s.AnomalyOn = v)).Open(s.AnomalyOn, enabled);
+    }
 
     private static readonly Assembly Engine = typeof(AnomalyMode).Assembly;
 

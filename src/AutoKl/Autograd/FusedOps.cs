@@ -11,20 +11,18 @@ namespace AutoKl;
 /// </summary>
 internal static class FusedOps
 {
-    [ThreadStatic] private static bool _off;
-
     /// <summary>Whether the fused forms are used on this thread (tests compare against the composed ones).</summary>
     public static bool Enabled
     {
-        get => !_off;
-        set => _off = !value;
+        get => !EngineSwitches.Thread.FusionOff;
+        set => EngineSwitches.Thread.FusionOff = !value;
     }
 
     /// <summary>
     /// Whether a fused form may compute an op of these inputs: fusion is on, and no input carries
     /// a forward-mode tangent (forward mode takes the composition, whose every op has a forward rule).
     /// </summary>
-    public static bool Allowed(params Tensor[] inputs) => !_off && !ForwardMode.AnyTangent(inputs);
+    public static bool Allowed(params Tensor[] inputs) => Enabled && !ForwardMode.AnyTangent(inputs);
 
     /// <summary>
     /// The node of <paramref name="primitive"/> that made <paramref name="x"/>, while x still has the
@@ -71,13 +69,14 @@ internal static class FusedOps
         for (int i = 0; i < inputs.Length; i++)
             points[i] = !inputs[i].RequiresGrad ? inputs[i] : record ? Tensor.Identity(inputs[i]) : inputs[i].DetachKeepingTangents().RequiresGrad_();
         Tensor value;
-        bool wasOff = _off;
-        _off = true;
+        var switches = EngineSwitches.Thread;
+        bool wasOff = switches.FusionOff;
+        switches.FusionOff = true;
         try
         {
             using (GradMode.Set(true)) value = reference(points);
         }
-        finally { _off = wasOff; }
+        finally { switches.FusionOff = wasOff; }
         var result = new Tensor?[inputs.Length];
         if (!value.RequiresGrad) return result;
         var grads = Backprop.Run(value, g.DType == value.DType ? g : g.ToType(value.DType), createGraph: record, accumulate: false, wanted: points);

@@ -135,9 +135,8 @@ public abstract class Optimizer
                 if (grad.DType != p.DType)
                     throw new AutoKlException(Name, $"the gradient of a {p.DType.Name()} parameter of shape {Shapes.Format(p.ShapeRef)} is {grad.DType.Name()}");
                 if (!_state.TryGetValue(p, out var state)) _state[p] = state = new ParameterState();
-                p.WillOverwrite();
-                Update(group, p, grad, state);
-                p.BumpVersion();
+                using (p.MutateInPlace(Name))
+                    Update(group, p, grad, state);
             }
     }
 

@@ -71,10 +71,10 @@ public sealed partial class Tensor
     }
 
     /// <summary>
-    /// Must be called before this tensor's values are changed in place: writes the values of every
+    /// Called by <see cref="MutateInPlace"/> before this tensor's values change in place: writes the values of every
     /// tensor still deferred on them (from the values as they are now).
     /// </summary>
-    internal void WillOverwrite()
+    private void WillOverwrite()
     {
         if (_base._deferredReaders is not { } readers) return;
         _base._deferredReaders = null;

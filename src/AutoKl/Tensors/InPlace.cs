@@ -28,9 +28,28 @@ public sealed partial class Tensor
         Tensor result;
         using (GradMode.Set(false))
             result = Expanded(ToType(combine(this, other.DType == DType ? other : other.ToType(DType)), DType), _shape);
-        WillOverwrite();
-        Array.Copy(result.Storage, Storage, Numel);
-        BumpVersion();
+        using (MutateInPlace(op))
+            Array.Copy(result.Storage, Storage, Numel);
         return this;
+    }
+
+    /// <summary>
+    /// The one way values change in place (these ops, an optimizer's step, a checkpoint restore):
+    /// <c>using (t.MutateInPlace(op)) { write }</c>. Before the write, every output still deferred on
+    /// these values is written from them (it keeps the values it had); after it, the version moves on,
+    /// so a graph that saved the old values refuses to run backward. A tensor carrying a forward-mode
+    /// tangent is refused: its tangent would describe values it no longer has.
+    /// </summary>
+    internal InPlaceChange MutateInPlace(string op)
+    {
+        if (ForwardMode.AnyTangent(this))
+            throw new AutoKlException(op, $"cannot change in place a tensor of shape {Shapes.Format(_shape)} that carries a forward-mode tangent (inside jvp, hessian or hvp); compute a new tensor instead");
+        WillOverwrite();
+        return new InPlaceChange(this);
+    }
+
+    internal readonly struct InPlaceChange(Tensor changed) : IDisposable
+    {
+        public void Dispose() => changed.BumpVersion();
     }
 }

@@ -18,7 +18,7 @@ namespace AutoKl;
 internal static class StoragePool
 {
     /// <summary>Fill arrays with NaN (and int64 arrays with long.MinValue) when they come back.</summary>
-    internal static bool Poison = Environment.GetEnvironmentVariable("AUTOKL_POISON_POOL") is "1" or "true";
+    internal static bool Poison => EngineSwitches.PoisonPool;
 
     /// <summary>Arrays kept per (type, length); more are left to the garbage collector.</summary>
     private const int MaxPerLength = 16;

@@ -346,7 +346,7 @@ public sealed partial class Tensor
     public int Version => _versionCounter?.Value ?? 0;
 
     /// <summary>Records that the values were just changed in place.</summary>
-    internal void BumpVersion() => (_versionCounter ??= new VersionCounter()).Value++;
+    private void BumpVersion() => (_versionCounter ??= new VersionCounter()).Value++;
 
     // ---- raw access for kernels -------------------------------------------------------------
 

@@ -79,6 +79,14 @@ let tests =
              x.Sub_(vec [ 0.5; 0.5 ]) |> ignore)
             throwsAutoKl [ "in-place"; "version" ] (fun () -> (Tensor.sum g).Backward())
 
+        testCase "an in-place change of a tensor carrying a tangent is refused, naming the op" <| fun () ->
+            throwsAutoKl [ "sub_"; "tangent"; "[2]" ] (fun () ->
+                jvp (fun x ->
+                        let y = x * 2.0
+                        (use _ = Autograd.NoGrad()
+                         y.Sub_(vec [ 1.0; 1.0 ]) |> ignore)
+                        y) (vec [ 1.0; 2.0 ]) (vec [ 1.0; 1.0 ]) |> ignore)
+
         testCase "jvp: value and tangent of elementwise, reductions, softmax and a fused loss" <| fun () ->
             let x = Tensor.ofList2D [ [ 0.1; 0.3; -0.2 ]; [ 1.0; -1.0; 0.5 ] ]
             let v = Tensor.ofList2D [ [ 1.0; 0.0; 2.0 ]; [ -1.0; 0.5; 0.0 ] ]

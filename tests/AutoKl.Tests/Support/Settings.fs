@@ -13,10 +13,10 @@ let withThreads (n: int) (f: unit -> 'a) =
 /// Runs f with the storage pool poisoned (returned arrays filled with NaN, a double return an
 /// error) or not, starting from an empty pool on this thread.
 let withPoison (on: bool) (f: unit -> 'a) =
-    let before = StoragePool.Poison
-    StoragePool.Poison <- on
+    let before = EngineSwitches.PoisonPool
+    EngineSwitches.PoisonPool <- on
     StoragePool.Clear()
-    try f () finally StoragePool.Poison <- before
+    try f () finally EngineSwitches.PoisonPool <- before
 
 /// Runs f with the fused losses on or off on this thread (off: the composed reference formulas).
 let withFusion (on: bool) (f: unit -> 'a) =
