@@ -129,7 +129,7 @@ internal static class Backprop
     {
         var y = pair.Intermediate;
         if (GradMode.Enabled || !ReferenceEquals(y.GradFn, pair.Producer) || pair.Producer.Released || y.RetainsGrad) return false;
-        if (!pair.Applies() || ForwardMode.AnyTangent(g)) return false;
+        if (!pair.Applies() || ForwardMode.AnyTangent(g) || ForwardMode.AnyTangent(pair.Inputs)) return false;
         if (!accumulate)
         {
             if (wanted is null) return false;

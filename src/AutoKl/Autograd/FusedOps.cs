@@ -33,21 +33,25 @@ internal static class FusedOps
 
     /// <summary>
     /// Records a fused op: its backward is <paramref name="kernel"/> when the pass records nothing
-    /// and no tangent rides on the gradient, and the reference composition's own backward otherwise
+    /// and no tangent rides on the gradient or the inputs, and the reference composition's own backward otherwise
     /// (or when the kernel returns null: an input it does not cover needs a gradient), so every
     /// higher derivative is exactly the composition's.
     /// </summary>
     /// <param name="freshGradients">The kernel's gradients are new arrays held by nothing else, so one may become an input's .Grad without a copy.</param>
+    /// <param name="jvp">The op's own forward rule, for the tangents it was recorded with (a fused op
+    /// without one is computed by its composition under forward mode: <see cref="Allowed"/>).</param>
     public static Tensor Record(Tensor value, string op, Tensor[] inputs, Func<Tensor[], Tensor> reference,
-                                Func<BackwardContext, Tensor, Tensor?[]?> kernel, Residuals? residuals = null, bool freshGradients = false) =>
+                                Func<BackwardContext, Tensor, Tensor?[]?> kernel, Residuals? residuals = null, bool freshGradients = false,
+                                Func<Tensor?[], Tensor?>? jvp = null) =>
         Tensor.Record(value, op, inputs, g =>
         {
-            if (GradMode.Enabled || ForwardMode.AnyTangent(g)) return ReferenceBackward(reference, inputs, g);
+            // a kernel reads raw values: under a tangent (forward over reverse) the composition's rules carry it
+            if (GradMode.Enabled || ForwardMode.AnyTangent(g) || ForwardMode.AnyTangent(inputs)) return ReferenceBackward(reference, inputs, g);
             var grads = kernel(new BackwardContext(Backprop.FreesGraph), g);
             if (grads is null) return ReferenceBackward(reference, inputs, g);
             if (freshGradients) MarkFresh(grads);
             return grads;
-        }, residuals: residuals);
+        }, residuals: residuals, jvp: jvp);
 
     /// <summary>Marks a kernel's gradients as its own new arrays (<see cref="Tensor.SoleGradient"/>).</summary>
     public static void MarkFresh(Tensor?[] grads)

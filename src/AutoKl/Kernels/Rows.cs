@@ -352,6 +352,33 @@ internal readonly struct LogSoftmaxBackwardRow : IRowKernel
     }
 }
 
+/// <summary>
+/// The forward rule of log_softmax for one row: t - sum(exp(y) * t), with y the log_softmax output
+/// and t the input's tangent (the tangent of a log-probability moves against the softmax-weighted mean).
+/// </summary>
+internal readonly struct LogSoftmaxJvpRow : IRowKernel
+{
+    public bool Reduces => false;
+    public void Run<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> t, Span<T> dy, Span<T> scratch) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        FastMath.Exp(y, scratch);
+        TensorPrimitives.Subtract(t, TensorPrimitives.Dot<T>(scratch, t), dy);
+    }
+
+    public void RunColumns<T>(ReadOnlySpan<T> y, ReadOnlySpan<T> t, Span<T> dy, int n, int stride, int w, Span<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Span<T> mean = scratch[..w], e = scratch.Slice(w, w);
+        mean.Clear();
+        for (int k = 0; k < n; k++)
+        {
+            FastMath.Exp(Rows.At(y, k, stride, w), e);
+            TensorPrimitives.MultiplyAdd(e, Rows.At(t, k, stride, w), mean, mean);
+        }
+        for (int k = 0; k < n; k++) TensorPrimitives.Subtract(Rows.At(t, k, stride, w), mean, Rows.At(dy, k, stride, w));
+    }
+}
+
 /// <summary>The backward rule of softmax for one row: y * (g - sum(g * y)), with y the softmax output.</summary>
 internal readonly struct SoftmaxBackwardRow : IRowKernel
 {

@@ -53,7 +53,8 @@ public static partial class Losses
     /// </summary>
     private static Tensor? FusedKlDiv(Tensor input, Tensor target, Reduction reduction, bool logTarget)
     {
-        if (!FusedOps.Allowed(input, target) || input.DType != target.DType || input.Numel == 0) return null;
+        // kl_div is linear in its input: with no tangent on the target, its forward rule is one sum
+        if (!FusedOps.Enabled || ForwardMode.AnyTangent(target) || input.DType != target.DType || input.Numel == 0) return null;
         if (Divisor(reduction, input.ShapeRef, input.Numel) is not { } divisor) return null;
         Node? producer = null;
         LogSoftmaxSaved? producerSaved = null;
@@ -84,7 +85,8 @@ public static partial class Losses
         Tensor[] inputs = [input, target];
         // The gradient of the input alone: -w * scale, with w = t, or exp(t) (kept, or taken here).
         var result = FusedOps.Record(value, "kl_div", inputs, p => ComposedKlDiv(p[0], p[1], reduction, logTarget), residuals: kept, freshGradients: true,
-            kernel: (context, g) => target.RequiresGrad ? null : [KlGradient(input, target, logTarget, kept, context, g.ToScalar() / divisor, logits: null, n: 0, producerSaved: null), null]);
+            kernel: (context, g) => target.RequiresGrad ? null : [KlGradient(input, target, logTarget, kept, context, g.ToScalar() / divisor, logits: null, n: 0, producerSaved: null), null],
+            jvp: t => Tensor.Sum((logTarget ? Tensor.Exp(target) : target) * t[0]!) * (-1.0 / divisor));
         if (producer is not null && result.GradFn is { } consumer)
         {
             // The pair: the gradient of the logits directly, with the exps log_softmax kept.

@@ -86,7 +86,7 @@ public sealed partial class Tensor
         }
         else y = RowWise(x, null, axes, new LogSoftmaxRow());
         // a kl_div after it recognises it as the producer of their fused pair (Losses/Fused.cs)
-        return Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)], jvp: t => t[0]! - Sum(Exp(y) * t[0]!, axes, keepDim: true),
+        return Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)], jvp: t => LogSoftmaxJvp(t[0]!, y, axes),
                       residuals: saved, primitive: Primitive.LogSoftmax);
     }
 
@@ -129,6 +129,26 @@ public sealed partial class Tensor
         {
             var p = Exp(y);
             return SumTerms(Lin(t[0], tg => tg - p * Sum(tg, axes, keepDim: true)), Lin(t[1], ty => -(p * ty * Sum(g, axes, keepDim: true))));
+        });
+    }
+
+    /// <summary>
+    /// The forward rule of log_softmax, t - sum(exp(y) * t) along the axes, as an op (one row kernel,
+    /// no temporaries): its own derivatives are h - exp(y) * sum(h) for t (log_softmax's backward)
+    /// and -exp(y) * t * sum(h) for y, so it nests in either mode.
+    /// </summary>
+    private static Tensor LogSoftmaxJvp(Tensor t, Tensor y, int[] axes)
+    {
+        t = t.DType == y.DType ? t : t.ToType(y.DType);
+        var dy = RowWise(y, t, axes, new LogSoftmaxJvpRow());
+        return Record(dy, "log_softmax_jvp", [t, y], h =>
+        [
+            For(t, () => LogSoftmaxBackward(h, y, axes, new LogSoftmaxSaved(axes))),
+            For(y, () => -(Exp(y) * t * Sum(h, axes, keepDim: true))),
+        ], jvp: tangents =>
+        {
+            var p = Exp(y);
+            return SumTerms(Lin(tangents[0], tt => LogSoftmaxJvp(tt, y, axes)), Lin(tangents[1], ty => -Sum(p * ty * t, axes, keepDim: true)));
         });
     }
 
