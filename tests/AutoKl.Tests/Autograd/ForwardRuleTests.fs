@@ -169,6 +169,19 @@ let private forwardCases : (string * Case list) list =
             (fun xs -> gradOf (fun x -> Tensor.Sum(Tensor.LogSoftmax(x, 0) * x)) xs.[0])
         case "the gradient of sum(log_softmax(x) * c)" [| uniform -2.0 2.0 [ 3; 4 ] 62 |]
             (fun xs -> gradOf (fun x -> Tensor.Sum(Tensor.LogSoftmax(x, 1) * uniform -1.0 1.0 [ 3; 4 ] 63)) xs.[0]) ]
+      // The JVP of log_softmax is an op of its own: reached by a jvp nested in the checked transform,
+      // whose tangent t depends on x, so both of its inputs carry the outer tangent.
+      "log_softmax_jvp",
+      [ case "the tangent of log_softmax along x * 0.5 + 1, contiguous rows" [| uniform -2.0 2.0 [ 3; 4 ] 120 |]
+            (fun xs -> snd (Autograd.Jvp(Func<Tensor, Tensor>(fun y -> Tensor.LogSoftmax(y, 1)), xs.[0], xs.[0] * 0.5 + 1.0)))
+        case "the tangent of log_softmax over axis 0" [| uniform -2.0 2.0 [ 3; 4 ] 121 |]
+            (fun xs -> snd (Autograd.Jvp(Func<Tensor, Tensor>(fun y -> Tensor.LogSoftmax(y, 0)), xs.[0], Tensor.Sin xs.[0]))) ]
+      // Fused and linear in its input: its forward rule is one sum (a tangent on the target takes the composition).
+      "kl_div",
+      [ case "kl_div of log-probabilities, batchmean" [| Tensor.LogSoftmax(uniform -2.0 2.0 [ 3; 4 ] 122, 1) |]
+            (fun xs -> Losses.KlDiv(xs.[0], Tensor.Softmax(uniform -1.0 1.0 [ 3; 4 ] 123, 1), Reduction.BatchMean))
+        case "kl_div of log_softmax(logits) with a log-probability target, mean" [| uniform -2.0 2.0 [ 3; 4 ] 124 |]
+            (fun xs -> Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), Tensor.LogSoftmax(uniform -1.0 1.0 [ 3; 4 ] 125, 1), Reduction.Mean, logTarget = true)) ]
       "cumsum",
       [ case "cumsum along axis 0" [| uniform -2.0 2.0 [ 3; 4 ] 64 |] (fun xs -> Tensor.CumSum(xs.[0], 0))
         case "cumsum along axis 1, reversed" [| uniform -2.0 2.0 [ 3; 4 ] 65 |] (fun xs -> Tensor.CumSum(xs.[0], 1, reverse = true)) ]
@@ -283,25 +296,6 @@ let private reverseOnly : (string * (unit -> unit)) list =
           throwsNaming [ "trigamma" ] (fun () -> checkJvp (fun xs -> Tensor.Trigamma xs.[0]) [| x |] (GradCheckOptions()) |> ignore)
           // digamma's rules use it as a value only: lgamma's second derivatives work in every mode.
           passes (checkGradsResult (tight ()) (fun xs -> Tensor.Sum(Tensor.Lgamma xs.[0])) [| x |] AutodiffModes.Both 2)
-      "kl_div",
-      fun () ->
-          let logits = uniform -2.0 2.0 [ 3; 4 ] 102
-          let target = Tensor.Softmax(uniform -1.0 1.0 [ 3; 4 ] 103, 1)
-          let logTarget = Tensor.LogSoftmax(uniform -1.0 1.0 [ 3; 4 ] 104, 1)
-          let cases : (string * (Tensor[] -> Tensor) * Tensor[]) list =
-              [ "kl_div of log_softmax(logits) (fused through log_softmax in reverse mode)",
-                (fun xs -> Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), xs.[1], Reduction.BatchMean)), [| logits; target |]
-                "kl_div of log-probabilities, sum",
-                (fun xs -> Losses.KlDiv(xs.[0], xs.[1], Reduction.Sum)), [| Tensor.LogSoftmax(logits, 1); target |]
-                "kl_div with a log-probability target, mean",
-                (fun xs -> Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), xs.[1], Reduction.Mean, logTarget = true)), [| logits; logTarget |] ]
-          for label, f, inputs in cases do
-              sameValueBothWays label "kl_div" f inputs
-              bothChecks label f inputs
-          // Forward over reverse (Hessians): the reverse pass's inputs carry tangents, so it runs the
-          // composition, whose backward rules have JVPs.
-          bothChecks "forward over reverse through kl_div"
-              (fun xs -> gradOf (fun x -> Losses.KlDiv(Tensor.LogSoftmax(x, 1), target, Reduction.BatchMean)) xs.[0]) [| logits |]
       "normal_log_prob",
       fun () ->
           let f (xs: Tensor[]) = Normal(xs.[1], xs.[2]).LogProb(xs.[0]) |> Tensor.sum
@@ -351,6 +345,20 @@ let tests =
         ]
 
         testList "reverse-only ops" [ for op, check in reverseOnly -> testCase op check ]
+
+        testCase "kl_div with a tangent on its target, and forward over reverse through it: its composition" <| fun () ->
+          // The fused op's forward rule covers its input; a tangent on the target takes the
+          // composition, and forward over reverse the composition's backward rules.
+          let logits = uniform -2.0 2.0 [ 3; 4 ] 102
+          let target = Tensor.Softmax(uniform -1.0 1.0 [ 3; 4 ] 103, 1)
+          let logTarget = Tensor.LogSoftmax(uniform -1.0 1.0 [ 3; 4 ] 104, 1)
+          bothChecks "kl_div of log_softmax(logits), both differentiated"
+              (fun xs -> Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), xs.[1], Reduction.BatchMean)) [| logits; target |]
+          bothChecks "kl_div with a log-probability target, both differentiated"
+              (fun xs -> Losses.KlDiv(Tensor.LogSoftmax(xs.[0], 1), xs.[1], Reduction.Mean, logTarget = true)) [| logits; logTarget |]
+          bothChecks "forward over reverse through kl_div"
+              (fun xs -> gradOf (fun x -> Losses.KlDiv(Tensor.LogSoftmax(x, 1), target, Reduction.BatchMean)) xs.[0]) [| logits |]
+
 
         testList "second order through each op" [
             for op, cases in forwardCases do
