@@ -3,7 +3,7 @@
 title: Writing your own loss
 category: Guides
 categoryindex: 1
-index: 3
+index: 4
 ---
 *)
 (*** hide ***)

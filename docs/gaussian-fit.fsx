@@ -3,7 +3,7 @@
 title: Fitting a Gaussian to a mixture
 category: Guides
 categoryindex: 1
-index: 5
+index: 6
 ---
 *)
 (*** hide ***)

@@ -229,5 +229,5 @@ printfn "%s" anomaly
 (*** include-output ***)
 
 (**
-Next: [Writing your own loss](custom-losses.html).
+Next: [Derivatives of derivatives](derivatives.html).
 *)

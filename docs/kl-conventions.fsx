@@ -3,7 +3,7 @@
 title: KL conventions
 category: Guides
 categoryindex: 1
-index: 4
+index: 5
 ---
 *)
 (*** hide ***)

@@ -3,7 +3,7 @@
 title: Optimizers
 category: Guides
 categoryindex: 1
-index: 6
+index: 7
 ---
 *)
 (*** hide ***)

@@ -3,7 +3,7 @@
 title: Property-based gradient tests
 category: Guides
 categoryindex: 1
-index: 7
+index: 8
 ---
 *)
 (*** hide ***)
