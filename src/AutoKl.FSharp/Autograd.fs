@@ -129,6 +129,11 @@ module Differentiation =
     let jvp (f: Tensor -> Tensor) (x: Tensor) (v: Tensor) : Tensor * Tensor =
         Autograd.Jvp(Func<Tensor, Tensor>(f), x, v)
 
+    /// The value of a function of several tensors and its Jacobian-vector product with one
+    /// tangent per argument, in one forward pass: `let y, dy = jvpN (fun xs -> xs.[0] * xs.[1]) [| a; b |] [| da; db |]`.
+    let jvpN (f: Tensor[] -> Tensor) (xs: Tensor[]) (vs: Tensor[]) : Tensor * Tensor =
+        Autograd.Jvp(Func<Tensor[], Tensor>(f), xs, vs)
+
     /// <summary>
     /// The value of a scalar function at x and its directional derivative along v, the gradient
     /// dotted with v (DiffSharp's <c>fgradv</c>), in one forward pass: no gradient is formed.

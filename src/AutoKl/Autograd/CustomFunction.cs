@@ -43,8 +43,11 @@ public sealed class CustomFunction
     /// <param name="jvp">
     /// The forward-mode rule (JAX's <c>defjvp</c>): given the inputs, the output and each input's
     /// tangent (null for a zero tangent), returns the output's tangent, J v (null for zero). Written
-    /// with tensor ops, it nests like any rule. Without it the op is reverse-only: a forward-mode
-    /// transform through it (jvp, hessian, hvp, jacobian in forward mode) is an error naming it.
+    /// with tensor ops, it nests like any rule. Without it, a forward rule is derived from
+    /// <paramref name="vjp"/> by transposition when that is written with tensor ops (one reverse pass
+    /// per forward-mode use); with <paramref name="differentiableVjp"/> false, or a vjp computed off
+    /// the tape, a forward-mode transform through the op (jvp, hessian, hvp, jacobian in forward
+    /// mode) is an error naming it.
     /// </param>
     public CustomFunction(string name, Func<Tensor[], Tensor> forward, Func<Tensor[], Tensor, Tensor, Tensor?[]> vjp, bool differentiableVjp = true,
         Func<Tensor[], Tensor, Tensor?[], Tensor?>? jvp = null)
@@ -78,13 +81,17 @@ public sealed class CustomFunction
     /// <c>b</c> (either may be null for no gradient). Broadcasting is the forward's business: each
     /// gradient must come back in its input's own shape.
     /// </summary>
+    /// <remarks><paramref name="jvp"/>, when given, gets <c>a</c>, <c>b</c>, <c>y</c> and the tangents of
+    /// <c>a</c> and <c>b</c> (null where an input has none) and returns the tangent of <c>y</c>.</remarks>
     public static CustomFunction Binary(string name, Func<Tensor, Tensor, Tensor> forward,
-        Func<Tensor, Tensor, Tensor, Tensor, (Tensor? GradA, Tensor? GradB)> vjp, bool differentiableVjp = true)
+        Func<Tensor, Tensor, Tensor, Tensor, (Tensor? GradA, Tensor? GradB)> vjp, bool differentiableVjp = true,
+        Func<Tensor, Tensor, Tensor, Tensor?, Tensor?, Tensor?>? jvp = null)
     {
         if (forward is null) throw new AutoKlException(name, "the forward function is missing");
         if (vjp is null) throw new AutoKlException(name, "the vector-Jacobian product is missing");
         return new CustomFunction(name, xs => forward(xs[0], xs[1]),
-            (xs, y, g) => { var (ga, gb) = vjp(xs[0], xs[1], y, g); return [ga, gb]; }, differentiableVjp) { _arity = 2 };
+            (xs, y, g) => { var (ga, gb) = vjp(xs[0], xs[1], y, g); return [ga, gb]; }, differentiableVjp,
+            jvp is null ? null : (xs, y, ts) => jvp(xs[0], xs[1], y, ts[0], ts[1])) { _arity = 2 };
     }
 
     private int _arity = -1;
@@ -166,8 +173,9 @@ public sealed class CustomFunction
     {
         if (!DifferentiableVjp)
             throw new AutoKlException(Name,
-                "has no forward-mode rule and was declared with differentiableVjp: false, so none can be derived from its vector-Jacobian product; " +
-                "pass a jvp to the CustomFunction to use it in forward mode (jvp, hessian, hvp, jacobian in forward mode)");
+                "has no forward-mode rule and was declared with differentiableVjp: false (F#: Custom.unaryOnce), so none can be derived from its vector-Jacobian product; " +
+                "declare one to use it in forward mode (jvp, hessian, hvp, jacobian in forward mode): the jvp parameter of CustomFunction (F#: Custom.unaryWithJvp), " +
+                "or a vector-Jacobian product written with tensor ops");
         Tensor Pairing(Tensor u)
         {
             var grads = Guarded("vector-Jacobian product", () => _vjp(inputs, y, u))

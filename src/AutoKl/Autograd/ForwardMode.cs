@@ -103,7 +103,7 @@ internal static class ForwardMode
                 throw new AutoKlException(op,
                     $"has no forward-mode rule (Jacobian-vector product), so it cannot be differentiated in forward mode " +
                     $"(jvp, jacobian in forward mode, hessian, hvp); its output has shape {Shapes.Format(result.ShapeRef)}. " +
-                    "Use a reverse-mode transform (grad, vjp, jacobian in reverse mode) for this function");
+                    "First derivatives in reverse mode (grad, vjp, jacobian in reverse mode) do not need it");
             int outer = _ceiling;
             _ceiling = level;
             Tensor? tangent;

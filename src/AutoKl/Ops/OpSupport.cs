@@ -17,7 +17,8 @@ public sealed partial class Tensor
     /// that broadcasts to the output's); it runs at once, for each open forward-mode level where an
     /// input has a tangent. Both are written with differentiable ops, so each can be differentiated
     /// again in either mode. An op declared without <paramref name="jvp"/> is reverse-only: forward
-    /// mode through it is an error naming it.</para>
+    /// mode through it is an error naming it (a <see cref="CustomFunction"/> passes a rule derived
+    /// from its vector-Jacobian product when it has none of its own).</para>
     /// <para><paramref name="alsoSaved"/> lists tensors the backward rule reads that are not inputs (a
     /// mask, say), whose versions backward checks as it does the inputs'. <paramref name="readsValues"/>
     /// is false for rules that use only shapes (add, sum, reshape...): an in-place change of their

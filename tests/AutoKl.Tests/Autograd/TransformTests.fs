@@ -158,6 +158,26 @@ let tests =
             close 1e-15 t2 [| 3.0; 6.0 |] "own jvp"
             Expect.equal calls.Value 1 "the declared jvp ran"
 
+        testCase "F#: Custom.unaryWithJvp and Custom.binaryWithJvp use their own forward rules; jvpN takes one tangent per input" <| fun () ->
+            let calls = ref 0
+            let cube =
+                Custom.unaryWithJvp "cube_fs" (fun x -> x * x * x) (fun x _ g -> 3.0 * x * x * g) (fun x _ t ->
+                    calls.Value <- calls.Value + 1
+                    3.0 * x * x * t)
+            let _, t = jvp cube (vec [ 1.0; -2.0 ]) (vec [ 1.0; 0.5 ])
+            close 1e-15 t [| 3.0; 6.0 |] "3 x^2 t"
+            Expect.equal calls.Value 1 "the declared forward rule ran"
+            let product =
+                Custom.binaryWithJvp "product_fs" (fun a b -> a * b) (fun a b _ g -> g * b, g * a) (fun a b _ ta tb ->
+                    (match ta with Some ta -> ta * b | None -> Tensor.zerosLike a) + (match tb with Some tb -> a * tb | None -> Tensor.zerosLike b))
+            let y, dy = jvpN (fun xs -> product xs.[0] xs.[1]) [| vec [ 1.0; 2.0 ]; vec [ 3.0; 4.0 ] |] [| vec [ 1.0; 0.0 ]; vec [ 0.0; 1.0 ] |]
+            close 0.0 y [| 3.0; 8.0 |] "value"
+            close 0.0 dy [| 3.0; 2.0 |] "ta b + a tb"
+            let _, onlyA = jvp (fun a -> product a (vec [ 3.0; 4.0 ])) (vec [ 1.0; 2.0 ]) (vec [ 1.0; 1.0 ])
+            close 0.0 onlyA [| 3.0; 4.0 |] "tb is None"
+            throwsAutoKl [ "once_fs"; "differentiableVjp: false"; "Custom.unaryWithJvp" ] (fun () ->
+                jvp (Custom.unaryOnce "once_fs" (fun x -> x * x) (fun x _ g -> 2.0 * x * g)) (vec [ 1.0 ]) (vec [ 1.0 ]) |> ignore)
+
         testCase "errors name the transform and the shapes" <| fun () ->
             let x = vec [ 1.0; 2.0 ]
             throwsAutoKl [ "jvp"; "[3]"; "[2]" ] (fun () -> jvp exp x (vec [ 1.0; 2.0; 3.0 ]) |> ignore)

@@ -162,10 +162,12 @@ let tests =
             let calls = recordCalls ()
             let find op = calls |> List.filter (fun (o, _, _) -> o = op)
             // pow's call spans a block of lambdas with comments holding apostrophes and parentheses,
-            // and its jvp comes last; trigamma's holds an interpolated string, and no jvp.
+            // and its jvp comes last; trigamma's holds an interpolated string, and no jvp; kl_div's
+            // (FusedOps.Record) has lambdas over several lines before its jvp; normal_log_prob's none.
             Expect.equal (find "pow" |> List.map (fun (_, _, j) -> j)) [ true; true; true ] "the three pow calls declare a jvp"
             Expect.equal (find "trigamma" |> List.map (fun (_, _, j) -> j)) [ false ] "trigamma declares none"
-            Expect.equal (find "kl_div" |> List.map (fun (_, _, j) -> j)) [ false ] "kl_div declares none"
+            Expect.equal (find "kl_div" |> List.map (fun (_, _, j) -> j)) [ true ] "kl_div declares one"
+            Expect.equal (find "normal_log_prob" |> List.map (fun (_, _, j) -> j)) [ false ] "normal_log_prob declares none"
             Expect.equal (find "floor" |> List.map (fun (_, _, j) -> j)) [ true ] "jvp: _ => null is a rule (the zero tangent)"
 
         testCase "the README's layout table names every folder of the engine and every Ops file" <| fun () ->
