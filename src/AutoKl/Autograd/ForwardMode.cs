@@ -61,12 +61,25 @@ internal static class ForwardMode
     }
 
     /// <summary>True when some input carries a tangent of a level that propagates now: a fused op then takes its reference composition.</summary>
-    public static bool AnyTangent(params Tensor?[] tensors)
+    public static bool AnyTangent(Tensor[] tensors)
     {
         if (!Active) return false;
         foreach (var t in tensors)
-            for (var link = t?.Tangents; link is not null; link = link.Next)
-                if (Propagates(link.Level)) return true;
+            if (HasTangent(t)) return true;
+        return false;
+    }
+
+    /// <summary>The same for one tensor (and two, three), without an array for the common case of no forward mode at all.</summary>
+    public static bool AnyTangent(Tensor t) => Active && HasTangent(t);
+
+    public static bool AnyTangent(Tensor a, Tensor b) => Active && (HasTangent(a) || HasTangent(b));
+
+    public static bool AnyTangent(Tensor a, Tensor b, Tensor c) => Active && (HasTangent(a) || HasTangent(b) || HasTangent(c));
+
+    private static bool HasTangent(Tensor t)
+    {
+        for (var link = t.Tangents; link is not null; link = link.Next)
+            if (Propagates(link.Level)) return true;
         return false;
     }
 

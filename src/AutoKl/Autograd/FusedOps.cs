@@ -22,7 +22,10 @@ internal static class FusedOps
     /// Whether a fused form may compute an op of these inputs: fusion is on, and no input carries
     /// a forward-mode tangent (forward mode takes the composition, whose every op has a forward rule).
     /// </summary>
-    public static bool Allowed(params Tensor[] inputs) => Enabled && !ForwardMode.AnyTangent(inputs);
+    public static bool Allowed(Tensor a, Tensor b) => Enabled && !ForwardMode.AnyTangent(a, b);
+
+    /// <inheritdoc cref="Allowed(Tensor, Tensor)"/>
+    public static bool Allowed(Tensor a, Tensor b, Tensor c) => Enabled && !ForwardMode.AnyTangent(a, b, c);
 
     /// <summary>
     /// The node of <paramref name="primitive"/> that made <paramref name="x"/>, while x still has the
@@ -32,26 +35,27 @@ internal static class FusedOps
         x.GradFn is { Released: false } node && ReferenceEquals(node.Primitive, primitive) && node.OutputUnchanged(x) ? node : null;
 
     /// <summary>
-    /// Records a fused op: its backward is <paramref name="kernel"/> when the pass records nothing
-    /// and no tangent rides on the gradient or the inputs, and the reference composition's own backward otherwise
-    /// (or when the kernel returns null: an input it does not cover needs a gradient), so every
-    /// higher derivative is exactly the composition's.
+    /// Records a fused op from its <paramref name="declaration"/>: its backward is the declared kernel
+    /// when the pass records nothing and no tangent rides on the gradient or the inputs, and the
+    /// reference composition's own backward otherwise (or when the kernel returns null: an input it
+    /// does not cover needs a gradient), so every higher derivative is exactly the composition's. The
+    /// node owns the declaration's residuals. <paramref name="jvp"/> is the op's own forward rule, for
+    /// the tangents it was recorded with (a fused op without one is computed by its composition under
+    /// forward mode: see <see cref="Allowed"/>).
     /// </summary>
-    /// <param name="freshGradients">The kernel's gradients are new arrays held by nothing else, so one may become an input's .Grad without a copy.</param>
-    /// <param name="jvp">The op's own forward rule, for the tangents it was recorded with (a fused op
-    /// without one is computed by its composition under forward mode: <see cref="Allowed"/>).</param>
-    public static Tensor Record(Tensor value, string op, Tensor[] inputs, Func<Tensor[], Tensor> reference,
-                                Func<BackwardContext, Tensor, Tensor?[]?> kernel, Residuals? residuals = null, bool freshGradients = false,
-                                Func<Tensor?[], Tensor?>? jvp = null) =>
-        Tensor.Record(value, op, inputs, g =>
-        {
-            // a kernel reads raw values: under a tangent (forward over reverse) the composition's rules carry it
-            if (GradMode.Enabled || ForwardMode.AnyTangent(g) || ForwardMode.AnyTangent(inputs)) return ReferenceBackward(reference, inputs, g);
-            var grads = kernel(new BackwardContext(Backprop.FreesGraph), g);
-            if (grads is null) return ReferenceBackward(reference, inputs, g);
-            if (freshGradients) MarkFresh(grads);
-            return grads;
-        }, residuals: residuals, jvp: jvp);
+    public static Tensor Record(Tensor value, string op, Tensor[] inputs, FusedOp declaration, Func<Tensor?[], Tensor?>? jvp = null) =>
+        Tensor.RecordNode(value, op, inputs, declaration, jvp: jvp, residuals: declaration);
+
+    /// <summary>A fused op's backward (its node runs this with its declaration).</summary>
+    public static Tensor?[] Backward(FusedOp op, Tensor[] inputs, Tensor g)
+    {
+        // a kernel reads raw values: under a tangent (forward over reverse) the composition's rules carry it
+        if (GradMode.Enabled || ForwardMode.AnyTangent(g) || ForwardMode.AnyTangent(inputs)) return ReferenceBackward(op.Reference, inputs, g);
+        var grads = op.Backward(new BackwardContext(Backprop.FreesGraph), g);
+        if (grads is null) return ReferenceBackward(op.Reference, inputs, g);
+        if (op.FreshGradients) MarkFresh(grads);
+        return grads;
+    }
 
     /// <summary>Marks a kernel's gradients as its own new arrays (<see cref="Tensor.SoleGradient"/>).</summary>
     public static void MarkFresh(Tensor?[] grads)
@@ -90,6 +94,37 @@ internal static class FusedOps
     }
 }
 
+/// <summary>
+/// A fused op's declaration, one object per use: the composition it fuses, its backward kernel,
+/// and what it keeps for that kernel (its residuals, handed back by the tape). Its forward kernel
+/// is the code that makes the object, and its forward rule, when it has one, is passed beside it
+/// to <see cref="FusedOps.Record"/>, as every op's is to its Record call.
+/// </summary>
+internal abstract class FusedOp : Residuals
+{
+    /// <summary>The composition this op fuses: what createGraph, forward mode without a rule of its own, and the tests differentiate.</summary>
+    public abstract Tensor Reference(Tensor[] inputs);
+
+    /// <summary>The gradients for the output gradient <paramref name="g"/> by the op's kernel; null when an input it does not cover needs one.</summary>
+    public abstract Tensor?[]? Backward(BackwardContext context, Tensor g);
+
+    /// <summary>True when the kernel's gradients are new arrays held by nothing else, so one may become an input's .Grad without a copy.</summary>
+    public virtual bool FreshGradients => false;
+
+    /// <summary>Nothing kept, unless the op says otherwise.</summary>
+    public override void HandBack() { }
+}
+
+/// <summary>The backward of a fused pair (see <see cref="PairShortcut"/>), declared by the consumer.</summary>
+internal interface IFusedPair
+{
+    /// <summary>Whether the pair's kernel covers this pass (say, no input it does not differentiate needs a gradient).</summary>
+    bool Applies();
+
+    /// <summary>The gradients of the pair's inputs (the producer's, then the consumer's others) at once.</summary>
+    Tensor?[] Backward(BackwardContext context, Tensor g);
+}
+
 /// <summary>A declared primitive that fusion recognises on the tape, compared by reference (never by name).</summary>
 internal sealed class Primitive(string name)
 {
@@ -115,6 +150,9 @@ internal readonly struct BackwardContext(bool lastUse)
 /// </summary>
 internal abstract class Residuals
 {
+    /// <summary>The primitive whose residuals these are, when fusion recognises it (log_softmax's say so); null otherwise.</summary>
+    public virtual Primitive? Primitive => null;
+
     /// <summary>Hands every tensor still kept back to the running pass (each goes back to the pool when the pass ends).</summary>
     public abstract void HandBack();
 
@@ -142,24 +180,23 @@ internal abstract class Residuals
 
 /// <summary>
 /// A fused pair on the tape: the consumer's node (which carries this) and the producer's node,
-/// joined by the intermediate tensor the producer made and the consumer read. The tape runs
-/// <see cref="Backward"/>, the gradients of <see cref="Inputs"/> (the producer's inputs, then the
-/// consumer's other inputs) at once, in place of both rules, when the intermediate's own gradient is
-/// not needed (see <c>Backprop</c>); the two rules otherwise, with the same answers.
+/// joined by the intermediate tensor the producer made and the consumer read. The tape runs the
+/// pair's backward, the gradients of <see cref="Inputs"/> (the producer's inputs, then the
+/// consumer's other inputs) at once, in place of both rules, when the intermediate's own gradient
+/// is not needed (see <c>Backprop</c>); the two rules otherwise, with the same answers. The pair's
+/// gradients are taken as new arrays held by nothing else (<see cref="FusedOps.MarkFresh"/>).
 /// </summary>
-/// <remarks>The kernel's gradients are taken as new arrays held by nothing else (<see cref="FusedOps.MarkFresh"/>).</remarks>
-internal sealed class PairShortcut(Node producer, Tensor intermediate, Tensor[] inputs, Func<BackwardContext, Tensor, Tensor?[]> backward, Func<bool> applies)
+internal sealed class PairShortcut(Node producer, Tensor intermediate, Tensor[] inputs, IFusedPair pair)
 {
     public Node Producer { get; } = producer;
     public Tensor Intermediate { get; } = intermediate;
     public Tensor[] Inputs { get; } = inputs;
 
-    /// <summary>Whether the pair's kernel covers this pass (say, no input it does not differentiate needs a gradient).</summary>
-    public bool Applies() => applies();
+    public bool Applies() => pair.Applies();
 
     public Tensor?[] Backward(BackwardContext context, Tensor g)
     {
-        var grads = backward(context, g);
+        var grads = pair.Backward(context, g);
         FusedOps.MarkFresh(grads);
         return grads;
     }

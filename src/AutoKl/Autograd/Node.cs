@@ -10,10 +10,10 @@ internal sealed class Node
 {
     /// <param name="op">The op's name, as errors show it.</param>
     /// <param name="inputs">The op's inputs, in the order of the rule's results.</param>
-    /// <param name="backward">The vector-Jacobian product.</param>
+    /// <param name="backward">The vector-Jacobian product: a delegate, or a fused op's declaration (<see cref="FusedOp"/>), which is then also the node's residuals.</param>
     /// <param name="output">The op's result when the rule may read its values (and its inputs'), else null.</param>
     /// <param name="alsoSaved">Tensors the rule reads besides the inputs and the output.</param>
-    public Node(string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward, Tensor? output, Tensor[]? alsoSaved)
+    public Node(string op, Tensor[] inputs, object backward, Tensor? output, Tensor[]? alsoSaved)
     {
         Op = op;
         Inputs = inputs;
@@ -39,13 +39,17 @@ internal sealed class Node
 
     public string Op { get; }
     public Tensor[] Inputs { get; }
-    private Func<Tensor, Tensor?[]>? _backward;
+    private object? _backward;
 
     /// <summary>True once a backward pass that did not retain the graph has run this rule.</summary>
     public bool Released => _backward is null;
 
-    public Tensor?[] Backward(Tensor g) =>
-        (_backward ?? throw new InvalidOperationException($"internal error: the rule of '{Op}' was released"))(g);
+    public Tensor?[] Backward(Tensor g) => _backward switch
+    {
+        Func<Tensor, Tensor?[]> rule => rule(g),
+        FusedOp fused => FusedOps.Backward(fused, Inputs, g),
+        _ => throw new InvalidOperationException($"internal error: the rule of '{Op}' was released"),
+    };
 
     /// <summary>
     /// Releases the rule. In a pass that frees the graph, what the op kept for its backward rule
@@ -60,18 +64,22 @@ internal sealed class Node
         Shortcut = null;
     }
 
-    /// <summary>The declared primitive this node records, when it is one that fusion recognises (<see cref="Fusions"/>); null otherwise.</summary>
-    public Primitive? Primitive { get; init; }
+    /// <summary>The declared primitive this node records, when it is one that fusion recognises (<see cref="FusedOps.ProducedBy"/>); null otherwise.</summary>
+    public Primitive? Primitive => Residuals?.Primitive;
 
     /// <summary>What the op kept for its backward rule alone (exps, row sums, a unit gradient), owned by this node.</summary>
     public Residuals? Residuals { get; set; }
 
     /// <summary>
     /// A backward kernel for this node together with the node that made one of its inputs (a
-    /// fused pair from <see cref="Fusions"/>), which the tape runs in place of both when nothing
+    /// fused pair, <see cref="PairShortcut"/>), which the tape runs in place of both when nothing
     /// else needs the gradient of that input.
     /// </summary>
-    public PairShortcut? Shortcut { get; set; }
+    public PairShortcut? Shortcut
+    {
+        get => _rare?.Shortcut;
+        set { if (value is not null || _rare is not null) (_rare ??= new Rare()).Shortcut = value; }
+    }
 
     /// <summary>True while <paramref name="output"/> (this node's result) has the values the node saw (no in-place change since).</summary>
     public bool OutputUnchanged(Tensor output) => _outputVersion < 0 || output.Version == _outputVersion;
@@ -85,9 +93,10 @@ internal sealed class Node
         public Tensor[]? AlsoSaved;
         public string? CreatedAt;
         public int[]? Versions;
+        public PairShortcut? Shortcut;
     }
 
-    private readonly Rare? _rare;
+    private Rare? _rare;
     private readonly int _outputVersion, _version0, _version1;
 
     private int SavedCount => Inputs.Length + (_rare?.AlsoSaved?.Length ?? 0);

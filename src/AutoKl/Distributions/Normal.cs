@@ -71,23 +71,30 @@ public sealed class Normal : Distribution
         using (Autograd.NoGrad()) logScale = Tensor.Log(Scale).ToScalar();
         if (x.DType == DType.Float32) Kernels.NormalKernels.LogProb(x.Data<float>(), Loc.Data<float>()[0], Scale.Data<float>()[0], (float)logScale, (float)LogSqrtTwoPi, y.Data<float>());
         else Kernels.NormalKernels.LogProb(x.Data<double>(), Loc.Data<double>()[0], Scale.Data<double>()[0], logScale, LogSqrtTwoPi, y.Data<double>());
-        Tensor[] inputs = [x, Loc, Scale];
-        return FusedOps.Record(y, "normal_log_prob", inputs, p => new Normal(p[1], p[2], validateArgs: false).ComposedLogProb(p[0]), (_, g) =>
+        return FusedOps.Record(y, "normal_log_prob", [x, Loc, Scale], new LogProbOp(x, Loc, Scale));
+    }
+
+    /// <summary>normal_log_prob's declaration: its composition, and its kernel (one pass over x, the two scalar gradients summed in double).</summary>
+    private sealed class LogProbOp(Tensor x, Tensor loc, Tensor scale) : FusedOp
+    {
+        public override Tensor Reference(Tensor[] p) => new Normal(p[1], p[2], validateArgs: false).ComposedLogProb(p[0]);
+
+        public override Tensor?[]? Backward(BackwardContext context, Tensor g)
         {
             g = g.DType == x.DType ? g : g.ToType(x.DType);
             var dx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.ShapeRef) : null;
             double dloc, dscale;
             if (x.DType == DType.Float32)
-                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<float>(), g.Data<float>(), Loc.Data<float>()[0], Scale.Data<float>()[0], dx?.Data<float>());
+                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<float>(), g.Data<float>(), loc.Data<float>()[0], scale.Data<float>()[0], dx?.Data<float>());
             else
-                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<double>(), g.Data<double>(), Loc.Data<double>()[0], Scale.Data<double>()[0], dx?.Data<double>());
+                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<double>(), g.Data<double>(), loc.Data<double>()[0], scale.Data<double>()[0], dx?.Data<double>());
             return
             [
                 dx,
-                Loc.RequiresGrad ? Tensor.Full(Loc.ShapeRef, dloc, Loc.DType) : null,
-                Scale.RequiresGrad ? Tensor.Full(Scale.ShapeRef, dscale, Scale.DType) : null,
+                loc.RequiresGrad ? Tensor.Full(loc.ShapeRef, dloc, loc.DType) : null,
+                scale.RequiresGrad ? Tensor.Full(scale.ShapeRef, dscale, scale.DType) : null,
             ];
-        });
+        }
     }
 
     /// <summary>P(X &lt;= x) = (1 + erf((x - loc) / (scale sqrt 2))) / 2.</summary>

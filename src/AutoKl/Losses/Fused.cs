@@ -20,29 +20,6 @@ public static partial class Losses
         _ => null,
     };
 
-    /// <summary>What kl_div keeps for its backward: exp(t) for log-probability targets (the target weights), and through log_softmax their row sums.</summary>
-    private sealed class KlDivSaved(Tensor? expT, Tensor? expTRowSums) : Residuals
-    {
-        private Tensor? _expT = expT, _rowSums = expTRowSums;
-
-        public Tensor? ExpT => _expT;
-        public Tensor? RowSums => _rowSums;
-
-        /// <summary>exp(t) as the gradient's array on the kernel's last use; the row sums go back with it.</summary>
-        public Tensor? TakeExpTForGradient(BackwardContext context)
-        {
-            var taken = TakeForGradient(ref _expT, context);
-            if (taken is not null) HandBack(ref _rowSums);
-            return taken;
-        }
-
-        public override void HandBack()
-        {
-            HandBack(ref _expT);
-            HandBack(ref _rowSums);
-        }
-    }
-
     /// <summary>
     /// kl_div reduced to a scalar in one pass, recorded on its input and target. When the input is
     /// a log_softmax output unchanged since (the fused pair log_softmax then kl_div), the value is
@@ -81,44 +58,65 @@ public static partial class Losses
         // A NaN sum may come from a target of 0 against log q = -inf (0 * -inf), which the composed
         // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
         if (double.IsNaN(value.ToScalar())) return null;
-        var kept = new KlDivSaved(expT, expTRowSums);
-        Tensor[] inputs = [input, target];
-        // The gradient of the input alone: -w * scale, with w = t, or exp(t) (kept, or taken here).
-        var result = FusedOps.Record(value, "kl_div", inputs, p => ComposedKlDiv(p[0], p[1], reduction, logTarget), residuals: kept, freshGradients: true,
-            kernel: (context, g) => target.RequiresGrad ? null : [KlGradient(input, target, logTarget, kept, context, g.ToScalar() / divisor, logits: null, n: 0, producerSaved: null), null],
-            jvp: t => Tensor.Sum((logTarget ? Tensor.Exp(target) : target) * t[0]!) * (-1.0 / divisor));
+        var op = new KlDivOp(input, target, reduction, logTarget, divisor, expT, expTRowSums, logits, n, producerSaved);
+        var result = FusedOps.Record(value, "kl_div", [input, target], op, jvp: Fwd ? op.Jvp : null);
         if (producer is not null && result.GradFn is { } consumer)
-        {
-            // The pair: the gradient of the logits directly, with the exps log_softmax kept.
-            consumer.Shortcut = new PairShortcut(producer, input, [logits!, target],
-                (context, g) => [KlGradient(input, target, logTarget, kept, context, g.ToScalar() / divisor, logits, n, producerSaved), null],
-                applies: () => !target.RequiresGrad);
-        }
+            consumer.Shortcut = new PairShortcut(producer, input, [logits!, target], op);
         return result;
     }
 
+    private static bool Fwd => ForwardMode.Active;
+
     /// <summary>
-    /// kl_div's gradient for the output gradient <paramref name="scale"/> / divisor: of its input,
-    /// -w * scale, or through log_softmax (<paramref name="logits"/> given) of the logits,
-    /// (softmax * sum(w) - w) * scale, softmax read from the exps log_softmax kept when it kept them.
+    /// kl_div's declaration: its composition, its kernels (the gradient of its input, -w * scale, and
+    /// through log_softmax the pair's gradient of the logits, (softmax * sum(w) - w) * scale, softmax
+    /// read from the exps log_softmax kept when it kept them), its forward rule, and its residuals:
+    /// exp(t) for log-probability targets (the weights w) and, through log_softmax, their row sums.
     /// </summary>
-    private static Tensor KlGradient(Tensor input, Tensor target, bool logTarget, KlDivSaved kept, BackwardContext context, double scale, Tensor? logits, int n, LogSoftmaxSaved? producerSaved)
+    private sealed class KlDivOp(Tensor input, Tensor target, Reduction reduction, bool logTarget, double divisor,
+                                 Tensor? expT, Tensor? expTRowSums, Tensor? logits, int n, LogSoftmaxSaved? producerSaved) : FusedOp, IFusedPair
     {
-        var expT = kept.ExpT;
-        var rowSums = kept.RowSums;
-        // w is exp(t): kept, or taken here; on the last use, the gradient is written over it
-        var w = expT ?? target;
-        bool expW = expT is null && logTarget;
-        var dx = kept.TakeExpTForGradient(context) ?? Tensor.Uninitialized(input.DType, input.ShapeRef);
-        var softmaxExps = producerSaved?.Exps;
-        var softmaxSums = producerSaved?.RowSums;
-        // with the kept exps, the log_softmax output is not read (the logits stand in for its length)
-        var q = logits is not null && softmaxExps is not null ? logits : input;
-        if (input.DType == DType.Float32)
-            KlBackward(q.Data<float>(), w.Data<float>(), expW, logits is not null, n, (float)scale, dx.Data<float>(), rowSums?.Data<float>(), softmaxExps?.Data<float>(), softmaxSums?.Data<float>());
-        else
-            KlBackward(q.Data<double>(), w.Data<double>(), expW, logits is not null, n, scale, dx.Data<double>(), rowSums?.Data<double>(), softmaxExps?.Data<double>(), softmaxSums?.Data<double>());
-        return dx;
+        private Tensor? _expT = expT, _rowSums = expTRowSums;
+
+        public override Tensor Reference(Tensor[] p) => ComposedKlDiv(p[0], p[1], reduction, logTarget);
+
+        public override bool FreshGradients => true;
+
+        public override Tensor?[]? Backward(BackwardContext context, Tensor g) =>
+            target.RequiresGrad ? null : [Gradient(context, g.ToScalar() / divisor, throughLogSoftmax: false), null];
+
+        bool IFusedPair.Applies() => !target.RequiresGrad;
+
+        Tensor?[] IFusedPair.Backward(BackwardContext context, Tensor g) => [Gradient(context, g.ToScalar() / divisor, throughLogSoftmax: true), null];
+
+        /// <summary>Linear in its input: -sum(w * t) / divisor.</summary>
+        public Tensor? Jvp(Tensor?[] t) => Tensor.Sum((logTarget ? Tensor.Exp(target) : target) * t[0]!) * (-1.0 / divisor);
+
+        private Tensor Gradient(BackwardContext context, double scale, bool throughLogSoftmax)
+        {
+            // w is exp(t): kept, or taken here; on the last use, the gradient is written over it
+            var w = _expT ?? target;
+            bool expW = _expT is null && logTarget;
+            var rowSums = _rowSums;
+            var dx = TakeForGradient(ref _expT, context) ?? Tensor.Uninitialized(input.DType, input.ShapeRef);
+            var softmaxExps = throughLogSoftmax ? producerSaved?.Exps : null;
+            var softmaxSums = throughLogSoftmax ? producerSaved?.RowSums : null;
+            // with the kept exps, the log_softmax output is not read (the logits stand in for its length)
+            var q = throughLogSoftmax && softmaxExps is not null ? logits! : input;
+            if (input.DType == DType.Float32)
+                KlBackward(q.Data<float>(), w.Data<float>(), expW, throughLogSoftmax, n, (float)scale, dx.Data<float>(), throughLogSoftmax ? rowSums?.Data<float>() : null, softmaxExps?.Data<float>(), softmaxSums?.Data<float>());
+            else
+                KlBackward(q.Data<double>(), w.Data<double>(), expW, throughLogSoftmax, n, scale, dx.Data<double>(), throughLogSoftmax ? rowSums?.Data<double>() : null, softmaxExps?.Data<double>(), softmaxSums?.Data<double>());
+            // the row sums go back with exp(t) once the gradient was written over it
+            if (_expT is null) HandBack(ref _rowSums);
+            return dx;
+        }
+
+        public override void HandBack()
+        {
+            HandBack(ref _expT);
+            HandBack(ref _rowSums);
+        }
     }
 
     /// <summary>dx for kl_div's input (or, through log_softmax, its logits), with target weights w = t, or exp(t) when <paramref name="expW"/>.</summary>
@@ -127,23 +125,6 @@ public static partial class Losses
     {
         if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, t, expW, n, scale, dx, rowSums, softmaxExps, softmaxSums);
         else Fused.KlInputGrad(t, expW, scale, dx);
-    }
-
-    /// <summary>What cross_entropy keeps: each row's logsumexp, and the gradient for an output gradient of 1, written in the forward pass.</summary>
-    private sealed class CrossEntropySaved(Tensor lse, Tensor? unitGrad) : Residuals
-    {
-        private Tensor? _lse = lse, _unitGrad = unitGrad;
-
-        public Tensor? UnitGrad => _unitGrad;
-
-        /// <summary>The unit gradient as the gradient's array on the kernel's last use.</summary>
-        public Tensor? TakeUnitGradForGradient(BackwardContext context) => TakeForGradient(ref _unitGrad, context);
-
-        public override void HandBack()
-        {
-            HandBack(ref _lse);
-            HandBack(ref _unitGrad);
-        }
     }
 
     /// <summary>
@@ -191,22 +172,42 @@ public static partial class Losses
             : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>(), unitGrad?.Data<double>() ?? [], 1.0 / divisor, checkTarget) / divisor);
         // a row with a negative or NaN target probability made the total NaN: name the element
         if (checkTarget && double.IsNaN(value.ToScalar())) ArgumentChecks.NonNegative(op, "target", target);
-        var kept = new CrossEntropySaved(lse, unitGrad);
-        return FusedOps.Record(value, op, [input, target], p => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0), residuals: kept, freshGradients: true,
-            kernel: (context, g) =>
+        return FusedOps.Record(value, op, [input, target], new CrossEntropyOp(op, input, target, reduction, ignoreIndex, lse, unitGrad));
+    }
+
+    /// <summary>
+    /// cross_entropy's declaration: its composition, its kernel (the unit gradient scaled by the
+    /// output gradient), and its residuals: each row's logsumexp, and the gradient for an output
+    /// gradient of 1, written in the forward pass.
+    /// </summary>
+    private sealed class CrossEntropyOp(string op, Tensor input, Tensor target, Reduction reduction, long ignoreIndex, Tensor lse, Tensor? unitGrad) : FusedOp
+    {
+        private Tensor? _lse = lse, _unitGrad = unitGrad;
+
+        public override Tensor Reference(Tensor[] p) => CrossEntropyComposed(op, p[0], p[1], null, reduction, ignoreIndex, 0.0);
+
+        public override bool FreshGradients => true;
+
+        public override Tensor?[]? Backward(BackwardContext context, Tensor g)
+        {
+            if (target.RequiresGrad || _unitGrad is not { } unit) return null;
+            // The unit gradient becomes the gradient in place on the last use (no later pass can need it).
+            double outGrad = g.ToScalar();
+            var dx = TakeForGradient(ref _unitGrad, context);
+            if (dx is null || outGrad != 1)
             {
-                if (target.RequiresGrad || kept.UnitGrad is not { } unit) return null;
-                // The unit gradient becomes the gradient in place on the last use (no later pass can need it).
-                double outGrad = g.ToScalar();
-                var dx = kept.TakeUnitGradForGradient(context);
-                if (dx is null || outGrad != 1)
-                {
-                    dx ??= Tensor.Uninitialized(input.DType, input.ShapeRef);
-                    if (input.DType == DType.Float32) Fused.Scale(unit.Data<float>(), (float)outGrad, dx.Data<float>());
-                    else Fused.Scale(unit.Data<double>(), outGrad, dx.Data<double>());
-                }
-                return [dx, null];
-            });
+                dx ??= Tensor.Uninitialized(input.DType, input.ShapeRef);
+                if (input.DType == DType.Float32) Fused.Scale(unit.Data<float>(), (float)outGrad, dx.Data<float>());
+                else Fused.Scale(unit.Data<double>(), outGrad, dx.Data<double>());
+            }
+            return [dx, null];
+        }
+
+        public override void HandBack()
+        {
+            HandBack(ref _lse);
+            HandBack(ref _unitGrad);
+        }
     }
 
     private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] unitGrad, T gradScale, bool checkTarget)

@@ -12,7 +12,7 @@ public sealed partial class Tensor
         (a, b) = Promote("add", a, b);
         var y = Zip("add", a, b, new AddK());
         return Record(y, "add", [a, b], g => [For(a, () => g), For(b, () => g)], readsValues: false,
-            jvp: t => SumTerms(t[0], t[1]));
+            jvp: Fwd ? t => SumTerms(t[0], t[1]) : null);
     }
 
     /// <summary>a - b with broadcasting.</summary>
@@ -21,7 +21,7 @@ public sealed partial class Tensor
         (a, b) = Promote("sub", a, b);
         var y = Zip("sub", a, b, new SubK());
         return Record(y, "sub", [a, b], g => [For(a, () => g), For(b, () => -g)], readsValues: false,
-            jvp: t => SumTerms(t[0], Lin(t[1], tb => -tb)));
+            jvp: Fwd ? t => SumTerms(t[0], Lin(t[1], tb => -tb)) : null);
     }
 
     /// <summary>a * b elementwise with broadcasting.</summary>
@@ -30,7 +30,7 @@ public sealed partial class Tensor
         (a, b) = Promote("mul", a, b);
         var y = Zip("mul", a, b, new MulK());
         return Record(y, "mul", [a, b], g => [For(a, () => g * b), For(b, () => g * a)],
-            jvp: t => SumTerms(Lin(t[0], ta => ta * b), Lin(t[1], tb => a * tb)));
+            jvp: Fwd ? t => SumTerms(Lin(t[0], ta => ta * b), Lin(t[1], tb => a * tb)) : null);
     }
 
     /// <summary>a / b elementwise with broadcasting.</summary>
@@ -39,14 +39,14 @@ public sealed partial class Tensor
         (a, b) = Promote("div", a, b);
         var y = Zip("div", a, b, new DivK());
         return Record(y, "div", [a, b], g => [For(a, () => g / b), For(b, () => -g * y / b)],
-            jvp: t => SumTerms(Lin(t[0], ta => ta / b), Lin(t[1], tb => -tb * y / b)));
+            jvp: Fwd ? t => SumTerms(Lin(t[0], ta => ta / b), Lin(t[1], tb => -tb * y / b)) : null);
     }
 
     /// <summary>-x.</summary>
     public static Tensor Neg(Tensor x)
     {
         var y = Map("neg", x, new NegK());
-        return Record(y, "neg", [x], g => [-g], readsValues: false, jvp: t => -t[0]!);
+        return Record(y, "neg", [x], g => [-g], readsValues: false, jvp: Fwd ? t => -t[0]! : null);
     }
 
     /// <summary>
@@ -72,7 +72,7 @@ public sealed partial class Tensor
                 var logIsZero = Eq(a, 0.0) * Ge(b, 0.0);
                 return g * Where(logIsZero, a.Const(0), y * Log(Where(logIsZero, a.Const(1), a)));
             }),
-        ], jvp: t => SumTerms(
+        ], jvp: Fwd ? t => SumTerms(
             Lin(t[0], ta =>
             {
                 var bIsZero = Eq(b, 0.0);
@@ -82,7 +82,7 @@ public sealed partial class Tensor
             {
                 var logIsZero = Eq(a, 0.0) * Ge(b, 0.0);
                 return tb * Where(logIsZero, a.Const(0), y * Log(Where(logIsZero, a.Const(1), a)));
-            })));
+            })) : null);
     }
 
     /// <summary>x raised to a constant exponent. d/dx = c x^(c-1) (0 for c = 0).</summary>
@@ -99,7 +99,7 @@ public sealed partial class Tensor
         return Record(y, "pow", [x], g =>
         [
             exponent == 0 ? ZerosLike(x) : exponent == 1 ? g : exponent == 2 ? g * 2.0 * x : g * exponent * Pow(x, exponent - 1),
-        ], jvp: t => exponent == 0 ? null : exponent == 1 ? t[0] : exponent == 2 ? t[0]! * 2.0 * x : t[0]! * exponent * Pow(x, exponent - 1));
+        ], jvp: Fwd ? t => (exponent == 0 ? null : exponent == 1 ? t[0] : exponent == 2 ? t[0]! * 2.0 * x : t[0]! * exponent * Pow(x, exponent - 1)) : null);
     }
 
     /// <summary>A constant base raised to x elementwise. d/dx = base^x log(base).</summary>
@@ -107,7 +107,7 @@ public sealed partial class Tensor
     {
         x.RequireFloat("pow");
         var y = Zip("pow", x.Const(@base), x, new PowK());
-        return Record(y, "pow", [x], g => [g * y * Math.Log(@base)], jvp: t => t[0]! * y * Math.Log(@base));
+        return Record(y, "pow", [x], g => [g * y * Math.Log(@base)], jvp: Fwd ? t => t[0]! * y * Math.Log(@base) : null);
     }
 
     /// <summary>
@@ -122,7 +122,7 @@ public sealed partial class Tensor
         {
             var r2 = x * x + y * y;
             return [For(y, () => g * x / r2), For(x, () => -g * y / r2)];
-        }, jvp: t => SumTerms(Lin(t[0], ty => ty * x), Lin(t[1], tx => -tx * y)) is { } numerator ? numerator / (x * x + y * y) : null);
+        }, jvp: Fwd ? t => SumTerms(Lin(t[0], ty => ty * x), Lin(t[1], tx => -tx * y)) is { } numerator ? numerator / (x * x + y * y) : null : null);
     }
 
     /// <summary>Elementwise maximum with broadcasting; on ties the gradient is split equally (as PyTorch).</summary>
@@ -134,11 +134,11 @@ public sealed partial class Tensor
         {
             var share = Gt(a, b) + Eq(a, b) * 0.5;
             return [For(a, () => g * share), For(b, () => g * (1.0 - share))];
-        }, jvp: t =>
+        }, jvp: Fwd ? t =>
         {
             var share = Gt(a, b) + Eq(a, b) * 0.5;
             return SumTerms(Lin(t[0], ta => ta * share), Lin(t[1], tb => tb * (1.0 - share)));
-        });
+        } : null);
     }
 
     /// <summary>Elementwise minimum with broadcasting; on ties the gradient is split equally (as PyTorch).</summary>
@@ -150,11 +150,11 @@ public sealed partial class Tensor
         {
             var share = Lt(a, b) + Eq(a, b) * 0.5;
             return [For(a, () => g * share), For(b, () => g * (1.0 - share))];
-        }, jvp: t =>
+        }, jvp: Fwd ? t =>
         {
             var share = Lt(a, b) + Eq(a, b) * 0.5;
             return SumTerms(Lin(t[0], ta => ta * share), Lin(t[1], tb => tb * (1.0 - share)));
-        });
+        } : null);
     }
 
     /// <summary>Elementwise maximum with a number (F#: <c>Tensor.maximum x 0.0</c>); see <see cref="Maximum(Tensor, Tensor)"/>.</summary>
@@ -187,12 +187,12 @@ public sealed partial class Tensor
                 For(x, () => g * Where(xIsZero, zero, Log(ySafe))),
                 For(y, () => g * Where(xIsZero, zero, x / ySafe)),
             ];
-        }, jvp: t =>
+        }, jvp: Fwd ? t =>
         {
             var zero = x.Const(0);
             var xIsZero = Eq(x, 0.0);
             var ySafe = Where(xIsZero, y.Const(1), y);
             return SumTerms(Lin(t[0], tx => tx * Where(xIsZero, zero, Log(ySafe))), Lin(t[1], ty => ty * Where(xIsZero, zero, x / ySafe)));
-        });
+        } : null);
     }
 }

@@ -74,7 +74,7 @@ public sealed partial class Tensor
         [
             For(a, () => Where(c, g, g.Const(0))),
             For(b, () => Where(c, g.Const(0), g)),
-        ], alsoSaved: [c], jvp: t => Where(c, t[0] ?? a.Const(0), t[1] ?? b.Const(0)));
+        ], alsoSaved: [c], jvp: Fwd ? t => Where(c, t[0] ?? a.Const(0), t[1] ?? b.Const(0)) : null);
     }
 
     private readonly struct SelectBody(Tensor c, Tensor a, Tensor b, Tensor y) : IFloatBody

@@ -19,7 +19,7 @@ public sealed partial class Tensor
         };
         var y = new Tensor(data, x.ShapeRef);
         if (!dtype.IsFloatingPoint() || !x.DType.IsFloatingPoint()) return y;
-        return Record(y, "to", [x], g => [ToType(g, x.DType)], readsValues: false, jvp: t => ToType(t[0]!, dtype));
+        return Record(y, "to", [x], g => [ToType(g, x.DType)], readsValues: false, jvp: Fwd ? t => ToType(t[0]!, dtype) : null);
     }
 
     /// <summary>
@@ -27,5 +27,5 @@ public sealed partial class Tensor
     /// over an argument an outer computation records. It shares the argument's version counter, so
     /// an in-place change of either after recording is refused by backward as for the other.
     /// </summary>
-    internal static Tensor Identity(Tensor x) => Record(x.View(x.ShapeRef), "identity", [x], g => [g], readsValues: false, jvp: t => t[0]);
+    internal static Tensor Identity(Tensor x) => Record(x.View(x.ShapeRef), "identity", [x], g => [g], readsValues: false, jvp: Fwd ? t => t[0] : null);
 }

@@ -17,7 +17,7 @@ public sealed partial class Tensor
         var y = Empty(x.DType, index.ShapeRef);
         var at = Positions(index, a, x.ShapeRef);
         DTypeDispatch.Run(x.DType, new PickBody(x, at, y));
-        return Record(y, "gather", [x], g => [ScatterAdd(ZerosLike(x), a, index, g)], jvp: t => Gather(t[0]!, a, index));
+        return Record(y, "gather", [x], g => [ScatterAdd(ZerosLike(x), a, index, g)], jvp: Fwd ? t => Gather(t[0]!, a, index) : null);
     }
 
     /// <summary>
@@ -35,7 +35,7 @@ public sealed partial class Tensor
         var at = Positions(index, a, x.ShapeRef);
         DTypeDispatch.Run(x.DType, new AccumulateBody(source, at, y));
         return Record(y, "scatter_add", [x, source], g => [For(x, () => g), For(source, () => Gather(g, a, index))],
-            jvp: t => ScatterAdd(t[0] ?? ZerosLike(x), a, index, t[1] ?? ZerosLike(source)));
+            jvp: Fwd ? t => ScatterAdd(t[0] ?? ZerosLike(x), a, index, t[1] ?? ZerosLike(source)) : null);
     }
 
     private static void CheckIndex(string op, int[] shape, int axis, Tensor index)

@@ -37,7 +37,7 @@ public sealed partial class Tensor
         [
             For(a, () => MatMul(g, Transpose(b))),
             For(b, () => MatMul(Transpose(a), g)),
-        ], jvp: t => SumTerms(Lin(t[0], ta => MatMul(ta, b)), Lin(t[1], tb => MatMul(a, tb))));
+        ], jvp: Fwd ? t => SumTerms(Lin(t[0], ta => MatMul(ta, b)), Lin(t[1], tb => MatMul(a, tb))) : null);
     }
 
     private readonly struct BatchedMatMulBody(Tensor a, Tensor b, Tensor y, int count, int m, int k, int n) : IFloatBody

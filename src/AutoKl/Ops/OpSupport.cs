@@ -24,12 +24,18 @@ public sealed partial class Tensor
     /// is false for rules that use only shapes (add, sum, reshape...): an in-place change of their
     /// inputs or output cannot make their gradient wrong, so none is refused.</para>
     /// <para><paramref name="residuals"/> are what the op keeps for its backward rule alone: the node
-    /// owns them (see <see cref="AutoKl.Residuals"/>). <paramref name="primitive"/> names the node for
-    /// the fused pairs that recognise it (<see cref="FusedOps.ProducedBy"/>).</para>
+    /// owns them (see <see cref="AutoKl.Residuals"/>), and they may name the primitive for the fused
+    /// pairs that recognise it (<see cref="FusedOps.ProducedBy"/>).</para>
     /// </summary>
     internal static Tensor Record(Tensor result, string op, Tensor[] inputs, Func<Tensor, Tensor?[]> backward,
                                   Tensor[]? alsoSaved = null, bool readsValues = true, Func<Tensor?[], Tensor?>? jvp = null,
-                                  Residuals? residuals = null, Primitive? primitive = null)
+                                  Residuals? residuals = null) =>
+        RecordNode(result, op, inputs, backward, alsoSaved, readsValues, jvp, residuals);
+
+    /// <summary><see cref="Record"/> with a rule that is a delegate or a fused op's declaration (<see cref="FusedOps.Record"/>).</summary>
+    internal static Tensor RecordNode(Tensor result, string op, Tensor[] inputs, object backward,
+                                      Tensor[]? alsoSaved = null, bool readsValues = true, Func<Tensor?[], Tensor?>? jvp = null,
+                                      Residuals? residuals = null)
     {
         result._madeBy ??= op;
         if (GradMode.Enabled)
@@ -37,7 +43,7 @@ public sealed partial class Tensor
             {
                 if (!input.RequiresGrad) continue;
                 result._requiresGrad = true;
-                result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved) { Residuals = residuals, Primitive = primitive };
+                result.GradFn = new Node(op, inputs, backward, readsValues ? result : null, alsoSaved) { Residuals = residuals };
                 if (AnomalyMode.Enabled) AnomalyMode.CheckForward(result.GradFn, result);
                 break;
             }
@@ -46,6 +52,13 @@ public sealed partial class Tensor
         if (ForwardMode.Active) ForwardMode.Propagate(result, op, inputs, jvp);
         return result;
     }
+
+    /// <summary>
+    /// True while some forward-mode level propagates (see <see cref="ForwardMode"/>). Forward rules are
+    /// declared as <c>jvp: Fwd ? t => ... : null</c>, so that an op outside forward mode allocates no
+    /// delegate for a rule it will not run.
+    /// </summary>
+    private static bool Fwd => ForwardMode.Active;
 
     /// <summary>A linear term of a forward rule: <paramref name="term"/> of the tangent, or null (zero) when there is none.</summary>
     internal static Tensor? Lin(Tensor? tangent, Func<Tensor, Tensor> term) => tangent is null ? null : term(tangent);

@@ -30,7 +30,7 @@ public sealed partial class Tensor
     {
         var ax = Shapes.NormalizeAxes("sum", axes, x.Rank);
         var y = ReduceRaw("sum", x, ax, keepDim, new SumR());
-        return Record(y, "sum", [x], g => [Unreduce(g, x.ShapeRef, ax)], readsValues: false, jvp: t => Sum(t[0]!, ax, keepDim));
+        return Record(y, "sum", [x], g => [Unreduce(g, x.ShapeRef, ax)], readsValues: false, jvp: Fwd ? t => Sum(t[0]!, ax, keepDim) : null);
     }
 
     /// <summary>Sum over one axis.</summary>
@@ -81,11 +81,11 @@ public sealed partial class Tensor
             var winners = Eq(x, y.Detach().Reshape(keptShape));
             var share = winners / Sum(winners, ax, keepDim: true);
             return [share * g.Reshape(keptShape)];
-        }, jvp: t =>
+        }, jvp: Fwd ? t =>
         {
             var winners = Eq(x, y.Detach().Reshape(Shapes.Reduced(x.ShapeRef, ax, keepDim: true)));
             return Sum(winners / Sum(winners, ax, keepDim: true) * t[0]!, ax, keepDim);
-        });
+        } : null);
     }
 
     /// <summary>
@@ -103,7 +103,7 @@ public sealed partial class Tensor
         // The gradient is softmax(x), taken as exp(log_softmax(x)) rather than exp(x - y): at 1e300
         // y is rounded by far more than 1, and exp(x - y) would give 1 for every element of the row.
         return Record(y, "logsumexp", [x], g => [g.Reshape(keptShape) * Exp(LogSoftmaxOver(x, ax))],
-            jvp: t => Sum(t[0]! * Exp(LogSoftmaxOver(x, ax)), ax, keepDim));
+            jvp: Fwd ? t => Sum(t[0]! * Exp(LogSoftmaxOver(x, ax)), ax, keepDim) : null);
     }
 
     /// <summary>logsumexp along one axis.</summary>

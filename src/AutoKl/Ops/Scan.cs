@@ -20,7 +20,7 @@ public sealed partial class Tensor
         for (int d = a + 1; d < x.Rank; d++) inner *= x.ShapeRef[d];
         var y = Empty(x.DType, x.ShapeRef);
         DTypeDispatch.Run(x.DType, new ScanBody(x, y, outer, n, inner, reverse));
-        return Record(y, "cumsum", [x], g => [CumSum(g, a, !reverse)], readsValues: false, jvp: t => CumSum(t[0]!, a, reverse));
+        return Record(y, "cumsum", [x], g => [CumSum(g, a, !reverse)], readsValues: false, jvp: Fwd ? t => CumSum(t[0]!, a, reverse) : null);
     }
 
     // The running sum is kept in double for float32 too, as PyTorch does on the CPU: in float32

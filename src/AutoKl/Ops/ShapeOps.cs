@@ -13,7 +13,7 @@ public sealed partial class Tensor
         var target = InferShape(x, shape);
         if (Shapes.Equal(target, x.ShapeRef) && !x.RequiresGrad) return x;
         var y = x.View(target);
-        return Record(y, "reshape", [x], g => [g.Reshape(x.ShapeRef)], readsValues: false, jvp: t => t[0]!.Reshape(target));
+        return Record(y, "reshape", [x], g => [g.Reshape(x.ShapeRef)], readsValues: false, jvp: Fwd ? t => t[0]!.Reshape(target) : null);
     }
 
     private static int[] InferShape(Tensor x, int[] shape)
@@ -52,7 +52,7 @@ public sealed partial class Tensor
         }
         var inverse = new int[perm.Length];
         for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
-        return Record(y, "permute", [x], g => [Permute(g, inverse)], readsValues: false, jvp: t => Permute(t[0]!, perm));
+        return Record(y, "permute", [x], g => [Permute(g, inverse)], readsValues: false, jvp: Fwd ? t => Permute(t[0]!, perm) : null);
     }
 
     /// <summary>Swaps two dimensions (by default the last two, the matrix transpose).</summary>
@@ -88,7 +88,7 @@ public sealed partial class Tensor
         }
         if (Shapes.Equal(target, x.ShapeRef)) return x;
         var y = Expanded(x, target);
-        return Record(y, "expand", [x], g => [g], readsValues: false, jvp: t => Expand(t[0]!, target));
+        return Record(y, "expand", [x], g => [g], readsValues: false, jvp: Fwd ? t => Expand(t[0]!, target) : null);
     }
 
     /// <summary>Removes every dimension of size 1.</summary>
@@ -187,7 +187,7 @@ public sealed partial class Tensor
             case long[] l: Layout.Gather(l, offset, dims, strides, y.Span<long>()); break;
         }
         return Record(y, "slice", [x], g => [SliceBackward(g, x.ShapeRef, axis, start, step)], readsValues: false,
-            jvp: t => SliceRaw(t[0]!, axis, start, count, step));
+            jvp: Fwd ? t => SliceRaw(t[0]!, axis, start, count, step) : null);
     }
 
     /// <summary>Zeros of the input's shape with the slice's gradient written into the sliced positions.</summary>
@@ -197,7 +197,7 @@ public sealed partial class Tensor
         var y = Empty(g.DType, inputShape);
         DTypeDispatch.Run(g.DType, new ScatterBody(g, y, offset, dims, strides));
         return Record(y, "slice_backward", [g], gg => [SliceRaw(gg, axis, start, g.ShapeRef[axis], step)], readsValues: false,
-            jvp: t => SliceBackward(t[0]!, inputShape, axis, start, step));
+            jvp: Fwd ? t => SliceBackward(t[0]!, inputShape, axis, start, step) : null);
     }
 
     private readonly struct ScatterBody(Tensor g, Tensor y, int offset, int[] dims, int[] strides) : IFloatBody
@@ -238,7 +238,7 @@ public sealed partial class Tensor
             }
         }
         return Record(y, "concat", xs, g => xs.Select((x, k) => For(x, () => SliceRaw(g, a, starts[k], x.ShapeRef[a], 1))).ToArray(), readsValues: false,
-            jvp: t => Concat(xs.Select((x, k) => t[k] ?? ZerosLike(x)), a));
+            jvp: Fwd ? t => Concat(xs.Select((x, k) => t[k] ?? ZerosLike(x)), a) : null);
     }
 
     /// <summary>Joins tensors of equal shape along a new <paramref name="axis"/>.</summary>

@@ -18,7 +18,7 @@ public sealed partial class Tensor
         var axes = SoftmaxAxes("softmax", x, axis);
         var y = RowWise(x, null, axes, new SoftmaxRow());
         // softmax's Jacobian, diag(y) - y y^T, is symmetric: its JVP is its VJP
-        return Record(y, "softmax", [x], g => [SoftmaxBackward(g, y, axes)], jvp: t => SoftmaxBackward(t[0]!, y, axes));
+        return Record(y, "softmax", [x], g => [SoftmaxBackward(g, y, axes)], jvp: Fwd ? t => SoftmaxBackward(t[0]!, y, axes) : null);
     }
 
     /// <summary>
@@ -33,9 +33,9 @@ public sealed partial class Tensor
         {
             var hy = Sum(h * y, axes, keepDim: true);
             return [For(g, () => y * (h - hy)), For(y, () => h * (g - Sum(g * y, axes, keepDim: true)) - g * hy)];
-        }, jvp: t => SumTerms(
+        }, jvp: Fwd ? t => SumTerms(
             Lin(t[0], tg => SoftmaxBackward(tg, y, axes)),
-            Lin(t[1], ty => ty * (g - Sum(g * y, axes, keepDim: true)) - y * Sum(g * ty, axes, keepDim: true))));
+            Lin(t[1], ty => ty * (g - Sum(g * y, axes, keepDim: true)) - y * Sum(g * ty, axes, keepDim: true))) : null);
     }
 
     /// <summary>
@@ -86,8 +86,8 @@ public sealed partial class Tensor
         }
         else y = RowWise(x, null, axes, new LogSoftmaxRow());
         // a kl_div after it recognises it as the producer of their fused pair (Losses/Fused.cs)
-        return Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)], jvp: t => LogSoftmaxJvp(t[0]!, y, axes),
-                      residuals: saved, primitive: Primitive.LogSoftmax);
+        return Record(y, "log_softmax", [x], g => [LogSoftmaxBackward(g, y, axes, saved)], jvp: Fwd ? t => LogSoftmaxJvp(t[0]!, y, axes) : null,
+                      residuals: saved);
     }
 
     /// <summary>log_softmax over contiguous rows of <paramref name="n"/> keeping exps and row sums; the output deferred or written.</summary>
@@ -125,11 +125,11 @@ public sealed partial class Tensor
         {
             var p = Exp(y);
             return [For(g, () => h - Sum(h * p, axes, keepDim: true)), For(y, () => -(h * p * Sum(g, axes, keepDim: true)))];
-        }, jvp: t =>
+        }, jvp: Fwd ? t =>
         {
             var p = Exp(y);
             return SumTerms(Lin(t[0], tg => tg - p * Sum(tg, axes, keepDim: true)), Lin(t[1], ty => -(p * ty * Sum(g, axes, keepDim: true))));
-        });
+        } : null);
     }
 
     /// <summary>
@@ -145,11 +145,11 @@ public sealed partial class Tensor
         [
             For(t, () => LogSoftmaxBackward(h, y, axes, new LogSoftmaxSaved(axes))),
             For(y, () => -(Exp(y) * t * Sum(h, axes, keepDim: true))),
-        ], jvp: tangents =>
+        ], jvp: Fwd ? tangents =>
         {
             var p = Exp(y);
             return SumTerms(Lin(tangents[0], tt => LogSoftmaxJvp(tt, y, axes)), Lin(tangents[1], ty => -Sum(p * ty * t, axes, keepDim: true)));
-        });
+        } : null);
     }
 
     /// <summary>
@@ -191,6 +191,9 @@ internal sealed class DeferredLogSoftmax<T>(Tensor x, int n, T[] shifts) : Defer
 /// </summary>
 internal sealed class LogSoftmaxSaved(int[] axes) : Residuals
 {
+    /// <summary>log_softmax: a kl_div after it recognises its producer by these.</summary>
+    public override Primitive? Primitive => Primitive.LogSoftmax;
+
     public int[] Axes { get; } = axes;
 
     public Tensor? Exps { get; private set; }

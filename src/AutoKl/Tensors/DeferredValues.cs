@@ -26,7 +26,6 @@ public sealed partial class Tensor
 
     /// <summary>On a base: the tensors whose deferred values are computed from this storage (weakly: an
     /// output nobody holds any more needs no values).</summary>
-    private List<WeakReference<Tensor>>? _deferredReaders;
 
     /// <summary>Whether this tensor's values are still to be written (nothing has read it yet).</summary>
     internal bool IsDeferred => Deferred is not null;
@@ -62,7 +61,7 @@ public sealed partial class Tensor
     /// <summary>Notes that <paramref name="reader"/>'s deferred values are computed from this base's values.</summary>
     private void AddDeferredReader(Tensor reader)
     {
-        var readers = _deferredReaders ??= new List<WeakReference<Tensor>>();
+        var readers = (_rare ??= new Rare()).DeferredReaders ??= new List<WeakReference<Tensor>>();
         // a loop that never reads its outputs adds one per step: drop those written, released or
         // collected whenever the list has doubled since the last sweep
         if (readers.Count >= 16 && (readers.Count & (readers.Count - 1)) == 0)
@@ -76,8 +75,8 @@ public sealed partial class Tensor
     /// </summary>
     private void WillOverwrite()
     {
-        if (_base._deferredReaders is not { } readers) return;
-        _base._deferredReaders = null;
+        if (_base._rare?.DeferredReaders is not { } readers) return;
+        _base._rare.DeferredReaders = null;
         foreach (var r in readers)
             if (r.TryGetTarget(out var reader) && reader.IsDeferred)
                 _ = reader.Storage;

@@ -71,7 +71,26 @@ public sealed partial class Tensor
     internal Node? GradFn;
 
     /// <summary>Forward-mode tangents, one per nesting level (see <see cref="ForwardMode"/>); null almost always.</summary>
-    internal TangentLink? Tangents;
+    internal TangentLink? Tangents
+    {
+        get => _rare?.Tangents;
+        set
+        {
+            if (value is null && _rare is null) return;
+            (_rare ??= new Rare()).Tangents = value;
+        }
+    }
+
+    /// <summary>What few tensors need, kept apart so that the common tensor stays small.</summary>
+    private sealed class Rare
+    {
+        public TangentLink? Tangents;
+
+        /// <summary>On a base: the tensors whose values are deferred on this one's (see DeferredValues.cs).</summary>
+        public List<WeakReference<Tensor>>? DeferredReaders;
+    }
+
+    private Rare? _rare;
 
     /// <summary>Shared by every tensor over the same storage (PyTorch's version counter); made on first need.</summary>
     private VersionCounter? _versionCounter;
@@ -296,7 +315,7 @@ public sealed partial class Tensor
     }
 
     /// <summary>A copy with its own storage; the gradient flows through unchanged (torch.clone).</summary>
-    public Tensor Clone() => Record(CopyValues(), "clone", [this], g => [g], readsValues: false, jvp: t => t[0]);
+    public Tensor Clone() => Record(CopyValues(), "clone", [this], g => [g], readsValues: false, jvp: Fwd ? t => t[0] : null);
 
     /// <summary>A new leaf with its own copy of the values: records nothing (for optimizer state, checkpoints, gradients).</summary>
     internal Tensor CopyValues() => new((Array)Storage.Clone(), _shape);
