@@ -69,18 +69,13 @@ public sealed class Normal : Distribution
         // log(scale) by the same kernel as the composition's
         double logScale;
         using (Autograd.NoGrad()) logScale = Tensor.Log(Scale).ToScalar();
-        if (x.DType == DType.Float32) Kernels.NormalKernels.LogProb(x.Data<float>(), Loc.Data<float>()[0], Scale.Data<float>()[0], (float)logScale, (float)LogSqrtTwoPi, y.Data<float>());
-        else Kernels.NormalKernels.LogProb(x.Data<double>(), Loc.Data<double>()[0], Scale.Data<double>()[0], logScale, LogSqrtTwoPi, y.Data<double>());
+        DTypeDispatch.Run(x.DType, new LogProbBody(x, Loc, Scale, logScale, y));
         Tensor[] inputs = [x, Loc, Scale];
         return FusedOps.Record(y, "normal_log_prob", inputs, p => new Normal(p[1], p[2], validateArgs: false).ComposedLogProb(p[0]), (_, g) =>
         {
             g = g.DType == x.DType ? g : g.ToType(x.DType);
             var dx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.ShapeRef) : null;
-            double dloc, dscale;
-            if (x.DType == DType.Float32)
-                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<float>(), g.Data<float>(), Loc.Data<float>()[0], Scale.Data<float>()[0], dx?.Data<float>());
-            else
-                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<double>(), g.Data<double>(), Loc.Data<double>()[0], Scale.Data<double>()[0], dx?.Data<double>());
+            var (dloc, dscale) = DTypeDispatch.Run<BackwardBody, (double Loc, double Scale)>(x.DType, new(x, g, Loc, Scale, dx));
             return
             [
                 dx,
@@ -88,6 +83,20 @@ public sealed class Normal : Distribution
                 Scale.RequiresGrad ? Tensor.Full(Scale.ShapeRef, dscale, Scale.DType) : null,
             ];
         });
+    }
+
+    /// <summary>y = log p(x) for one loc and one scale, <paramref name="logScale"/> = log(scale) as the composition computes it.</summary>
+    private readonly struct LogProbBody(Tensor x, Tensor loc, Tensor scale, double logScale, Tensor y) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+            => Kernels.NormalKernels.LogProb(x.Data<T>(), loc.Data<T>()[0], scale.Data<T>()[0], T.CreateChecked(logScale), T.CreateChecked(LogSqrtTwoPi), y.Data<T>());
+    }
+
+    /// <summary>The gradients of log p(x) for the output gradient <paramref name="g"/>: dx written when given, those of loc and scale returned.</summary>
+    private readonly struct BackwardBody(Tensor x, Tensor g, Tensor loc, Tensor scale, Tensor? dx) : IFloatFunc<(double Loc, double Scale)>
+    {
+        public (double Loc, double Scale) Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+            => Kernels.NormalKernels.Backward(x.Data<T>(), g.Data<T>(), loc.Data<T>()[0], scale.Data<T>()[0], dx?.Data<T>());
     }
 
     /// <summary>P(X &lt;= x) = (1 + erf((x - loc) / (scale sqrt 2))) / 2.</summary>
