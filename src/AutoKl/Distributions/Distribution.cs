@@ -99,5 +99,11 @@ public abstract class Distribution
     }
 
     /// <summary>The machine epsilon of a floating dtype (PyTorch's clamp_probs bound).</summary>
-    internal static double Epsilon(DType dtype) => dtype == DType.Float32 ? 1.1920928955078125e-07 : 2.220446049250313e-16;
+    internal static double Epsilon(DType dtype) => DTypeDispatch.Run<MachineEpsilon, double>(dtype, default);
+
+    /// <summary>The gap between 1 and the next value: 2^-23 for float32, 2^-52 for float64.</summary>
+    private readonly struct MachineEpsilon : IFloatFunc<double>
+    {
+        public double Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => double.CreateChecked(T.BitIncrement(T.One) - T.One);
+    }
 }

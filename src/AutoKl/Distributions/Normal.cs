@@ -69,8 +69,7 @@ public sealed class Normal : Distribution
         // log(scale) by the same kernel as the composition's
         double logScale;
         using (Autograd.NoGrad()) logScale = Tensor.Log(Scale).ToScalar();
-        if (x.DType == DType.Float32) Kernels.NormalKernels.LogProb(x.Data<float>(), Loc.Data<float>()[0], Scale.Data<float>()[0], (float)logScale, (float)LogSqrtTwoPi, y.Data<float>());
-        else Kernels.NormalKernels.LogProb(x.Data<double>(), Loc.Data<double>()[0], Scale.Data<double>()[0], logScale, LogSqrtTwoPi, y.Data<double>());
+        DTypeDispatch.Run(x.DType, new LogProbBody(x, Loc, Scale, logScale, y));
         return FusedOps.Record(y, "normal_log_prob", [x, Loc, Scale], new LogProbOp(x, Loc, Scale));
     }
 
@@ -83,11 +82,7 @@ public sealed class Normal : Distribution
         {
             g = g.DType == x.DType ? g : g.ToType(x.DType);
             var dx = x.RequiresGrad ? Tensor.Uninitialized(x.DType, x.ShapeRef) : null;
-            double dloc, dscale;
-            if (x.DType == DType.Float32)
-                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<float>(), g.Data<float>(), loc.Data<float>()[0], scale.Data<float>()[0], dx?.Data<float>());
-            else
-                (dloc, dscale) = Kernels.NormalKernels.Backward(x.Data<double>(), g.Data<double>(), loc.Data<double>()[0], scale.Data<double>()[0], dx?.Data<double>());
+            var (dloc, dscale) = DTypeDispatch.Run<BackwardBody, (double Loc, double Scale)>(x.DType, new(x, g, loc, scale, dx));
             return
             [
                 dx,
@@ -95,6 +90,20 @@ public sealed class Normal : Distribution
                 scale.RequiresGrad ? Tensor.Full(scale.ShapeRef, dscale, scale.DType) : null,
             ];
         }
+    }
+
+    /// <summary>y = log p(x) for one loc and one scale, <paramref name="logScale"/> = log(scale) as the composition computes it.</summary>
+    private readonly struct LogProbBody(Tensor x, Tensor loc, Tensor scale, double logScale, Tensor y) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+            => Kernels.NormalKernels.LogProb(x.Data<T>(), loc.Data<T>()[0], scale.Data<T>()[0], T.CreateChecked(logScale), T.CreateChecked(LogSqrtTwoPi), y.Data<T>());
+    }
+
+    /// <summary>The gradients of log p(x) for the output gradient <paramref name="g"/>: dx written when given, those of loc and scale returned.</summary>
+    private readonly struct BackwardBody(Tensor x, Tensor g, Tensor loc, Tensor scale, Tensor? dx) : IFloatFunc<(double Loc, double Scale)>
+    {
+        public (double Loc, double Scale) Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+            => Kernels.NormalKernels.Backward(x.Data<T>(), g.Data<T>(), loc.Data<T>()[0], scale.Data<T>()[0], dx?.Data<T>());
     }
 
     /// <summary>P(X &lt;= x) = (1 + erf((x - loc) / (scale sqrt 2))) / 2.</summary>

@@ -52,9 +52,7 @@ public static partial class Losses
         // A log_softmax output not written yet stays so: its rows are computed from the logits.
         var unwritten = logits is not null ? input.Deferred : null;
         var q = unwritten is null ? input : logits!;
-        var value = input.DType == DType.Float32
-            ? Scalar<float>(Fused.KlSum(q.Data<float>(), target.Data<float>(), logTarget, expT?.Data<float>() ?? [], n, expTRowSums?.Data<float>(), (unwritten as DeferredLogSoftmax<float>)?.Shifts) / (float)divisor)
-            : Scalar<double>(Fused.KlSum(q.Data<double>(), target.Data<double>(), logTarget, expT?.Data<double>() ?? [], n, expTRowSums?.Data<double>(), (unwritten as DeferredLogSoftmax<double>)?.Shifts) / divisor);
+        var value = DTypeDispatch.Run<KlSum, Tensor>(input.DType, new(q, target, logTarget, expT, n, expTRowSums, unwritten, divisor));
         // A NaN sum may come from a target of 0 against log q = -inf (0 * -inf), which the composed
         // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
         if (double.IsNaN(value.ToScalar())) return null;
@@ -66,6 +64,18 @@ public static partial class Losses
     }
 
     private static bool Fwd => ForwardMode.Active;
+
+    /// <summary>
+    /// kl_div's value, the sum over <paramref name="q"/> (log q, or with <paramref name="n"/> &gt; 0 the
+    /// logits of log_softmax over rows of n, <paramref name="unwritten"/> its output when not written)
+    /// divided by <paramref name="divisor"/>; exp(t) and its row sums written into
+    /// <paramref name="expT"/> and <paramref name="expTRowSums"/> when given.
+    /// </summary>
+    private readonly struct KlSum(Tensor q, Tensor target, bool logTarget, Tensor? expT, int n, Tensor? expTRowSums, DeferredValues? unwritten, double divisor) : IFloatFunc<Tensor>
+    {
+        public Tensor Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => Scalar(Fused.KlSum(q.Data<T>(), target.Data<T>(), logTarget, expT?.Data<T>() ?? [], n, expTRowSums?.Data<T>(), (unwritten as DeferredLogSoftmax<T>)?.Shifts) / T.CreateChecked(divisor));
+    }
 
     /// <summary>
     /// kl_div's declaration: its composition, its kernels (the gradient of its input, -w * scale, and
@@ -103,10 +113,7 @@ public static partial class Losses
             var softmaxSums = throughLogSoftmax ? producerSaved?.RowSums : null;
             // with the kept exps, the log_softmax output is not read (the logits stand in for its length)
             var q = throughLogSoftmax && softmaxExps is not null ? logits! : input;
-            if (input.DType == DType.Float32)
-                KlBackward(q.Data<float>(), w.Data<float>(), expW, throughLogSoftmax, n, (float)scale, dx.Data<float>(), throughLogSoftmax ? rowSums?.Data<float>() : null, softmaxExps?.Data<float>(), softmaxSums?.Data<float>());
-            else
-                KlBackward(q.Data<double>(), w.Data<double>(), expW, throughLogSoftmax, n, scale, dx.Data<double>(), throughLogSoftmax ? rowSums?.Data<double>() : null, softmaxExps?.Data<double>(), softmaxSums?.Data<double>());
+            DTypeDispatch.Run(input.DType, new KlBackward(q, w, expW, throughLogSoftmax, n, scale, dx, throughLogSoftmax ? rowSums : null, softmaxExps, softmaxSums));
             // the row sums go back with exp(t) once the gradient was written over it
             if (_expT is null) HandBack(ref _rowSums);
             return dx;
@@ -120,11 +127,16 @@ public static partial class Losses
     }
 
     /// <summary>dx for kl_div's input (or, through log_softmax, its logits), with target weights w = t, or exp(t) when <paramref name="expW"/>.</summary>
-    private static void KlBackward<T>(T[] q, T[] t, bool expW, bool throughLogSoftmax, int n, T scale, T[] dx, T[]? rowSums, T[]? softmaxExps, T[]? softmaxSums)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    private readonly struct KlBackward(Tensor q, Tensor t, bool expW, bool throughLogSoftmax, int n, double scale, Tensor dx, Tensor? rowSums, Tensor? softmaxExps, Tensor? softmaxSums) : IFloatBody
     {
-        if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, t, expW, n, scale, dx, rowSums, softmaxExps, softmaxSums);
-        else Fused.KlInputGrad(t, expW, scale, dx);
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
+            => Apply(q.Data<T>(), t.Data<T>(), T.CreateChecked(scale), dx.Data<T>(), rowSums?.Data<T>(), softmaxExps?.Data<T>(), softmaxSums?.Data<T>());
+
+        private void Apply<T>(T[] q, T[] t, T scale, T[] dx, T[]? rowSums, T[]? softmaxExps, T[]? softmaxSums) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (throughLogSoftmax) Fused.SoftmaxMinusTarget(q, t, expW, n, scale, dx, rowSums, softmaxExps, softmaxSums);
+            else Fused.KlInputGrad(t, expW, scale, dx);
+        }
     }
 
     /// <summary>
@@ -167,9 +179,7 @@ public static partial class Losses
         Tensor? unitGrad = GradMode.Enabled && input.RequiresGrad ? Tensor.Uninitialized(input.DType, input.ShapeRef).KeptBy(op) : null;
         bool checkTarget = !indices && Validation.Enabled;
         long[] rowIndex = indices ? target.Data<long>() : [];
-        var value = input.DType == DType.Float32
-            ? Scalar<float>(CrossEntropyTotal(input.Data<float>(), indices ? [] : target.Data<float>(), rowIndex, ignoreIndex, n, lse.Data<float>(), unitGrad?.Data<float>() ?? [], (float)(1.0 / divisor), checkTarget) / (float)divisor)
-            : Scalar<double>(CrossEntropyTotal(input.Data<double>(), indices ? [] : target.Data<double>(), rowIndex, ignoreIndex, n, lse.Data<double>(), unitGrad?.Data<double>() ?? [], 1.0 / divisor, checkTarget) / divisor);
+        var value = DTypeDispatch.Run<CrossEntropyTotal, Tensor>(input.DType, new(input, indices ? null : target, rowIndex, ignoreIndex, n, lse, unitGrad, divisor, checkTarget));
         // a row with a negative or NaN target probability made the total NaN: name the element
         if (checkTarget && double.IsNaN(value.ToScalar())) ArgumentChecks.NonNegative(op, "target", target);
         return FusedOps.Record(value, op, [input, target], new CrossEntropyOp(op, input, target, reduction, ignoreIndex, lse, unitGrad));
@@ -197,8 +207,7 @@ public static partial class Losses
             if (dx is null || outGrad != 1)
             {
                 dx ??= Tensor.Uninitialized(input.DType, input.ShapeRef);
-                if (input.DType == DType.Float32) Fused.Scale(unit.Data<float>(), (float)outGrad, dx.Data<float>());
-                else Fused.Scale(unit.Data<double>(), outGrad, dx.Data<double>());
+                DTypeDispatch.Run(input.DType, new ScaleBody(unit, outGrad, dx));
             }
             return [dx, null];
         }
@@ -210,20 +219,34 @@ public static partial class Losses
         }
     }
 
-    private static T CrossEntropyTotal<T>(T[] x, T[] t, long[] index, long ignore, int n, T[] lse, T[] unitGrad, T gradScale, bool checkTarget)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>
+    /// cross_entropy's value over rows of <paramref name="n"/> logits, against class indices
+    /// (<paramref name="index"/>) or probabilities (<paramref name="target"/>), divided by
+    /// <paramref name="divisor"/>; each row's logsumexp written into <paramref name="lse"/>, and the
+    /// gradient for an output gradient of 1 into <paramref name="unitGrad"/> when given.
+    /// </summary>
+    private readonly struct CrossEntropyTotal(Tensor x, Tensor? target, long[] index, long ignore, int n, Tensor lse, Tensor? unitGrad, double divisor, bool checkTarget) : IFloatFunc<Tensor>
     {
-        var rowLoss = System.Buffers.ArrayPool<T>.Shared.Rent(lse.Length);
-        try
+        public Tensor Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
-            Fused.CrossEntropyRows(x, t, index, ignore, n, lse, rowLoss, unitGrad, gradScale, checkTarget);
-            T total = T.Zero;
-            for (int r = 0; r < lse.Length; r++) total += rowLoss[r];
-            return total;
+            var rows = lse.Data<T>();
+            var rowLoss = System.Buffers.ArrayPool<T>.Shared.Rent(rows.Length);
+            try
+            {
+                Fused.CrossEntropyRows(x.Data<T>(), target?.Data<T>() ?? [], index, ignore, n, rows, rowLoss, unitGrad?.Data<T>() ?? [], T.CreateChecked(1.0 / divisor), checkTarget);
+                T total = T.Zero;
+                for (int r = 0; r < rows.Length; r++) total += rowLoss[r];
+                return Scalar(total / T.CreateChecked(divisor));
+            }
+            finally { System.Buffers.ArrayPool<T>.Shared.Return(rowLoss); }
         }
-        finally { System.Buffers.ArrayPool<T>.Shared.Return(rowLoss); }
     }
 
-    private static Tensor Scalar<T>(T value) where T : unmanaged, IFloatingPointIeee754<T>
-        => value is float f ? new Tensor(new[] { f }, []) : new Tensor(new[] { double.CreateChecked(value) }, []);
+    /// <summary>dx = unit * scale, elementwise.</summary>
+    private readonly struct ScaleBody(Tensor unit, double scale, Tensor dx) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, IFloatingPointIeee754<T> => Fused.Scale(unit.Data<T>(), T.CreateChecked(scale), dx.Data<T>());
+    }
+
+    private static Tensor Scalar<T>(T value) where T : unmanaged, IFloatingPointIeee754<T> => new(new[] { value }, []);
 }

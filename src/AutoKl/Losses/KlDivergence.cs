@@ -61,13 +61,17 @@ public static partial class Losses
     /// </summary>
     private static Tensor LogTargetTerms(Tensor input, Tensor target)
     {
-        bool any = target.DType == DType.Float32 ? Array.IndexOf(target.Data<float>(), float.NegativeInfinity) >= 0
-                 : Array.IndexOf(target.Data<double>(), double.NegativeInfinity) >= 0;
+        bool any = DTypeDispatch.Run<HasNegativeInfinity, bool>(target.DType, new(target));
         if (!any) return Tensor.Exp(target) * (target - input);
         var zero = Tensor.Eq(target, double.NegativeInfinity);
         var t = Tensor.Where(zero, target.Const(0), target);
         var q = Tensor.Where(zero, input.Const(0), input);
         return Tensor.Where(zero, target.Const(0), Tensor.Exp(t) * (t - q));
+    }
+
+    private readonly struct HasNegativeInfinity(Tensor x) : IFloatFunc<bool>
+    {
+        public bool Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Array.IndexOf(x.Data<T>(), T.NegativeInfinity) >= 0;
     }
 
     /// <summary>
@@ -78,23 +82,23 @@ public static partial class Losses
     /// </summary>
     private static Tensor InputWhereTargetIsPositive(Tensor input, Tensor target)
     {
-        bool any = input.DType == DType.Float32 && target.DType == DType.Float32
-            ? AnyZeroTargetNonFinite(target.Data<float>(), input.Data<float>())
-            : input.DType == DType.Float64 && target.DType == DType.Float64
-                ? AnyZeroTargetNonFinite(target.Data<double>(), input.Data<double>())
-                : true;
+        bool any = input.DType != target.DType || DTypeDispatch.Run<AnyZeroTargetNonFinite, bool>(input.DType, new(target, input));
         if (!any) return input;
         var mask = Tensor.Eq(target, 0.0) * (1.0 - Tensor.IsFinite(input));
         return Tensor.Where(mask, input.Const(0), input);
+    }
 
-        static bool AnyZeroTargetNonFinite<T>(T[] target, T[] input) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct AnyZeroTargetNonFinite(Tensor target, Tensor input) : IFloatFunc<bool>
+    {
+        public bool Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
+            T[] t = target.Data<T>(), x = input.Data<T>();
             // Vectorised first: an input whose min and max are finite has no -inf, +inf or NaN.
-            if (input.Length == 0) return false;
-            if (T.IsFinite(System.Numerics.Tensors.TensorPrimitives.Min<T>(input)) && T.IsFinite(System.Numerics.Tensors.TensorPrimitives.Max<T>(input)))
+            if (x.Length == 0) return false;
+            if (T.IsFinite(System.Numerics.Tensors.TensorPrimitives.Min<T>(x)) && T.IsFinite(System.Numerics.Tensors.TensorPrimitives.Max<T>(x)))
                 return false;
-            for (int i = 0; i < input.Length; i++)
-                if (target[i] == T.Zero && !T.IsFinite(input[i])) return true;
+            for (int i = 0; i < x.Length; i++)
+                if (t[i] == T.Zero && !T.IsFinite(x[i])) return true;
             return false;
         }
     }

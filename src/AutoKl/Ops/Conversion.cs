@@ -11,15 +11,14 @@ public sealed partial class Tensor
     public static Tensor ToType(Tensor x, DType dtype)
     {
         if (x.DType == dtype) return x;
-        Array data = dtype switch
-        {
-            DType.Float32 => x.ToSingleArray(),
-            DType.Float64 => x.ToDoubleArray(),
-            _ => x.ToInt64Array(),
-        };
-        var y = new Tensor(data, x.ShapeRef);
+        var y = new Tensor(DTypeDispatch.RunAny<ConvertBody, Array>(dtype, new(x)), x.ShapeRef);
         if (!dtype.IsFloatingPoint() || !x.DType.IsFloatingPoint()) return y;
         return Record(y, "to", [x], g => [ToType(g, x.DType)], readsValues: false, jvp: Fwd ? t => ToType(t[0]!, dtype) : null);
+    }
+
+    private readonly struct ConvertBody(Tensor x) : IElementFunc<Array>
+    {
+        public Array Run<T>() where T : unmanaged, System.Numerics.INumber<T> => x.ValuesAs<T>();
     }
 
     /// <summary>

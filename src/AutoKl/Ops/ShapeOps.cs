@@ -1,3 +1,4 @@
+using System.Numerics;
 using AutoKl.Kernels;
 
 namespace AutoKl;
@@ -44,15 +45,15 @@ public sealed partial class Tensor
             throw new AutoKlException("permute", $"[{string.Join(", ", dims)}] is not a permutation of the {x.Rank} dimensions");
         var shape = perm.Select(p => x.ShapeRef[p]).ToArray();
         var y = Empty(x.DType, shape);
-        switch (x.Storage)
-        {
-            case float[] f: Layout.Permute(f, x.ShapeRef, perm, y.Span<float>()); break;
-            case double[] d: Layout.Permute(d, x.ShapeRef, perm, y.Span<double>()); break;
-            case long[] l: Layout.Permute(l, x.ShapeRef, perm, y.Span<long>()); break;
-        }
+        DTypeDispatch.RunAny(x.DType, new PermuteBody(x, perm, y));
         var inverse = new int[perm.Length];
         for (int i = 0; i < perm.Length; i++) inverse[perm[i]] = i;
         return Record(y, "permute", [x], g => [Permute(g, inverse)], readsValues: false, jvp: Fwd ? t => Permute(t[0]!, perm) : null);
+    }
+
+    private readonly struct PermuteBody(Tensor x, int[] perm, Tensor y) : IElementBody
+    {
+        public void Run<T>() where T : unmanaged, INumber<T> => Layout.Permute(x.Data<T>(), x.ShapeRef, perm, y.Span<T>());
     }
 
     /// <summary>Swaps two dimensions (by default the last two, the matrix transpose).</summary>
@@ -180,14 +181,15 @@ public sealed partial class Tensor
         if (start == 0 && count == x.ShapeRef[axis] && step == 1) return x;
         var (offset, dims, strides) = SliceView(x.ShapeRef, axis, start, count, step);
         var y = Empty(x.DType, dims);
-        switch (x.Storage)
-        {
-            case float[] f: Layout.Gather(f, offset, dims, strides, y.Span<float>()); break;
-            case double[] d: Layout.Gather(d, offset, dims, strides, y.Span<double>()); break;
-            case long[] l: Layout.Gather(l, offset, dims, strides, y.Span<long>()); break;
-        }
+        DTypeDispatch.RunAny(x.DType, new GatherBody(x, y, offset, dims, strides));
         return Record(y, "slice", [x], g => [SliceBackward(g, x.ShapeRef, axis, start, step)], readsValues: false,
             jvp: Fwd ? t => SliceRaw(t[0]!, axis, start, count, step) : null);
+    }
+
+    /// <summary>Copies the elements of <paramref name="x"/> at offset + index . strides (over dims) into <paramref name="y"/>.</summary>
+    private readonly struct GatherBody(Tensor x, Tensor y, int offset, int[] dims, int[] strides) : IElementBody
+    {
+        public void Run<T>() where T : unmanaged, INumber<T> => Layout.Gather(x.Data<T>(), offset, dims, strides, y.Span<T>());
     }
 
     /// <summary>Zeros of the input's shape with the slice's gradient written into the sliced positions.</summary>
@@ -195,14 +197,15 @@ public sealed partial class Tensor
     {
         var (offset, dims, strides) = SliceView(inputShape, axis, start, g.ShapeRef[axis], step);
         var y = Empty(g.DType, inputShape);
-        DTypeDispatch.Run(g.DType, new ScatterBody(g, y, offset, dims, strides));
+        DTypeDispatch.RunAny(g.DType, new ScatterBody(g, y, offset, dims, strides));
         return Record(y, "slice_backward", [g], gg => [SliceRaw(gg, axis, start, g.ShapeRef[axis], step)], readsValues: false,
             jvp: Fwd ? t => SliceBackward(t[0]!, inputShape, axis, start, step) : null);
     }
 
-    private readonly struct ScatterBody(Tensor g, Tensor y, int offset, int[] dims, int[] strides) : IFloatBody
+    /// <summary>Writes the elements of <paramref name="x"/> into <paramref name="y"/> at offset + index . strides (over dims).</summary>
+    private readonly struct ScatterBody(Tensor x, Tensor y, int offset, int[] dims, int[] strides) : IElementBody
     {
-        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => Layout.Scatter<T>(g.Data<T>(), y.Data<T>(), offset, dims, strides);
+        public void Run<T>() where T : unmanaged, INumber<T> => Layout.Scatter<T>(x.Data<T>(), y.Data<T>(), offset, dims, strides);
     }
 
     /// <summary>Joins tensors along an existing <paramref name="axis"/>; all other dimensions must agree.</summary>
@@ -230,12 +233,7 @@ public sealed partial class Tensor
         {
             starts[k] = start;
             var (offset, dims, strides) = SliceView(shape, a, start, xs[k].ShapeRef[a], 1);
-            switch (y.Storage)
-            {
-                case float[] f: Layout.Scatter<float>(xs[k].Data<float>(), f, offset, dims, strides); break;
-                case double[] d: Layout.Scatter<double>(xs[k].Data<double>(), d, offset, dims, strides); break;
-                case long[] l: Layout.Scatter<long>(xs[k].Data<long>(), l, offset, dims, strides); break;
-            }
+            DTypeDispatch.RunAny(dtype, new ScatterBody(xs[k], y, offset, dims, strides));
         }
         return Record(y, "concat", xs, g => xs.Select((x, k) => For(x, () => SliceRaw(g, a, starts[k], x.ShapeRef[a], 1))).ToArray(), readsValues: false,
             jvp: Fwd ? t => Concat(xs.Select((x, k) => t[k] ?? ZerosLike(x)), a) : null);

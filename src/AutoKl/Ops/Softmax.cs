@@ -80,8 +80,7 @@ public sealed partial class Tensor
             // back to the pool when it ends), nor where no scope would release the output with
             // the logits it is computed from.
             bool defer = !StoragePool.InPass && (TensorScope.Current is not null || x.OwnerScopeOfStorage is null);
-            if (x.DType == DType.Float32) y = LogSoftmaxKeptForward<float>(x, rows.N, exps, sums, defer);
-            else y = LogSoftmaxKeptForward<double>(x, rows.N, exps, sums, defer);
+            y = DTypeDispatch.Run<LogSoftmaxKeptForward, Tensor>(x.DType, new(x, rows.N, exps, sums, defer));
             saved.Keep(exps, sums);
         }
         else y = RowWise(x, null, axes, new LogSoftmaxRow());
@@ -91,18 +90,21 @@ public sealed partial class Tensor
     }
 
     /// <summary>log_softmax over contiguous rows of <paramref name="n"/> keeping exps and row sums; the output deferred or written.</summary>
-    private static Tensor LogSoftmaxKeptForward<T>(Tensor x, int n, Tensor exps, Tensor sums, bool defer) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct LogSoftmaxKeptForward(Tensor x, int n, Tensor exps, Tensor sums, bool defer) : IFloatFunc<Tensor>
     {
-        if (!defer)
+        public Tensor Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
         {
-            var y = Uninitialized(x.DType, x.ShapeRef);
-            LogSoftmaxKept.Forward(x.Data<T>(), n, y.Data<T>(), exps.Data<T>(), sums.Data<T>(), []);
-            return y;
+            if (!defer)
+            {
+                var y = Uninitialized(x.DType, x.ShapeRef);
+                LogSoftmaxKept.Forward(x.Data<T>(), n, y.Data<T>(), exps.Data<T>(), sums.Data<T>(), []);
+                return y;
+            }
+            // a row's max and log-sum: a few bytes per row, the output's own for as long as it lives
+            var shifts = new T[2 * sums.Numel];
+            LogSoftmaxKept.Forward(x.Data<T>(), n, [], exps.Data<T>(), sums.Data<T>(), shifts);
+            return new Tensor(x.DType, x.ShapeRef, new DeferredLogSoftmax<T>(x, n, shifts));
         }
-        // a row's max and log-sum: a few bytes per row, the output's own for as long as it lives
-        var shifts = new T[2 * sums.Numel];
-        LogSoftmaxKept.Forward(x.Data<T>(), n, [], exps.Data<T>(), sums.Data<T>(), shifts);
-        return new Tensor(x.DType, x.ShapeRef, new DeferredLogSoftmax<T>(x, n, shifts));
     }
 
     /// <summary>
@@ -117,8 +119,7 @@ public sealed partial class Tensor
         if (saved.Exps is { } exps && saved.RowSums is { } sums)
         {
             dx = Uninitialized(y.DType, y.ShapeRef);
-            if (y.DType == DType.Float32) LogSoftmaxKept.Backward(exps.Data<float>(), sums.Data<float>(), g.Data<float>(), saved.RowLength, dx.Data<float>());
-            else LogSoftmaxKept.Backward(exps.Data<double>(), sums.Data<double>(), g.Data<double>(), saved.RowLength, dx.Data<double>());
+            DTypeDispatch.Run(y.DType, new LogSoftmaxKeptBackward(exps, sums, g, saved.RowLength, dx));
         }
         else dx = RowWise(y, g, axes, new LogSoftmaxBackwardRow());
         return Record(dx, "log_softmax_backward", [g, y], h =>
@@ -150,6 +151,12 @@ public sealed partial class Tensor
             var p = Exp(y);
             return SumTerms(Lin(tangents[0], tt => LogSoftmaxJvp(tt, y, axes)), Lin(tangents[1], ty => -Sum(p * ty * t, axes, keepDim: true)));
         } : null);
+    }
+
+    /// <summary>log_softmax's gradient over contiguous rows of <paramref name="n"/>, softmax read from the kept exps and row sums.</summary>
+    private readonly struct LogSoftmaxKeptBackward(Tensor exps, Tensor sums, Tensor g, int n, Tensor dx) : IFloatBody
+    {
+        public void Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T> => LogSoftmaxKept.Backward(exps.Data<T>(), sums.Data<T>(), g.Data<T>(), n, dx.Data<T>());
     }
 
     /// <summary>

@@ -368,15 +368,23 @@ public static class Checkpoint
 
     private static Tensor ReadTensor(BinaryReader r)
     {
-        byte dtype = r.ReadByte();
-        if (dtype > 1) throw new InvalidDataException($"bad dtype code {dtype}");
+        byte code = r.ReadByte();
+        if (code > 1) throw new InvalidDataException($"bad dtype code {code}");
         var shape = new int[Count(r)];
         long numel = 1;
         for (int i = 0; i < shape.Length; i++) numel = checked(numel * (shape[i] = Count(r)));
-        long remaining = r.BaseStream.Length - r.BaseStream.Position;
-        if (numel * (dtype == 0 ? sizeof(float) : sizeof(double)) > remaining)
-            throw new InvalidDataException($"a tensor of {numel} elements does not fit in the {remaining} bytes left");
-        return dtype == 0 ? new Tensor(ReadElements<float>(r, numel), shape) : new Tensor(ReadElements<double>(r, numel), shape);
+        return DTypeDispatch.Run<ReadBody, Tensor>(code == 0 ? DType.Float32 : DType.Float64, new(r, numel, shape));
+    }
+
+    private readonly struct ReadBody(BinaryReader r, long numel, int[] shape) : IFloatFunc<Tensor>
+    {
+        public Tensor Run<T>() where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            long remaining = r.BaseStream.Length - r.BaseStream.Position;
+            if (numel * Unsafe.SizeOf<T>() > remaining)
+                throw new InvalidDataException($"a tensor of {numel} elements does not fit in the {remaining} bytes left");
+            return new Tensor(ReadElements<T>(r, numel), shape);
+        }
     }
 
     /// <summary>Reads <paramref name="count"/> values stored as one block of little-endian bytes.</summary>

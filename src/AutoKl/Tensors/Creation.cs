@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace AutoKl;
 
 // Creating tensors: from arrays, filled, ranges, identity, random. The dtype defaults to
@@ -69,25 +71,25 @@ public sealed partial class Tensor
     }
 
     /// <summary>A rank-0 tensor.</summary>
-    public static Tensor Scalar(double value, DType dtype = DType.Float64) => dtype switch
+    public static Tensor Scalar(double value, DType dtype = DType.Float64) => DTypeDispatch.RunAny<ScalarBody, Tensor>(dtype, new(value));
+
+    private readonly struct ScalarBody(double value) : IElementFunc<Tensor>
     {
-        DType.Float32 => new Tensor(new[] { (float)value }, Shapes.Scalar),
-        DType.Float64 => new Tensor(new[] { value }, Shapes.Scalar),
-        _ => new Tensor(new[] { (long)value }, Shapes.Scalar),
-    };
+        public Tensor Run<T>() where T : unmanaged, INumber<T> => new(new[] { T.CreateTruncating(value) }, Shapes.Scalar);
+    }
 
     /// <summary>Every element equal to <paramref name="value"/>.</summary>
     public static Tensor Full(int[] shape, double value, DType dtype = DType.Float32)
     {
         CheckShape("full", shape);
         var t = Empty(dtype, (int[])shape.Clone());
-        switch (t.Storage)
-        {
-            case float[] f: Array.Fill(f, (float)value); break;
-            case double[] d: Array.Fill(d, value); break;
-            case long[] l: Array.Fill(l, (long)value); break;
-        }
+        DTypeDispatch.RunAny(dtype, new FillBody(t, value));
         return t;
+    }
+
+    private readonly struct FillBody(Tensor t, double value) : IElementBody
+    {
+        public void Run<T>() where T : unmanaged, INumber<T> => Array.Fill(t.Data<T>(), T.CreateTruncating(value));
     }
 
     private static void CheckShape(string op, int[] shape)
@@ -131,21 +133,26 @@ public sealed partial class Tensor
     public static Tensor Linspace(double start, double end, int steps, DType dtype = DType.Float32)
     {
         if (steps < 0) throw new AutoKlException("linspace", $"steps must be non-negative, got {steps}");
-        // PyTorch computes a float32 linspace in float32 arithmetic.
-        return dtype == DType.Float32
-            ? new Tensor(Spaced((float)start, (float)end, steps), [steps])
-            : ToType(new Tensor(Spaced(start, end, steps), [steps]), dtype);
+        // PyTorch computes a float32 linspace in float32 arithmetic; any other in float64, then converted.
+        var arithmetic = dtype == DType.Float32 ? DType.Float32 : DType.Float64;
+        return ToType(DTypeDispatch.Run<SpacedBody, Tensor>(arithmetic, new(start, end, steps)), dtype);
+    }
 
-        static T[] Spaced<T>(T start, T end, int steps) where T : System.Numerics.IFloatingPointIeee754<T>
+    private readonly struct SpacedBody(double from, double to, int steps) : IFloatFunc<Tensor>
+    {
+        public Tensor Run<T>() where T : unmanaged, IFloatingPointIeee754<T>
         {
+            T start = T.CreateChecked(from), end = T.CreateChecked(to);
             var values = new T[steps];
             if (steps == 1) values[0] = start;
-            if (steps < 2) return values;
-            T step = (end - start) / T.CreateChecked(steps - 1);
-            int half = steps / 2;
-            for (int i = 0; i < steps; i++)
-                values[i] = i < half ? start + step * T.CreateChecked(i) : end - step * T.CreateChecked(steps - 1 - i);
-            return values;
+            if (steps >= 2)
+            {
+                T step = (end - start) / T.CreateChecked(steps - 1);
+                int half = steps / 2;
+                for (int i = 0; i < steps; i++)
+                    values[i] = i < half ? start + step * T.CreateChecked(i) : end - step * T.CreateChecked(steps - 1 - i);
+            }
+            return new Tensor(values, [steps]);
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Numerics;
 using AutoKl.Kernels;
 
 namespace AutoKl;
@@ -12,23 +13,20 @@ public sealed partial class Tensor
     {
         if (Shapes.Equal(x.ShapeRef, shape)) return x;
         var y = Uninitialized(x.DType, shape);
-        switch (x.Storage)
-        {
-            case float[] f: Layout.Expand(f, x.ShapeRef, shape, y.Span<float>()); break;
-            case double[] d: Layout.Expand(d, x.ShapeRef, shape, y.Span<double>()); break;
-            case long[] l: Layout.Expand(l, x.ShapeRef, shape, y.Span<long>()); break;
-        }
+        DTypeDispatch.RunAny(x.DType, new ExpandBody(x, shape, y));
         return y;
     }
 
-    /// <summary>Writes element <paramref name="i"/> (flat, row-major), converting to the storage's type.</summary>
-    internal void SetFlat(int i, double v)
+    private readonly struct ExpandBody(Tensor x, int[] shape, Tensor y) : IElementBody
     {
-        switch (Storage)
-        {
-            case double[] d: d[i] = v; break;
-            case float[] f: f[i] = (float)v; break;
-            case long[] l: l[i] = (long)v; break;
-        }
+        public void Run<T>() where T : unmanaged, INumber<T> => Layout.Expand(x.Data<T>(), x.ShapeRef, shape, y.Span<T>());
+    }
+
+    /// <summary>Writes element <paramref name="i"/> (flat, row-major), converting to the storage's type.</summary>
+    internal void SetFlat(int i, double v) => DTypeDispatch.RunAny(DType, new SetFlatBody(this, i, v));
+
+    private readonly struct SetFlatBody(Tensor x, int i, double v) : IElementBody
+    {
+        public void Run<T>() where T : unmanaged, INumber<T> => x.Data<T>()[i] = T.CreateTruncating(v);
     }
 }

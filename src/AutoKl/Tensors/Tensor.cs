@@ -104,13 +104,7 @@ public sealed partial class Tensor
         _base = this;
         _numel = storage.Length;
         _shape = shape;
-        DType = storage switch
-        {
-            float[] => DType.Float32,
-            double[] => DType.Float64,
-            long[] => DType.Int64,
-            _ => throw new ArgumentException($"unsupported storage {storage.GetType()}"),
-        };
+        DType = DTypeDispatch.Of(storage);
         if (storage.Length != Shapes.Numel(shape))
             throw new AutoKlException("tensor", $"{storage.Length} values do not fill shape {Shapes.Format(shape)} ({Shapes.Numel(shape)} elements)");
         TensorScope.Current?.Own(this);
@@ -373,31 +367,28 @@ public sealed partial class Tensor
     internal Span<T> Span<T>() => ((T[])Storage).AsSpan();
 
     /// <summary>The values as a new double array (converting from float32 or int64).</summary>
-    public double[] ToDoubleArray() => Storage switch
-    {
-        double[] d => (double[])d.Clone(),
-        float[] f => Array.ConvertAll(f, v => (double)v),
-        long[] l => Array.ConvertAll(l, v => (double)v),
-        _ => throw new InvalidOperationException(),
-    };
+    public double[] ToDoubleArray() => ValuesAs<double>();
 
     /// <summary>The values as a new float array (converting from float64 or int64).</summary>
-    public float[] ToSingleArray() => Storage switch
-    {
-        float[] f => (float[])f.Clone(),
-        double[] d => Array.ConvertAll(d, v => (float)v),
-        long[] l => Array.ConvertAll(l, v => (float)v),
-        _ => throw new InvalidOperationException(),
-    };
+    public float[] ToSingleArray() => ValuesAs<float>();
 
     /// <summary>The values as a new long array (floating values are truncated toward zero).</summary>
-    public long[] ToInt64Array() => Storage switch
+    public long[] ToInt64Array() => ValuesAs<long>();
+
+    /// <summary>The values as a new array of <typeparamref name="U"/>, each converted as a C# cast does.</summary>
+    internal U[] ValuesAs<U>() where U : unmanaged, INumber<U> => DTypeDispatch.RunAny<ValuesAsBody<U>, U[]>(DType, new(this));
+
+    private readonly struct ValuesAsBody<U>(Tensor x) : IElementFunc<U[]> where U : unmanaged, INumber<U>
     {
-        long[] l => (long[])l.Clone(),
-        float[] f => Array.ConvertAll(f, v => (long)v),
-        double[] d => Array.ConvertAll(d, v => (long)v),
-        _ => throw new InvalidOperationException(),
-    };
+        public U[] Run<T>() where T : unmanaged, INumber<T>
+        {
+            var values = x.Data<T>();
+            if (typeof(T) == typeof(U)) return (U[])values.Clone();
+            var result = new U[values.Length];
+            for (int i = 0; i < values.Length; i++) result[i] = U.CreateTruncating(values[i]);
+            return result;
+        }
+    }
 
     /// <summary>The single value of a one-element tensor, as a double.</summary>
     public double ToScalar()
@@ -423,21 +414,20 @@ public sealed partial class Tensor
         return GetFlat(flat);
     }
 
-    internal double GetFlat(int i) => Storage switch
+    internal double GetFlat(int i) => DTypeDispatch.RunAny<GetFlatBody, double>(DType, new(this, i));
+
+    private readonly struct GetFlatBody(Tensor x, int i) : IElementFunc<double>
     {
-        double[] d => d[i],
-        float[] f => f[i],
-        long[] l => l[i],
-        _ => throw new InvalidOperationException(),
-    };
+        public double Run<T>() where T : unmanaged, INumber<T> => double.CreateTruncating(x.Data<T>()[i]);
+    }
 
     /// <summary>A storage array of <paramref name="n"/> elements from the pool; <paramref name="zeroed"/>: every element 0, otherwise the caller writes every element.</summary>
-    internal static Array NewStorage(DType dtype, int n, bool zeroed = true) => dtype switch
+    internal static Array NewStorage(DType dtype, int n, bool zeroed = true) => DTypeDispatch.RunAny<RentBody, Array>(dtype, new(n, zeroed));
+
+    private readonly struct RentBody(int n, bool zeroed) : IElementFunc<Array>
     {
-        DType.Float32 => StoragePool.Rent<float>(n, zeroed),
-        DType.Float64 => StoragePool.Rent<double>(n, zeroed),
-        _ => StoragePool.Rent<long>(n, zeroed),
-    };
+        public Array Run<T>() where T : unmanaged, INumber<T> => StoragePool.Rent<T>(n, zeroed);
+    }
 
     internal static Tensor Empty(DType dtype, int[] shape) => new(NewStorage(dtype, Shapes.Numel(shape)), shape);
 
