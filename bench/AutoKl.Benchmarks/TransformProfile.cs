@@ -112,8 +112,8 @@ public static class TransformProfile
         Scoped("jvp", () => Autograd.Jvp(Loss, logits, tangent));
         Scoped("the composition jvp takes, no tape (fusion off)", () =>
         {
-            Losses.FusionEnabled = false;
-            try { return Loss(logits); } finally { Losses.FusionEnabled = true; }
+            FusedOps.Enabled = false;
+            try { return Loss(logits); } finally { FusedOps.Enabled = true; }
         });
         using (Autograd.NoGrad())
         {
