@@ -50,6 +50,13 @@ public static class TransformProfile
             Time("  A @ x  ([50,100] @ [100])", () => Tensor.MatMul(a, x));
             Time("  x @ Q  ([100] @ [100,100])", () => Tensor.MatMul(x, q));
             Time("  (x @ Q) @ x  ([100] @ [100])", () => Tensor.MatMul(xq, x));
+            var xColumn = x.Reshape(n, 1);
+            var xRow = x.Reshape(1, n);
+            Time("  A @ x as [50,100] @ [100,1]", () => Tensor.MatMul(a, xColumn));
+            Time("  x @ Q as [1,100] @ [100,100]", () => Tensor.MatMul(xRow, q));
+            Time("  unsqueeze [100] -> [100,1]", () => Tensor.Unsqueeze(x, 1));
+            var av = a.ToDoubleArray(); var xv = x.ToDoubleArray(); var yv = new double[LseQuadHessian.M];
+            Time("  the kernel alone: 50 dots of 100", () => AutoKl.Kernels.MatMulKernel.Run<double>(av, xv, yv, LseQuadHessian.M, n, 1));
             Time("  logsumexp over 50", () => Tensor.LogSumExp(ax, 0));
             Time("  0.5 * scalar", () => 0.5 * xqx);
             Time("  scalar + scalar", () => lse + xqx);
@@ -86,15 +93,6 @@ public static class TransformProfile
         Time("g(x), recorded", () => g.G(gx.Detach().RequiresGrad_()));
         Time("jvp g along e_3 (one forward column)", () => Autograd.Jvp(g.G, gx, ge));
         Time("vjp g with e_3 (forward with tape + one backward)", () => Autograd.Vjp(g.G, gx, ge));
-        Time("one backward pass over a kept graph (a reverse row)", () =>
-        {
-            var p = gx.Detach().RequiresGrad_();
-            var y = g.G(p);
-            Autograd.Gradients(y, [p], ge, retainGraph: true);
-            var sw = Stopwatch.StartNew();
-            for (int i = 0; i < 8; i++) Autograd.Gradients(y, [p], ge, retainGraph: true);
-            return sw.Elapsed.TotalSeconds / 8;
-        });
         Time("Jacobian, forward (all columns)", () => g.Jacobian(JacobianMode.Forward), perColumn: m);
         Time("Jacobian, reverse (all rows)", () => g.Jacobian(JacobianMode.Reverse), perColumn: m);
         Time("Jacobian, auto", () => g.Jacobian(JacobianMode.Auto), perColumn: m);
@@ -190,6 +188,12 @@ public static class TransformProfile
         Best("read bandwidth, 128 MB sum (GB/s)", () => Rate(() => System.Numerics.Tensors.TensorPrimitives.Sum<float>(huge), huge.Length * 4.0));
         Best("read bandwidth, 4 MB sum (in L3) (GB/s)", () => Rate(() => System.Numerics.Tensors.TensorPrimitives.Sum<float>(big), big.Length * 4.0));
         Best("copy 4 MB (read + write, GB/s)", () => Rate(() => big.AsSpan().CopyTo(outp), big.Length * 8.0));
+        var d100 = Enumerable.Range(0, 100).Select(i => Math.Sin(i)).ToArray();
+        var e100 = Enumerable.Range(0, 100).Select(i => Math.Cos(i)).ToArray();
+        var o100 = new double[100];
+        Best("TensorPrimitives.Dot double[100] (M calls/s)", () => Rate(() => System.Numerics.Tensors.TensorPrimitives.Dot<double>(d100, e100), 1000));
+        Best("TensorPrimitives.MultiplyAdd double[100] (M calls/s)", () => Rate(() => System.Numerics.Tensors.TensorPrimitives.MultiplyAdd<double>(d100, 0.5, e100, o100), 1000));
+        Best("hand loop dot double[100] (M calls/s)", () => Rate(() => HandDot(d100, e100), 1000));
         foreach (int size in new[] { 64, 100, 256 })
         {
             var a = Tensor.RandN([size, size], new Generator(1), DType.Float64);
@@ -203,6 +207,14 @@ public static class TransformProfile
     {
         var rates = Enumerable.Range(0, 9).Select(_ => rate()).OrderByDescending(v => v).ToArray();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-50} best {rates[0] / 1e9,8:F2}   median {rates[4] / 1e9,8:F2}"));
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static double HandDot(double[] a, double[] b)
+    {
+        double s = 0;
+        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
+        return s;
     }
 
     /// <summary>Units per second of <paramref name="op"/> over about 50 ms.</summary>
