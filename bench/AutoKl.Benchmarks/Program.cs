@@ -8,7 +8,9 @@ namespace AutoKl.Benchmarks;
 /// BenchmarkDotNet's switcher (all its options: --filter, --job short, --list flat, ...); with
 /// --timing [rounds] [threads] [--large] a plain Stopwatch run that bench/compare.sh sets beside bench/pytorch_bench.py; with
 /// --alloc the bytes each warm training step allocates; with
-/// --profile a per-op breakdown of the log_softmax + KL workload.
+/// --profile a per-op breakdown of the log_softmax + KL workload; with --profile-transforms [threads]
+/// the passes the transforms (Hessian, Jacobians, JVP) run, each timed; with --floors this CPU's
+/// FMA and exp throughput, memory bandwidth and matmul rate.
 /// </summary>
 public static class Program
 {
@@ -31,6 +33,18 @@ public static class Program
         {
             if (args.Length > 1) Parallelism.MaxThreads = int.Parse(args[1], CultureInfo.InvariantCulture);
             Profile.Run();
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "--profile-transforms")
+        {
+            if (args.Length > 1) Parallelism.MaxThreads = int.Parse(args[1], CultureInfo.InvariantCulture);
+            TransformProfile.Run();
+            return 0;
+        }
+        if (args.Length > 0 && args[0] == "--floors")
+        {
+            Parallelism.MaxThreads = 1;
+            TransformProfile.Floors();
             return 0;
         }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
@@ -60,8 +74,7 @@ public static class Timing
         {
             void Report(string name, int perRound, Action op, int warmSteps = 0)
             {
-                // AUTOKL_BENCH_ONLY=substring: time only the matching workloads (short alternating runs)
-                if (Environment.GetEnvironmentVariable("AUTOKL_BENCH_ONLY") is { Length: > 0 } only && !name.Contains(only)) return;
+                if (!Selected(name)) return;
                 var (fastest, median) = Measure(rounds, perRound, op, warmSteps);
                 if (!best.TryGetValue(name, out var previous)) { order.Add(name); best[name] = (fastest, median); }
                 else best[name] = (Math.Min(previous.Fastest, fastest), median);
@@ -97,6 +110,26 @@ public static class Timing
                 Report("logsoftmax_kl_1024x32768_float32_noscope", 6, () => big.ForwardBackward(), warmSteps: 12);
             }
 
+            // The transforms (functorch's hessian, jacfwd, jacrev and jvp on the PyTorch side).
+            var hessian = new LseQuadHessian();
+            Report("hessian_lse_quad_100_float64", 10, () => { using (Tensor.Scope()) hessian.Hessian(); });
+            var jacobian = new TanhGateJacobian();
+            Report("jacfwd_tanh_64_float64", 10, () => { using (Tensor.Scope()) jacobian.Jacobian(JacobianMode.Forward); });
+            Report("jacrev_tanh_64_float64", 10, () => { using (Tensor.Scope()) jacobian.Jacobian(JacobianMode.Reverse); });
+            // Auto (the default) picks reverse mode here (as many outputs as inputs), after a probe pass.
+            Report("jacrev_tanh_64_float64_auto", 10, () => { using (Tensor.Scope()) jacobian.Jacobian(JacobianMode.Auto); });
+            // jvp of the [256, 4096] loss against the same loss's forward pass without a tape
+            // (compare.sh prints jvp / forward for each side).
+            var jvp = new LogSoftmaxKlJvp(256, 4096, DType.Float32);
+            Report("forward_logsoftmax_kl_256x4096_float32", 10, () => { using (Tensor.Scope()) jvp.Forward(); });
+            Report("jvp_logsoftmax_kl_256x4096_float32", 10, () => { using (Tensor.Scope()) jvp.Jvp(); });
+            // both sides print these sums: the results must agree (to rounding)
+            if (sweep == 0 && Selected("hessian_lse_quad_100_float64"))
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# hessian sum {TransformData.Checksum(hessian.Hessian()):R}"));
+            if (sweep == 0 && (Selected("jacfwd_tanh_64_float64") || Selected("jacrev_tanh_64_float64")))
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"# jacobian sum fwd {TransformData.Checksum(jacobian.Jacobian(JacobianMode.Forward)):R} rev {TransformData.Checksum(jacobian.Jacobian(JacobianMode.Reverse)):R}"));
+
             // The same with AutoKl's argument checks switched off (Validation.Disabled), as a hot
             // loop whose data was validated once may do; PyTorch runs no such checks.
             using (Validation.Disabled())
@@ -109,6 +142,20 @@ public static class Timing
         foreach (var name in order)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name} {best[name].Fastest:E6} {best[name].Median:E6}"));
         Console.Error.WriteLine($"# final mu {mu:F4} sigma {sigma:F4} (float32, 10000 steps)");
+    }
+
+    /// <summary>
+    /// AUTOKL_BENCH_ONLY (short alternating runs): a comma-separated list of patterns; a workload
+    /// runs when its name contains one of them, or, for a pattern written ^prefix, starts with it.
+    /// Unset or empty: every workload.
+    /// </summary>
+    internal static bool Selected(string name)
+    {
+        if (Environment.GetEnvironmentVariable("AUTOKL_BENCH_ONLY") is not { Length: > 0 } only) return true;
+        foreach (var pattern in only.Split(',', StringSplitOptions.RemoveEmptyEntries))
+            if (pattern[0] == '^' ? name.StartsWith(pattern[1..], StringComparison.Ordinal) : name.Contains(pattern, StringComparison.Ordinal))
+                return true;
+        return false;
     }
 
     private static string Name(DType dtype) => dtype == DType.Float32 ? "float32" : "float64";
