@@ -21,8 +21,11 @@ internal static class ForwardMode
     [ThreadStatic] private static int _ceiling;
     [ThreadStatic] private static int _lastId;
 
+    /// <summary>Levels open on any thread: a plain read that lets every op outside forward mode skip the per-thread test.</summary>
+    private static int _openAnywhere;
+
     /// <summary>True when some level is open below the current ceiling: ops must propagate tangents.</summary>
-    public static bool Active => _open is { Count: > 0 } open && (_ceiling == 0 || open[0] < _ceiling);
+    public static bool Active => _openAnywhere > 0 && _open is { Count: > 0 } open && (_ceiling == 0 || open[0] < _ceiling);
 
     /// <summary>Opens a new innermost level (disposed by the transform that opened it, innermost first).</summary>
     public static Level Enter()
@@ -30,6 +33,7 @@ internal static class ForwardMode
         var open = _open ??= new List<int>();
         int id = ++_lastId;
         open.Add(id);
+        Interlocked.Increment(ref _openAnywhere);
         return new Level(id);
     }
 
@@ -47,6 +51,7 @@ internal static class ForwardMode
             if (open is null || open.Count == 0 || open[^1] != Id)
                 throw new InvalidOperationException($"internal error: forward-mode level {Id} closed out of order");
             open.RemoveAt(open.Count - 1);
+            Interlocked.Decrement(ref _openAnywhere);
         }
     }
 
