@@ -300,9 +300,11 @@ public sealed partial class Tensor
         }
         else
         {
-            // recorded (create_graph) gradients: the tensor itself becomes .Grad, out of every scope
-            g.Unscope();
-            _grad = g;
+            // recorded (create_graph) gradients: a recorded copy becomes .Grad, out of every scope, so
+            // that two leaves, the cotangent passed in, or a custom rule's input never share one
+            // tensor as .Grad (PyTorch clones too), and the gradient stays differentiable
+            _grad = g.Clone();
+            _grad.Unscope();
             _gradOwned = false;
         }
         _gradExposed = false;

@@ -178,6 +178,28 @@ let tests =
             throwsAutoKl [ "once_fs"; "differentiableVjp: false"; "Custom.unaryWithJvp" ] (fun () ->
                 jvp (Custom.unaryOnce "once_fs" (fun x -> x * x) (fun x _ g -> 2.0 * x * g)) (vec [ 1.0 ]) (vec [ 1.0 ]) |> ignore)
 
+        testCase "after Backward with createGraph each leaf's .Grad is its own tensor, still differentiable" <| fun () ->
+            // issue 24, item 5: two leaves' .Grad were one tensor, or x.Grad the cotangent passed in
+            let a = vec [ 1.0; 2.0 ] |> Tensor.requiresGrad
+            let b = vec [ 3.0; 4.0 ] |> Tensor.requiresGrad
+            (a + b).Backward(vec [ 1.0; 1.0 ], createGraph = true)
+            Expect.isFalse (obj.ReferenceEquals(a.Grad, b.Grad)) "two tensors"
+            (use _ = Autograd.NoGrad()
+             a.Grad.Sub_(vec [ 5.0; 5.0 ]) |> ignore)
+            close 0.0 b.Grad [| 1.0; 1.0 |] "b's gradient untouched by a change of a's"
+            let x = vec [ 1.0; 2.0 ] |> Tensor.requiresGrad
+            let c = vec [ 0.5; 0.25 ]
+            (x * 1.0).Backward(c, createGraph = true)
+            Expect.isFalse (obj.ReferenceEquals(x.Grad, c)) "not the cotangent itself"
+            (use _ = Autograd.NoGrad()
+             c.Sub_(vec [ 1.0; 1.0 ]) |> ignore)
+            close 0.0 x.Grad [| 0.5; 0.25 |] "x's gradient untouched by a change of the cotangent"
+            let w = vec [ 1.5; -0.5 ] |> Tensor.requiresGrad
+            (Tensor.sum (w * w * w)).Backward(createGraph = true)
+            let g = w.Grad
+            Expect.isTrue g.RequiresGrad "the recorded gradient is differentiable"
+            close 1e-15 (Autograd.Gradients(Tensor.sum g, [| w |]).[0]) [| 9.0; -3.0 |] "d/dw sum(3 w^2) = 6 w"
+
         testCase "errors name the transform and the shapes" <| fun () ->
             let x = vec [ 1.0; 2.0 ]
             throwsAutoKl [ "jvp"; "[3]"; "[2]" ] (fun () -> jvp exp x (vec [ 1.0; 2.0; 3.0 ]) |> ignore)
