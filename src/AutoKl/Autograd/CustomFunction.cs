@@ -161,7 +161,8 @@ public sealed class CustomFunction
     }
 
     private Tensor Record(Tensor y, Tensor[] inputs, Func<Tensor, Tensor?[]> backward) =>
-        Tensor.Record(y, Name, inputs, backward, jvp: ts => _jvp is null ? TransposedJvp(inputs, y, ts) : Guarded("jvp", () => _jvp(inputs, y, ts)));
+        Tensor.Record(y, Name, inputs, backward,
+            jvp: ForwardMode.Active ? ts => _jvp is null ? TransposedJvp(inputs, y, ts) : Guarded("jvp", () => _jvp(inputs, y, ts)) : null);
 
     /// <summary>
     /// The forward rule of an op declared without one, derived from its vector-Jacobian product:
@@ -205,7 +206,13 @@ public sealed class CustomFunction
         // GradMode is on here exactly when the backward pass itself is being recorded.
         bool recording = GradMode.Enabled;
         Tensor?[] grads;
-        using (GradMode.Set(recording && DifferentiableVjp)) grads = Guarded("vector-Jacobian product", () => _vjp(inputs, y, g));
+        // User code may keep what it is given or makes (a list of gradients, a cache): the gradient
+        // it gets leaves the pass's temporaries, and what it makes is never one of them, so the
+        // pool never hands those arrays to another tensor.
+        StoragePool.Keep(g.Storage);
+        using (StoragePool.Suspend())
+        using (GradMode.Set(recording && DifferentiableVjp))
+            grads = Guarded("vector-Jacobian product", () => _vjp(inputs, y, g));
         grads = Checked(grads, inputs);
         if (!recording) return grads;
         for (int i = 0; i < grads.Length; i++)

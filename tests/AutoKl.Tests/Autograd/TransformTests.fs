@@ -200,6 +200,23 @@ let tests =
             Expect.isTrue g.RequiresGrad "the recorded gradient is differentiable"
             close 1e-15 (Autograd.Gradients(Tensor.sum g, [| w |]).[0]) [| 9.0; -3.0 |] "d/dw sum(3 w^2) = 6 w"
 
+        testCase "tensors a custom vjp keeps are never recycled by the pool" <| fun () ->
+            // issue 24, item 2: a vjp storing its incoming gradient found it overwritten by a later pass
+            let kept = ResizeArray<Tensor>()
+            let made = ResizeArray<Tensor>()
+            let triple =
+                Custom.unary "keeps_its_gradient" (fun x -> x * 3.0) (fun _ _ g ->
+                    kept.Add g
+                    let gx = g * 3.0
+                    made.Add gx
+                    gx)
+            for pass in 1 .. 4 do
+                let x = Tensor.ofArray (Array.init 64 float) |> Tensor.requiresGrad
+                (Tensor.sum (triple x * float pass)).Backward()
+            for pass in 1 .. 4 do
+                Expect.isTrue (kept.[pass - 1].ToDoubleArray() |> Array.forall ((=) (float pass))) (sprintf "the gradient kept in pass %d still holds %d" pass pass)
+                Expect.isTrue (made.[pass - 1].ToDoubleArray() |> Array.forall ((=) (3.0 * float pass))) (sprintf "the tensor made in pass %d still holds %d" pass (3 * pass))
+
         testCase "errors name the transform and the shapes" <| fun () ->
             let x = vec [ 1.0; 2.0 ]
             throwsAutoKl [ "jvp"; "[3]"; "[2]" ] (fun () -> jvp exp x (vec [ 1.0; 2.0; 3.0 ]) |> ignore)
