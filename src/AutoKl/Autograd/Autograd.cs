@@ -112,7 +112,7 @@ public static class Autograd
     {
         CheckTangent("hvp", x, v, "direction");
         // Both passes report errors (a non-scalar f, say) under the name the user called.
-        return Jvp(ps => Vjp(qs => f(qs[0]), [ps[0]], cotangent: null, "hvp").Grads[0], [x], [v], "hvp").Tangent;
+        return Jvp(ps => Gradients(f, ps[0], "hvp"), [x], [v], "hvp").Tangent;
     }
 
     /// <summary>
@@ -243,7 +243,6 @@ public static class Autograd
     public static Tensor Hessian(Func<Tensor, Tensor> f, Tensor x)
     {
         x.RequireFloat("hessian");
-        Tensor GradOf(Tensor p) => Vjp(ps => f(ps[0]), [p], cotangent: null, "hessian").Grads[0];
         int n = x.Numel;
         if (n == 0) return Tensor.Zeros([.. x.ShapeRef, .. x.ShapeRef], x.DType);
         var columns = new Tensor[n];
@@ -251,7 +250,7 @@ public static class Autograd
         {
             var direction = Tensor.Zeros(x.ShapeRef, x.DType);
             direction.SetFlat(j, 1.0);
-            columns[j] = Jvp(ps => GradOf(ps[0]), [x], [direction], "hessian").Tangent.Reshape([-1]);
+            columns[j] = Jvp(ps => Gradients(f, ps[0], "hessian"), [x], [direction], "hessian").Tangent.Reshape([-1]);
         }
         return Tensor.Stack(columns, axis: 1).Reshape([.. x.ShapeRef, .. x.ShapeRef]);
     }

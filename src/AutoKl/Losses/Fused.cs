@@ -57,13 +57,11 @@ public static partial class Losses
         // form counts as 0; checking the one sum costs nothing, so the rare case takes that path.
         if (double.IsNaN(value.ToScalar())) return null;
         var op = new KlDivOp(input, target, reduction, logTarget, divisor, expT, expTRowSums, logits, n, producerSaved);
-        var result = FusedOps.Record(value, "kl_div", [input, target], op, jvp: Fwd ? op.Jvp : null);
+        var result = FusedOps.Record(value, "kl_div", [input, target], op, jvp: ForwardMode.Active ? op.Jvp : null);
         if (producer is not null && result.GradFn is { } consumer)
             consumer.Shortcut = new PairShortcut(producer, input, [logits!, target], op);
         return result;
     }
-
-    private static bool Fwd => ForwardMode.Active;
 
     /// <summary>
     /// kl_div's value, the sum over <paramref name="q"/> (log q, or with <paramref name="n"/> &gt; 0 the
